@@ -1,0 +1,1 @@
+"""Domain values shared by every part of hedgehog: events, orders, filters, Decimal rules."""

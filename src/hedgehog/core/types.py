@@ -1,0 +1,89 @@
+"""Events and values that flow through hedgehog: trades, orders and order updates.
+
+Everything here is immutable and exchange-neutral; wire formats are parsed at the edge
+(exchange adapters, file loaders) into these types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+
+
+class Side(str, Enum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class OrderStatus(str, Enum):
+    NEW = "NEW"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCELED = "CANCELED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+
+
+def trade_topic(symbol: str) -> str:
+    """Pub/sub topic of a symbol's trade events."""
+    return f"TRADE_EVENTS:{symbol}"
+
+
+def orders_topic(symbol: str) -> str:
+    """Pub/sub topic of a symbol's order updates (fills and status changes)."""
+    return f"ORDERS:{symbol}"
+
+
+@dataclass(frozen=True, slots=True)
+class TradeEvent:
+    """One public trade of a symbol. Times are milliseconds since the epoch."""
+
+    symbol: str
+    trade_id: int
+    price: Decimal
+    quantity: Decimal
+    trade_time: int
+    buyer_market_maker: bool = False
+    event_time: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """An order as the exchange knows it."""
+
+    order_id: int
+    client_order_id: str
+    symbol: str
+    side: Side
+    price: Decimal
+    orig_qty: Decimal
+    executed_qty: Decimal
+    cumulative_quote_qty: Decimal
+    status: OrderStatus
+    time: int = 0
+    update_time: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUpdate:
+    """A fill or a status change of one order, as published on `ORDERS:<SYMBOL>`."""
+
+    order: Order
+    last_qty: Decimal
+    last_price: Decimal
+    commission: Decimal
+    commission_asset: str
+    event_time: int = 0
+
+    @property
+    def symbol(self) -> str:
+        return self.order.symbol
+
+    @property
+    def client_order_id(self) -> str:
+        return self.order.client_order_id

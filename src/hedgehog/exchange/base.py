@@ -1,0 +1,60 @@
+"""The `Exchange` protocol: everything traders need from an exchange, nothing more.
+
+Two implementations are chosen once, from settings: the paper exchange (matching against the
+trade stream) and the Binance REST client. Failures raise `hedgehog.errors.ExchangeError`s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+from hedgehog.core.filters import SymbolFilters
+from hedgehog.core.types import Order, Side
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    asset: str
+    free: Decimal
+    locked: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.free + self.locked
+
+
+@runtime_checkable
+class Exchange(Protocol):
+    """An exchange for LIMIT GTC orders identified by client order ids."""
+
+    async def symbol_filters(self, symbol: str) -> SymbolFilters:
+        """The symbol's trading rules; raises `UnknownSymbol`."""
+        ...
+
+    async def place_limit_order(
+        self, symbol: str, side: Side, price: Decimal, quantity: Decimal, client_order_id: str
+    ) -> Order:
+        """Place a LIMIT GTC order; raises `OrderRejected` or `ExchangeUnavailable` (unknown)."""
+        ...
+
+    async def get_order(
+        self, symbol: str, *, client_order_id: str | None = None, order_id: int | None = None
+    ) -> Order:
+        """Look an order up (open or closed); raises `UnknownOrder`."""
+        ...
+
+    async def cancel_order(
+        self, symbol: str, *, client_order_id: str | None = None, order_id: int | None = None
+    ) -> Order:
+        """Cancel an open order; raises `UnknownOrder`."""
+        ...
+
+    async def open_orders(self, symbol: str | None = None) -> list[Order]:
+        """Open orders of one symbol, or of all symbols."""
+        ...
+
+    async def balances(self) -> dict[str, Balance]:
+        """Balances per asset."""
+        ...
