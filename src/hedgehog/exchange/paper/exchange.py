@@ -1,0 +1,93 @@
+"""The paper exchange: the `Exchange` protocol over a `MatchingEngine`, publishing order updates.
+
+Every method delegates to the synchronous engine and never suspends, so a coroutine of this
+class completes on its first step: under a backtest scheduler it costs no event-loop round trip
+and the order of events stays deterministic. Order updates reach traders through `publish`
+(topic `ORDERS:<SYMBOL>`), a plain callback so that any pub/sub can be plugged in; it must not
+raise, since the engine has already changed state when it is called.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from decimal import Decimal
+
+from hedgehog.core.decimals import ZERO
+from hedgehog.core.filters import SymbolFilters
+from hedgehog.core.types import Order, OrderUpdate, Side, TradeEvent, orders_topic
+from hedgehog.exchange.base import Balance
+from hedgehog.exchange.paper.engine import MatchingEngine
+
+Publish = Callable[[str, object], None]
+
+
+def wall_clock_ms() -> int:
+    """Milliseconds since the epoch, from the system clock."""
+    return time.time_ns() // 1_000_000
+
+
+def _drop(topic: str, message: object) -> None:
+    """The default `publish`: nobody listens."""
+
+
+class PaperExchange:
+    """An `Exchange` that matches resting LIMIT orders against trades fed to `process_trade`."""
+
+    def __init__(
+        self,
+        engine: MatchingEngine,
+        publish: Publish | None = None,
+        now_ms: Callable[[], int] = wall_clock_ms,
+    ) -> None:
+        self.engine = engine
+        self._publish = publish or _drop
+        self._now_ms = now_ms
+
+    def process_trade(self, trade: TradeEvent) -> list[OrderUpdate]:
+        """Match one public trade; publish each fill (in order id order) and return them."""
+        updates = self.engine.on_trade(trade)
+        if updates:
+            topic = orders_topic(trade.symbol)
+            publish = self._publish
+            for update in updates:
+                publish(topic, update)
+        return updates
+
+    async def symbol_filters(self, symbol: str) -> SymbolFilters:
+        """The symbol's trading rules; raises `UnknownSymbol`."""
+        return self.engine.filters(symbol)
+
+    async def place_limit_order(
+        self, symbol: str, side: Side, price: Decimal, quantity: Decimal, client_order_id: str
+    ) -> Order:
+        """Place a LIMIT GTC order and publish its NEW update; raises `OrderRejected`."""
+        order = self.engine.place(symbol, side, price, quantity, client_order_id, self._now_ms())
+        quote = self.engine.assets(symbol)[1]
+        update = OrderUpdate(order, ZERO, ZERO, ZERO, quote, order.time)
+        self._publish(orders_topic(symbol), update)
+        return order
+
+    async def get_order(
+        self, symbol: str, *, client_order_id: str | None = None, order_id: int | None = None
+    ) -> Order:
+        """Look an order up (open or remembered closed); raises `UnknownOrder`."""
+        return self.engine.get(symbol, client_order_id=client_order_id, order_id=order_id)
+
+    async def cancel_order(
+        self, symbol: str, *, client_order_id: str | None = None, order_id: int | None = None
+    ) -> Order:
+        """Cancel an open order and publish its CANCELED update; raises `UnknownOrder`."""
+        update = self.engine.cancel(
+            symbol, client_order_id=client_order_id, order_id=order_id, time_ms=self._now_ms()
+        )
+        self._publish(orders_topic(symbol), update)
+        return update.order
+
+    async def open_orders(self, symbol: str | None = None) -> list[Order]:
+        """Open orders of one symbol, or of all symbols, in order id order."""
+        return self.engine.open_orders(symbol)
+
+    async def balances(self) -> dict[str, Balance]:
+        """Free and locked balance per asset."""
+        return self.engine.balances()

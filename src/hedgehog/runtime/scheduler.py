@@ -1,0 +1,135 @@
+"""The scheduler: runs processes' callbacks inline, in batches, from one run queue.
+
+Sending to an idle process puts it on the run queue; one `loop.call_soon` drains the queue, so a
+burst of messages costs one event-loop turn, not a task switch per message. While a process's
+callback runs, `asyncio.current_task()` is the process's own task (swapped in with asyncio's
+`_enter_task`/`_leave_task`, the hooks its own tasks use), so code inside callbacks behaves as
+if it ran in that task. When a callback really suspends, the process's task takes over
+(`Process._finish_in_task`) and the scheduler moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from asyncio.tasks import _enter_task, _leave_task
+from collections import deque
+from typing import TYPE_CHECKING
+
+from hedgehog.runtime.errors import Crash
+from hedgehog.runtime.process import IDLE, IN_TASK, QUEUED, RUNNING, STOP
+
+if TYPE_CHECKING:
+    from hedgehog.runtime.process import Process
+
+BATCH = 256  # messages a process handles before others get a turn
+TURN = 20_000  # messages one scheduler turn handles before yielding to the event loop
+
+
+class Scheduler:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.runq: deque[Process] = deque()
+        self.in_task = 0  # processes whose callback is suspended in their own task
+        self.handled = 0  # messages handled inline, for stats and quiescence
+        self._armed = False
+
+    def enqueue(self, proc: Process) -> None:
+        """Make an idle process runnable."""
+        proc._state = QUEUED
+        self.runq.append(proc)
+        if not self._armed:
+            self._armed = True
+            self.loop.call_soon(self._turn)
+
+    def _turn(self) -> None:
+        self._armed = False
+        self.run(TURN)
+        if self.runq and not self._armed:
+            self._armed = True
+            self.loop.call_soon(self._turn)
+
+    def run(self, budget: int | None = None) -> None:
+        """Run queued processes until the queue is empty (or `budget` messages were handled)."""
+        runq = self.runq
+        start = self.handled
+        while runq:
+            proc = runq.popleft()
+            if proc._state == QUEUED:
+                self.run_process(proc)
+            if budget is not None and self.handled - start >= budget:
+                return
+
+    def run_process(self, proc: Process) -> None:
+        """Handle a batch of `proc`'s messages now, in the caller's stack."""
+        loop = self.loop
+        previous = asyncio.current_task(loop)
+        if previous is not None:
+            _leave_task(loop, previous)
+        task = proc._task
+        _enter_task(loop, task)
+        proc._state = RUNNING
+        mailbox = proc.mailbox
+        handled = 0
+        try:
+            while mailbox:
+                entry = mailbox.popleft()
+                handled += 1
+                try:
+                    coro = proc._dispatch(entry)
+                    if coro is not None:
+                        try:
+                            yielded = coro.send(None)
+                        except StopIteration:
+                            pass
+                        else:
+                            self._hand_off(proc, coro, yielded)
+                            return
+                except (Exception, asyncio.CancelledError) as exc:
+                    if not proc.alive:
+                        return
+                    mailbox.appendleft((STOP, Crash(exc), None))
+                if not proc.alive:
+                    return
+                if handled >= BATCH and mailbox:
+                    proc._state = QUEUED
+                    self.runq.append(proc)
+                    return
+            proc._state = IDLE
+        finally:
+            self.handled += handled
+            _leave_task(loop, task)
+            if previous is not None:
+                _enter_task(loop, previous)
+
+    def _hand_off(self, proc: Process, coro: object, yielded: object) -> None:
+        proc._state = IN_TASK
+        proc._resume = (coro, yielded)  # type: ignore[assignment]
+        self.in_task += 1
+        waiter = proc._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def task_done(self) -> None:
+        self.in_task -= 1
+
+    @property
+    def idle(self) -> bool:
+        return not self.runq and self.in_task == 0
+
+    async def quiesce(self, patience: int = 3) -> None:
+        """Wait until no process has work left: the run queue is empty and no callback is
+        suspended, or nothing has moved for `patience` event-loop turns (callbacks blocked on
+        timers of a virtual clock, say)."""
+        still = 0
+        while True:
+            self.run()
+            if self.in_task == 0:
+                return
+            before = (self.handled, self.in_task)
+            await asyncio.sleep(0)
+            if self.runq or (self.handled, self.in_task) != before:
+                still = 0
+            else:
+                still += 1
+                if still >= patience:
+                    return
