@@ -8,6 +8,7 @@ vanish when it exits, so dead subscribers never accumulate. The interface is del
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -26,15 +27,30 @@ class PubSub:
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
-        self._topics: dict[str, dict[Process, None]] = {}
+        self._topics: dict[str, dict[Process, tuple[int, int]]] = {}
         self._by_process: dict[Process, set[str]] = {}
+        self._seq = itertools.count()
         rt.add_exit_listener(self._on_exit)
 
-    def subscribe(self, proc: Process, topic: str) -> None:
-        """Deliver the topic's messages to `proc` (once, however often it subscribes)."""
+    def subscribe(self, proc: Process, topic: str, rank: int | None = None) -> None:
+        """Deliver the topic's messages to `proc` (once, however often it subscribes).
+
+        Subscribers get each message in subscription order. A `rank` puts the process after
+        every unranked subscriber, among the ranked ones by rank: a trader restarted after a
+        crash passes its original start number and gets its place back (backtests rely on it).
+        """
         if not proc.alive:
             return
-        self._topics.setdefault(topic, {})[proc] = None
+        key = (0, next(self._seq)) if rank is None else (1, rank)
+        subs = self._topics.setdefault(topic, {})
+        if proc in subs:
+            return
+        last = next(reversed(subs.values()), None) if subs else None
+        subs[proc] = key
+        if last is not None and key < last:
+            ordered = sorted(subs.items(), key=lambda item: item[1])
+            subs.clear()
+            subs.update(ordered)
         self._by_process.setdefault(proc, set()).add(topic)
 
     def unsubscribe(self, proc: Process, topic: str) -> None:

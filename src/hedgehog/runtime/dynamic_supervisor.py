@@ -48,11 +48,11 @@ class DynamicSupervisor(SupervisorBase):
                 self.children.append(child)
                 return pid
             case ("terminate_child", Process() as pid):
-                child = self._child_of(pid)
-                if child is None:
+                found = self._child_of(pid)
+                if found is None:
                     return SupervisorError(f"{pid!r} is not a child of {self!r}")
-                self.children.remove(child)
-                await self._stop_child(child)
+                self.children.remove(found)
+                await self._stop_child(found)
                 return "ok"
             case ("which_children",):
                 return [(c.spec.id, c.pid, c.spec.start.kind) for c in self.children]

@@ -58,6 +58,7 @@ class Runtime:
         self._exit_listeners: list[ExitListener] = []
         self._pids = itertools.count(1)
         self.errors: deque[dict[str, Any]] = deque(maxlen=100)
+        self.restarts = 0  # children restarted by supervisors, node-wide
 
     # -- lookup -----------------------------------------------------------------------------
     def whereis(self, target: Target) -> Process | None:
@@ -304,7 +305,12 @@ class Runtime:
             for other in links:
                 if other._links is not None:
                     other._links.discard(proc)
-                if propagate:
+                if other.parent is proc:
+                    # a child outlives its parent only while it handles the parent's exit
+                    # signal; close that window, or a restarted parent would find the old
+                    # child's name still taken
+                    self._finalize(other, KILLED)
+                elif propagate:
                     self.exit(other, reason, sender=proc)
         for listener in self._exit_listeners:
             listener(proc, reason)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import itertools
+from collections import deque
 from collections.abc import Coroutine, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -100,6 +101,24 @@ class Process:
         "rt",
         "started_at",
     )
+
+    # Set by `Runtime.start` (slots, so no class defaults).
+    rt: Runtime
+    pid: int
+    name: Hashable | None
+    alive: bool
+    exit_reason: Any
+    mailbox: deque[tuple[int, Any, Any]]
+    parent: Process | None
+    started_at: float
+    _state: int
+    _task: asyncio.Task[None]
+    _callers: set[asyncio.Future[Any]] | None
+    _links: set[Process] | None
+    _monitors: dict[int, Process] | None
+    _monitored_by: dict[int, Process] | None
+    _resume: tuple[Coroutine[Any, Any, Any], Any] | None
+    _waiter: asyncio.Future[None] | None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 from asyncio.tasks import _enter_task, _leave_task
 from collections import deque
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 from hedgehog.runtime.errors import Crash
 from hedgehog.runtime.process import IDLE, IN_TASK, QUEUED, RUNNING, STOP
@@ -101,9 +102,9 @@ class Scheduler:
             if previous is not None:
                 _enter_task(loop, previous)
 
-    def _hand_off(self, proc: Process, coro: object, yielded: object) -> None:
+    def _hand_off(self, proc: Process, coro: Coroutine[Any, Any, Any], yielded: object) -> None:
         proc._state = IN_TASK
-        proc._resume = (coro, yielded)  # type: ignore[assignment]
+        proc._resume = (coro, yielded)
         self.in_task += 1
         waiter = proc._waiter
         if waiter is not None and not waiter.done():

@@ -15,9 +15,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 from hedgehog.runtime.errors import SHUTDOWN, InitError, ProcessError, is_normal_exit
 from hedgehog.runtime.process import Exit, Process
@@ -128,6 +126,7 @@ class SupervisorBase(Process):
                 return
             self.restarts += 1
             child.restarts += 1
+            self.rt.restarts += 1
             try:
                 await self._restart_with_strategy(child)
                 return

@@ -1,0 +1,273 @@
+"""The backtest runner: replays historical trades through the very same processes as live
+trading (leaders, traders, the paper exchange), on a virtual clock, in an exact order.
+
+For each trade t, in order of (trade_time, trade_id):
+1. the paper exchange fills the resting orders that t crosses;
+2. the owners handle those fills one by one, in fill order (a filled buy places its sell; a
+   filled sell completes the cycle and the leader starts a replacement);
+3. t goes to the traders that were subscribed when t was published, in the order they were
+   first started (a trader started in step 2 or 3 sees the next trade first).
+Between trades the runtime is run until every process is idle, so the result depends only on
+the input and the settings: same input, same ledger, byte for byte.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from hedgehog.backtest.ledger import LedgerSummary, summarise
+from hedgehog.backtest.tables import TradeTable, from_units
+from hedgehog.core.decimals import fmt
+from hedgehog.core.filters import SymbolFilters
+from hedgehog.core.pubsub import PubSub
+from hedgehog.core.types import TradeEvent, orders_topic, trade_topic
+from hedgehog.errors import ConfigError
+from hedgehog.exchange.paper.engine import MatchingEngine
+from hedgehog.exchange.paper.exchange import PaperExchange
+from hedgehog.naive.api import Naive
+from hedgehog.naive.context import NaiveContext, leader_name
+from hedgehog.naive.settings import TradingSettings
+from hedgehog.naive.store import MemoryTraderStore
+from hedgehog.runtime import Runtime, VirtualClock
+
+CHUNK = 65_536
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class BacktestConfig:
+    settings: Mapping[str, TradingSettings]
+    filters: Mapping[str, SymbolFilters]
+    quote_balance: Decimal | None = None  # default: every symbol's budget with fees, and then some
+    chaos_kills: int = 0
+    chaos_seed: int = 0
+    chaos_targets: tuple[str, ...] = ("trader",)
+
+
+@dataclass
+class BacktestResult:
+    ticks: int
+    summary: LedgerSummary
+    traders_started: int
+    restarts: int
+    kills: int
+    elapsed_s: float
+    last_prices: dict[str, Decimal] = field(default_factory=dict)
+    ledger: list[Any] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"ticks": self.ticks}
+        out.update(self.summary.as_json())
+        out["traders_started"] = self.traders_started
+        out["restarts"] = self.restarts
+        out["elapsed_s"] = round(self.elapsed_s, 6)
+        out["ticks_per_s"] = round(self.ticks / self.elapsed_s) if self.elapsed_s > 0 else None
+        return out
+
+
+def merge_order(tables: Mapping[str, TradeTable]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The global replay order: (symbol index, row) pairs sorted by (time, trade id, symbol)."""
+    symbols = sorted(tables)
+    if len(symbols) == 1:
+        n = len(tables[symbols[0]])
+        return symbols, np.zeros(n, dtype=np.int32), np.arange(n, dtype=np.int64)
+    which = np.concatenate(
+        [np.full(len(tables[s]), i, dtype=np.int32) for i, s in enumerate(symbols)]
+    )
+    rows = np.concatenate([np.arange(len(tables[s]), dtype=np.int64) for s in symbols])
+    times = np.concatenate([tables[s].time for s in symbols])
+    ids = np.concatenate([tables[s].trade_id for s in symbols])
+    order = np.lexsort((which, ids, times))
+    return symbols, which[order], rows[order]
+
+
+def _default_balance(config: BacktestConfig) -> dict[str, Decimal]:
+    balances: dict[str, Decimal] = {}
+    for symbol, settings in config.settings.items():
+        quote = config.filters[symbol].quote_asset
+        need = settings.budget * (1 + settings.fee) * 2
+        balances[quote] = balances.get(quote, Decimal(0)) + (config.quote_balance or need)
+    return balances
+
+
+async def run_backtest(
+    tables: Mapping[str, TradeTable], config: BacktestConfig, progress: Progress | None = None
+) -> BacktestResult:
+    """Run the naive system over `tables` (one per symbol) and summarise its ledger."""
+    missing = [s for s in tables if s not in config.settings or s not in config.filters]
+    if missing:
+        raise ConfigError(f"no settings or exchange filters for {', '.join(missing)}")
+    fees = {s: config.settings[s].fee for s in tables}
+    if len(set(fees.values())) > 1:
+        raise ConfigError("all symbols of one backtest must use the same fee")
+    started = time.perf_counter()
+    symbols, which, rows = merge_order(tables)
+    total = len(rows)
+    first_ms = min(int(tables[s].time[0]) for s in symbols if len(tables[s])) if total else 0
+    clock = VirtualClock(first_ms / 1000)
+    rt = Runtime(clock)
+    pubsub = PubSub(rt)
+    now = [first_ms]
+    engine = MatchingEngine(
+        {s: config.filters[s] for s in symbols},
+        fee=next(iter(fees.values())) if fees else Decimal("0.001"),
+        balances=_default_balance(config),
+        keep_ledger=True,
+    )
+    exchange = PaperExchange(engine, pubsub.broadcast, now_ms=lambda: now[0])
+    ctx = NaiveContext(rt, pubsub, exchange, MemoryTraderStore())
+    naive = Naive(ctx)
+    await naive.start()
+    for symbol in symbols:
+        await naive.start_trading(symbol, config.settings[symbol])
+    await rt.quiesce()
+
+    chaos = _Chaos(config, total, rt, symbols)
+    scheduler = rt.scheduler
+    run = scheduler.run
+    topics = [trade_topic(s) for s in symbols]
+    order_topics = [orders_topic(s) for s in symbols]
+    last_prices: dict[str, Decimal] = {}
+    prices: dict[int, Decimal] = {}
+    qtys: dict[int, Decimal] = {}
+    on_trade = engine.on_trade
+    deliver = pubsub.deliver
+    broadcast = pubsub.broadcast
+    current_ms = first_ms
+    for start in range(0, total, CHUNK):
+        stop = min(start + CHUNK, total)
+        w_chunk = which[start:stop].tolist()
+        r_chunk = rows[start:stop]
+        cols = _columns(tables, symbols, w_chunk, r_chunk)
+        for k, (sym_i, trade_id, p, q, ms, maker) in enumerate(zip(w_chunk, *cols, strict=True)):
+            price = prices.get(p)
+            if price is None:
+                price = prices[p] = from_units(p)
+            qty = qtys.get(q)
+            if qty is None:
+                if len(qtys) > 200_000:
+                    qtys.clear()
+                qty = qtys[q] = from_units(q)
+            symbol = symbols[sym_i]
+            trade = TradeEvent(symbol, trade_id, price, qty, ms, maker, ms)
+            if ms != current_ms:
+                current_ms = now[0] = ms
+                clock.advance_to(ms / 1000)
+            updates = on_trade(trade)
+            if updates:
+                snapshot = pubsub.subscribers(topics[sym_i])
+                for update in updates:
+                    broadcast(order_topics[sym_i], update)
+                    run()
+                    if scheduler.in_task:
+                        await rt.quiesce()
+                deliver(snapshot, trade)
+            else:
+                broadcast(topics[sym_i], trade)
+            run()
+            if scheduler.in_task:
+                await rt.quiesce()
+            if chaos.due(start + k):
+                await chaos.strike()
+        if progress is not None:
+            progress(stop, total)
+        for i, symbol in enumerate(symbols):
+            mask_rows = r_chunk[np.asarray(w_chunk) == i] if len(symbols) > 1 else r_chunk
+            if len(mask_rows):
+                last_prices[symbol] = from_units(int(tables[symbol].price[mask_rows[-1]]))
+    await rt.quiesce()
+    elapsed = time.perf_counter() - started
+    ledger = engine.ledger()
+    summary = summarise(ledger, fees, last_prices)
+    result = BacktestResult(
+        ticks=total,
+        summary=summary,
+        traders_started=sum(ctx.traders_started.values()),
+        restarts=sum(ctx.restarts.values()) + rt.restarts,
+        kills=chaos.kills,
+        elapsed_s=elapsed,
+        last_prices=last_prices,
+        ledger=ledger,
+    )
+    await rt.shutdown()
+    return result
+
+
+def _columns(
+    tables: Mapping[str, TradeTable], symbols: list[str], which: list[int], rows: np.ndarray
+) -> tuple[list[int], list[int], list[int], list[int], list[bool]]:
+    if len(symbols) == 1:
+        t = tables[symbols[0]]
+        return (
+            t.trade_id[rows].tolist(),
+            t.price[rows].tolist(),
+            t.qty[rows].tolist(),
+            t.time[rows].tolist(),
+            t.buyer_maker[rows].tolist(),
+        )
+    w = np.asarray(which)
+    out: list[np.ndarray] = []
+    for column in ("trade_id", "price", "qty", "time", "buyer_maker"):
+        dtype = np.bool_ if column == "buyer_maker" else np.int64
+        values = np.empty(len(rows), dtype=dtype)
+        for i, s in enumerate(symbols):
+            mask = w == i
+            values[mask] = getattr(tables[s], column)[rows[mask]]
+        out.append(values)
+    return (
+        out[0].tolist(),
+        out[1].tolist(),
+        out[2].tolist(),
+        out[3].tolist(),
+        out[4].tolist(),
+    )
+
+
+class _Chaos:
+    """Kills random processes (seeded) at random points between trades."""
+
+    def __init__(self, config: BacktestConfig, total: int, rt: Runtime, symbols: list[str]):
+        self.rt = rt
+        self.symbols = symbols
+        self.targets = config.chaos_targets
+        self.rng = random.Random(config.chaos_seed)
+        n = min(config.chaos_kills, total)
+        self.at = sorted(self.rng.sample(range(total), n)) if n else []
+        self.next = 0
+        self.kills = 0
+
+    def due(self, index: int) -> bool:
+        return self.next < len(self.at) and self.at[self.next] <= index
+
+    async def strike(self) -> None:
+        while self.due(self.at[self.next] if self.next < len(self.at) else -1):
+            self.next += 1
+            victim = self._pick()
+            if victim is not None and self.rt.kill(victim):
+                self.kills += 1
+            await self.rt.quiesce()
+            if self.next >= len(self.at) or self.at[self.next] != self.at[self.next - 1]:
+                break
+
+    def _pick(self) -> Any:
+        kind = self.rng.choice(self.targets)
+        symbol = self.rng.choice(self.symbols)
+        leader = self.rt.whereis(leader_name(symbol))
+        if kind == "leader":
+            return leader
+        if kind == "symbol":
+            return self.rt.whereis(("symbol", symbol))
+        if leader is None:
+            return None
+        slots = sorted(leader.slots.values(), key=lambda s: s.state.number)  # type: ignore[attr-defined]
+        return self.rng.choice(slots).pid if slots else None
+
+
+__all__ = ["BacktestConfig", "BacktestResult", "fmt", "run_backtest"]

@@ -1,0 +1,47 @@
+"""What the naive system's processes share: the exchange, pub/sub, trader store, settings.
+
+It lives outside the supervision tree (like ETS tables owned by the application), so nothing
+in it is lost when a trader, a leader or a symbol supervisor crashes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from hedgehog.core.pubsub import PubSub
+from hedgehog.exchange.base import Exchange
+from hedgehog.naive.settings import TradingSettings
+from hedgehog.naive.store import MemoryTraderStore, TraderStore
+from hedgehog.runtime import Runtime
+
+ON, OFF, SHUTDOWN = "on", "off", "shutdown"
+SYMBOLS = "naive.symbols"  # the DynamicSymbolSupervisor's registered name
+
+
+def leader_name(symbol: str) -> tuple[str, str]:
+    return ("leader", symbol)
+
+
+def traders_name(symbol: str) -> tuple[str, str]:
+    return ("traders", symbol)
+
+
+def symbol_name(symbol: str) -> tuple[str, str]:
+    return ("symbol", symbol)
+
+
+@dataclass
+class NaiveContext:
+    rt: Runtime
+    pubsub: PubSub
+    exchange: Exchange
+    store: TraderStore = field(default_factory=MemoryTraderStore)
+    settings: dict[str, TradingSettings] = field(default_factory=dict)
+    status: dict[str, str] = field(default_factory=dict)
+    trader_prefix: str = ""  # prepended to trader ids; unique per run unless the store persists
+    traders_started: Counter[str] = field(default_factory=Counter)
+    restarts: Counter[str] = field(default_factory=Counter)
+
+    def settings_for(self, symbol: str) -> TradingSettings:
+        return self.settings.get(symbol) or TradingSettings(symbol=symbol)

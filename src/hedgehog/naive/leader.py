@@ -1,0 +1,132 @@
+"""The leader of one symbol: starts, monitors and replaces its traders (chapter 5 of the book).
+
+- At start it loads the symbol's traders from the trader store and resumes each with its saved
+  state; with none saved it starts one fresh trader.
+- Traders report every state change; the leader keeps the last one of each.
+- A trader that ends normally (its cycle completed) is replaced by a fresh trader, unless the
+  symbol is shutting down; then the symbol stops once its last trader has ended.
+- A trader that crashes (or is killed) is restarted with its last reported state, same id.
+- A trader's rebuy request starts one more trader while fewer than `chunks` are alive.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from hedgehog.errors import ConfigError, UnknownSymbol
+from hedgehog.naive import strategy
+from hedgehog.naive.context import SHUTDOWN, SYMBOLS, NaiveContext, traders_name
+from hedgehog.naive.strategy import TraderState
+from hedgehog.naive.trader import Trader
+from hedgehog.runtime import NORMAL, ChildSpec, Continue, Down, Process, start_child
+
+log = logging.getLogger("hedgehog.naive.leader")
+
+
+@dataclass
+class Slot:
+    pid: Process
+    ref: int
+    state: TraderState
+
+
+class Leader(Process):
+    def init(self, symbol: str, ctx: NaiveContext) -> Continue:
+        self.symbol = symbol
+        self.ctx = ctx
+        self.slots: dict[str, Slot] = {}
+        self.settings = ctx.settings_for(symbol)
+        self.filters: Any = None
+        return Continue("boot")
+
+    async def handle_continue(self, payload: Any) -> None:
+        try:
+            self.filters = await self.ctx.exchange.symbol_filters(self.symbol)
+        except UnknownSymbol:
+            raise ConfigError(f"{self.symbol} is not traded on the exchange") from None
+        self.settings.check_against(self.filters)
+        saved = await self.ctx.store.load(self.symbol)
+        for state in saved:
+            await self._start(state)
+        if not saved and not self.shutting_down:
+            await self._start_fresh()
+
+    @property
+    def shutting_down(self) -> bool:
+        return self.ctx.status.get(self.symbol) == SHUTDOWN
+
+    async def handle_cast(self, message: Any) -> None:
+        match message:
+            case ("state", trader_id, state):
+                slot = self.slots.get(trader_id)
+                if slot is not None:
+                    slot.state = state
+            case ("rebuy", _trader_id):
+                if not self.shutting_down and len(self.slots) < self.settings.chunks:
+                    await self._start_fresh()
+
+    async def handle_call(self, request: Any, from_: Any) -> Any:
+        match request:
+            case "shutdown":
+                for slot in self.slots.values():
+                    self.rt.cast(slot.pid, "shutdown")
+                self._stop_if_done()
+                return "ok"
+            case "resume":
+                for slot in self.slots.values():
+                    self.rt.cast(slot.pid, "resume")
+                if not self.slots:
+                    await self._start_fresh()
+                return "ok"
+        raise ValueError(f"unknown request {request!r}")
+
+    async def handle_info(self, message: Any) -> None:
+        if not isinstance(message, Down):
+            return
+        trader_id = next((tid for tid, s in self.slots.items() if s.ref == message.ref), None)
+        if trader_id is None:
+            return
+        slot = self.slots.pop(trader_id)
+        if message.reason == NORMAL:
+            await self.ctx.store.remove(self.symbol, trader_id)
+            if self.shutting_down:
+                self._stop_if_done()
+            else:
+                await self._start_fresh()
+            return
+        log.warning("%s: trader %s exited (%s); restarting it", self.symbol, trader_id,
+                    message.reason)
+        self.ctx.restarts[self.symbol] += 1
+        await self._start(slot.state)
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "symbol": self.symbol,
+            "settings": self.settings.as_dict(),
+            "status": self.ctx.status.get(self.symbol, "on"),
+            "traders": {tid: s.pid.pid for tid, s in self.slots.items()},
+            "traders_started": self.ctx.traders_started[self.symbol],
+            "restarts": self.ctx.restarts[self.symbol],
+        }
+
+    # -- helpers ----------------------------------------------------------------------------
+    async def _start_fresh(self) -> None:
+        number = await self.ctx.store.next_trader_number(self.symbol)
+        state = strategy.new_trader(
+            self.symbol, number, self.settings, self.filters, self.ctx.trader_prefix
+        )
+        await self.ctx.store.save(state)
+        self.ctx.traders_started[self.symbol] += 1
+        await self._start(state)
+
+    async def _start(self, state: TraderState) -> None:
+        spec = ChildSpec(state.trader_id, Trader, (state, self.ctx, self), restart="temporary")
+        pid = await start_child(self.rt, traders_name(self.symbol), spec)
+        self.slots[state.trader_id] = Slot(pid, self.rt.monitor(self, pid), state)
+
+    def _stop_if_done(self) -> None:
+        if self.shutting_down and not self.slots:
+            log.info("%s: last trader finished, shutdown complete", self.symbol)
+            self.rt.cast(SYMBOLS, ("stop_symbol", self.symbol))

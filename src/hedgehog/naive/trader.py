@@ -1,0 +1,159 @@
+"""A trader process: runs the pure strategy and carries out its decisions.
+
+It subscribes to its symbol's trades and order updates. Before each order it writes the order's
+intent (its new state) to the trader store and reports it to its leader; after the exchange
+answers it records the outcome. Restarted from a state with orders in flight, it first asks the
+exchange about each of them by client order id: it adopts what exists and places what never got
+there, so a crash at any point neither loses nor duplicates an order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from hedgehog.core.types import OrderUpdate, TradeEvent, orders_topic, trade_topic
+from hedgehog.errors import ExchangeUnavailable, OrderRejected, RejectReason, UnknownOrder
+from hedgehog.naive import strategy
+from hedgehog.naive.context import NaiveContext
+from hedgehog.naive.strategy import (
+    PENDING,
+    CycleComplete,
+    Decision,
+    OrderRef,
+    PlaceOrder,
+    RequestRebuy,
+    TraderState,
+)
+from hedgehog.runtime import Continue, Process
+
+log = logging.getLogger("hedgehog.naive.trader")
+RETRY_SECONDS = 5.0  # after the exchange was unreachable, check again this much later
+
+
+class Trader(Process):
+    def init(self, state: TraderState, ctx: NaiveContext, leader: Process) -> Continue | None:
+        self.state = state
+        self.ctx = ctx
+        self.leader = leader
+        self.shutting_down = False
+        self._exchange = ctx.exchange
+        ctx.pubsub.subscribe(self, trade_topic(state.symbol), rank=state.number)
+        ctx.pubsub.subscribe(self, orders_topic(state.symbol), rank=state.number)
+        if state.in_flight() or state.phase == "done":
+            return Continue("recover")
+        return None
+
+    # Trades arrive by the million: handle the common case without a coroutine.
+    def handle_info(self, message: Any) -> Coroutine[Any, Any, None] | None:
+        if type(message) is TradeEvent:
+            state, decisions = strategy.on_trade(self.state, message, not self.shutting_down)
+        elif type(message) is OrderUpdate:
+            state, decisions = strategy.on_update(self.state, message)
+        elif message == "recover":
+            return self._recover()
+        else:
+            return None
+        if state is self.state:
+            return None
+        return self._apply(state, decisions)
+
+    def handle_cast(self, message: Any) -> None:
+        if message == "shutdown":
+            self.shutting_down = True
+            if self.state.buy is None:
+                self.stop("normal")  # nothing bought: this cycle ends here
+        elif message == "resume":
+            self.shutting_down = False
+
+    async def handle_continue(self, payload: Any) -> None:
+        await self._recover()
+
+    def info(self) -> dict[str, Any]:
+        s = self.state
+        return {
+            "trader_id": s.trader_id,
+            "phase": s.phase,
+            "cycle": s.cycle,
+            "buy": _ref(s.buy),
+            "sell": _ref(s.sell),
+            "rebuy_notified": s.rebuy_notified,
+            "shutting_down": self.shutting_down,
+        }
+
+    # -- carrying out decisions -------------------------------------------------------------
+    async def _apply(self, state: TraderState, decisions: tuple[Decision, ...]) -> None:
+        await self._commit(state)
+        for decision in decisions:
+            if isinstance(decision, PlaceOrder):
+                await self._place(decision.order)
+            elif isinstance(decision, RequestRebuy):
+                self.rt.cast(self.leader, ("rebuy", self.state.trader_id))
+            elif isinstance(decision, CycleComplete):
+                self.stop("normal")
+
+    async def _commit(self, state: TraderState) -> None:
+        """Record a new state durably, then tell the leader (the book's state report)."""
+        self.state = state
+        await self.ctx.store.save(state)
+        self.rt.cast(self.leader, ("state", state.trader_id, state))
+
+    async def _place(self, order: OrderRef) -> None:
+        s = self.state
+        try:
+            placed = await self._exchange.place_limit_order(
+                s.symbol, order.side, order.price, order.quantity, order.client_order_id
+            )
+        except OrderRejected as exc:
+            if exc.reason == RejectReason.DUPLICATE_CLIENT_ORDER_ID:
+                await self._recover()  # it got there before: adopt it
+                return
+            log.warning("%s: %s %s refused: %s", s.symbol, order.side.value, order.price, exc)
+            state, decisions = strategy.on_rejected(self.state, order)
+            await self._apply(state, decisions)
+            return
+        except ExchangeUnavailable as exc:
+            log.warning("%s: outcome of %s unknown (%s)", s.symbol, order.client_order_id, exc)
+            self.rt.send_after(self, "recover", RETRY_SECONDS)
+            return
+        await self._on_order(placed)
+
+    async def _on_order(self, order: Any) -> None:
+        state, decisions = strategy.on_order(self.state, order)
+        if state is not self.state:
+            await self._apply(state, decisions)
+
+    async def _recover(self) -> None:
+        """Ask the exchange about every order in flight: adopt, or place what never arrived."""
+        if self.state.phase == "done":
+            self.stop("normal")
+            return
+        for ref in self.state.in_flight():
+            try:
+                order = await self._exchange.get_order(
+                    self.state.symbol, client_order_id=ref.client_order_id
+                )
+            except UnknownOrder:
+                if ref.status == PENDING:
+                    await self._place(ref)  # the intent never reached the exchange
+                else:
+                    log.error("%s: the exchange has forgotten %s", ref.client_order_id, ref)
+                continue
+            except ExchangeUnavailable:
+                self.rt.send_after(self, "recover", RETRY_SECONDS)
+                return
+            await self._on_order(order)
+
+
+def _ref(ref: OrderRef | None) -> dict[str, Any] | None:
+    if ref is None:
+        return None
+    return {
+        "client_order_id": ref.client_order_id,
+        "side": ref.side.value,
+        "price": str(ref.price),
+        "quantity": str(ref.quantity),
+        "status": ref.status,
+        "order_id": ref.order_id,
+    }
