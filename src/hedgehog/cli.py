@@ -1,23 +1,39 @@
-"""The `hedgehog` command line (typer). Each sub-command lives with its concern."""
+"""The `hedgehog` command line (typer). Each command lives with its concern."""
 
 from __future__ import annotations
 
+import logging
+import os
+
 import typer
+
+from hedgehog import __version__
+from hedgehog.backtest.command import backtest
 
 app = typer.Typer(
     name="hedgehog",
     help="A crypto trading bot for Binance spot, with an OTP-style supervision tree.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
+app.command()(backtest)
 
 
 @app.command()
 def version() -> None:
     """Print hedgehog's version."""
-    from hedgehog import __version__
-
     typer.echo(__version__)
+
+
+@app.callback()
+def _main(
+    log_level: str = typer.Option(
+        os.environ.get("HEDGEHOG_LOG_LEVEL", "WARNING"), help="Logging level (DEBUG, INFO, ...)"
+    ),
+) -> None:
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s")
 
 
 def main() -> None:

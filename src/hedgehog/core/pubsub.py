@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from hedgehog.runtime.kernel import Runtime
-from hedgehog.runtime.process import IDLE, INFO, Process
+from hedgehog.runtime.process import IDLE, INFO, QUEUED, Process
 
 
 class Broadcaster(Protocol):
@@ -78,12 +78,18 @@ class PubSub:
     def deliver(self, procs: Iterable[Process], message: Any) -> None:
         """Send `message` to each live process of a snapshot (dead ones are skipped)."""
         entry = (INFO, message, None)
-        enqueue = self.rt.scheduler.enqueue
+        scheduler = self.rt.scheduler
+        runq = scheduler.runq
+        woke = False
         for proc in procs:
             if proc.alive:
                 proc.mailbox.append(entry)
                 if proc._state == IDLE:
-                    enqueue(proc)
+                    proc._state = QUEUED
+                    runq.append(proc)
+                    woke = True
+        if woke:
+            scheduler.arm()
 
     def topics(self) -> dict[str, int]:
         """Topic -> number of subscribers."""

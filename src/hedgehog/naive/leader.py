@@ -20,7 +20,7 @@ from hedgehog.naive import strategy
 from hedgehog.naive.context import SHUTDOWN, SYMBOLS, NaiveContext, traders_name
 from hedgehog.naive.strategy import TraderState
 from hedgehog.naive.trader import Trader
-from hedgehog.runtime import NORMAL, ChildSpec, Continue, Down, Process, start_child
+from hedgehog.runtime import NORMAL, SHUTDOWN as SHUTDOWN_REASON, ChildSpec, Continue, Down, Process, start_child
 
 log = logging.getLogger("hedgehog.naive.leader")
 
@@ -89,6 +89,8 @@ class Leader(Process):
         if trader_id is None:
             return
         slot = self.slots.pop(trader_id)
+        if message.reason == SHUTDOWN_REASON:
+            return  # stopped by its supervisor: the symbol is being stopped
         if message.reason == NORMAL:
             await self.ctx.store.remove(self.symbol, trader_id)
             if self.shutting_down:

@@ -339,10 +339,12 @@ class Runtime:
         await self.scheduler.quiesce()
 
     async def shutdown(self, timeout: float = 5.0) -> None:
-        """Stop every process (newest first). Supervisors stop their own children."""
-        for proc in sorted(self.processes.values(), key=lambda p: -p.pid):
-            if proc.alive:
-                await self.stop(proc, "shutdown", timeout)
+        """Stop every process: top-level ones newest first (supervisors stop their own
+        children in order), then anything left."""
+        for roots_only in (True, False):
+            for proc in sorted(self.processes.values(), key=lambda p: -p.pid):
+                if proc.alive and (proc.parent is None or not roots_only):
+                    await self.stop(proc, "shutdown", timeout)
 
 
 def _expire(fut: asyncio.Future[Any], target: Any, timeout: float) -> None:

@@ -2,9 +2,9 @@
 
 Sending to an idle process puts it on the run queue; one `loop.call_soon` drains the queue, so a
 burst of messages costs one event-loop turn, not a task switch per message. While a process's
-callback runs, `asyncio.current_task()` is the process's own task (swapped in with asyncio's
-`_enter_task`/`_leave_task`, the hooks its own tasks use), so code inside callbacks behaves as
-if it ran in that task. When a callback really suspends, the process's task takes over
+coroutine callback runs, `asyncio.current_task()` is the process's own task (swapped in with
+asyncio's `_enter_task`/`_leave_task`, the hooks its own tasks use), so code inside it behaves
+as if it ran in that task (plain-function callbacks run as they are: they cannot await). When a callback really suspends, the process's task takes over
 (`Process._finish_in_task`) and the scheduler moves on.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from hedgehog.runtime.errors import Crash
-from hedgehog.runtime.process import IDLE, IN_TASK, QUEUED, RUNNING, STOP
+from hedgehog.runtime.process import IDLE, IN_TASK, INFO, QUEUED, RUNNING, STOP
 
 if TYPE_CHECKING:
     from hedgehog.runtime.process import Process
@@ -42,6 +42,12 @@ class Scheduler:
             self._armed = True
             self.loop.call_soon(self._turn)
 
+    def arm(self) -> None:
+        """Make sure the run queue is drained soon (after appending to it directly)."""
+        if not self._armed:
+            self._armed = True
+            self.loop.call_soon(self._turn)
+
     def _turn(self) -> None:
         self._armed = False
         self.run(TURN)
@@ -62,12 +68,6 @@ class Scheduler:
 
     def run_process(self, proc: Process) -> None:
         """Handle a batch of `proc`'s messages now, in the caller's stack."""
-        loop = self.loop
-        previous = asyncio.current_task(loop)
-        if previous is not None:
-            _leave_task(loop, previous)
-        task = proc._task
-        _enter_task(loop, task)
         proc._state = RUNNING
         mailbox = proc.mailbox
         handled = 0
@@ -76,15 +76,12 @@ class Scheduler:
                 entry = mailbox.popleft()
                 handled += 1
                 try:
-                    coro = proc._dispatch(entry)
-                    if coro is not None:
-                        try:
-                            yielded = coro.send(None)
-                        except StopIteration:
-                            pass
-                        else:
-                            self._hand_off(proc, coro, yielded)
-                            return
+                    if entry[0] == INFO:  # the hot path: no extra call
+                        coro = proc.handle_info(entry[1])
+                    else:
+                        coro = proc._dispatch(entry)
+                    if coro is not None and self._step(proc, coro):
+                        return  # suspended: its task carries on
                 except (Exception, asyncio.CancelledError) as exc:
                     if not proc.alive:
                         return
@@ -98,9 +95,27 @@ class Scheduler:
             proc._state = IDLE
         finally:
             self.handled += handled
+
+    def _step(self, proc: Process, coro: Any) -> bool:
+        """Run an async callback up to its first real suspension, as the process's own task.
+
+        Returns True when it suspended (the process's task then carries on with it)."""
+        loop = self.loop
+        previous = asyncio.current_task(loop)
+        if previous is not None:
+            _leave_task(loop, previous)
+        task = proc._task
+        _enter_task(loop, task)
+        try:
+            yielded = coro.send(None)
+        except StopIteration:
+            return False
+        finally:
             _leave_task(loop, task)
             if previous is not None:
                 _enter_task(loop, previous)
+        self._hand_off(proc, coro, yielded)
+        return True
 
     def _hand_off(self, proc: Process, coro: Coroutine[Any, Any, Any], yielded: object) -> None:
         proc._state = IN_TASK
