@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from hedgehog.core.filters import SymbolFilters
-from hedgehog.core.types import OrderStatus, Side, TradeEvent
+from hedgehog.core.types import OrderStatus, OrderUpdate, Side, TradeEvent
 from hedgehog.errors import OrderRejected, RejectReason, UnknownOrder, UnknownSymbol
 from hedgehog.exchange.base import Balance
 from hedgehog.exchange.paper.engine import MatchingEngine
@@ -36,8 +36,8 @@ def bal(e: MatchingEngine, asset: str) -> tuple[D, D]:
     return b.free, b.locked
 
 
-def ids(updates: list[object]) -> list[int]:
-    return [u.order.order_id for u in updates]  # type: ignore[attr-defined]
+def ids(updates: list[OrderUpdate]) -> list[int]:
+    return [u.order.order_id for u in updates]
 
 
 def test_place_returns_new_order_with_sequential_ids() -> None:
@@ -198,9 +198,10 @@ def test_get_checks_symbol_and_both_ids() -> None:
     e = engine()
     e.place("XRPUSDT", BUY, D("0.45"), D("10"), "a", 1)
     assert e.get("XRPUSDT", client_order_id="a", order_id=1).order_id == 1
-    for kwargs in ({"order_id": 1, "client_order_id": "b"}, {"order_id": 2}):
-        with pytest.raises(UnknownOrder):
-            e.get("XRPUSDT", **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(UnknownOrder):
+        e.get("XRPUSDT", order_id=1, client_order_id="b")
+    with pytest.raises(UnknownOrder):
+        e.get("XRPUSDT", order_id=2)
     with pytest.raises(UnknownOrder):
         e.get("ETHBTC", order_id=1)
     with pytest.raises(UnknownOrder):
@@ -398,65 +399,92 @@ PROP_FILTERS = {
     s: SymbolFilters(s, s[:3], "USDT", D("0.01"), D("0.1"), min_notional=D("1"))
     for s in ("XRPUSDT", "ADAUSDT")
 }
+MEMORY = 5  # closed orders remembered
 symbols = st.sampled_from(sorted(PROP_FILTERS))
 prices = st.integers(80, 120).map(lambda cents: D(cents) / 100)  # 0.80 .. 1.20
-odd_prices = prices | st.sampled_from([D("0.905"), D("0")])  # some break the tick filter
+odd_prices = prices | st.sampled_from([D("0.905"), D("0")])  # these break the tick filter
 quantities = st.integers(1, 600).map(lambda tenths: D(tenths) / 10)
 
 
 class EngineMachine(RuleBasedStateMachine):
-    """The engine against a model: a dict of open orders and the flows of every fill."""
+    """The engine against a naive model: open orders in a dict, every fill's flows summed."""
 
     def __init__(self) -> None:
         super().__init__()
         self.engine = MatchingEngine(
-            PROP_FILTERS, fee=FEE, balances=START, closed_order_limit=5, keep_ledger=True
+            PROP_FILTERS, fee=FEE, balances=START, closed_order_limit=MEMORY, keep_ledger=True
         )
         self.open: dict[int, tuple[str, Side, D, D]] = {}
         self.status: dict[int, OrderStatus] = {}
+        self.keys: dict[int, tuple[str, str]] = {}  # order id -> (symbol, client order id)
+        self.closed: list[int] = []
         self.flows = dict.fromkeys(START, D(0))
-        self.next_id = 1
         self.clock = 0
+
+    def locked(self) -> dict[str, D]:
+        locked = dict.fromkeys(START, D(0))
+        for symbol, side, price, qty in self.open.values():
+            if side is BUY:
+                locked["USDT"] += price * qty * (1 + FEE)
+            else:
+                locked[symbol[:3]] += qty
+        return locked
+
+    def expected_rejection(self, key: tuple[str, str], side: Side, price: D, qty: D) -> object:
+        remembered = [*self.open, *self.closed[-MEMORY:]] if MEMORY else list(self.open)
+        if key in {self.keys[oid] for oid in remembered}:
+            return RejectReason.DUPLICATE_CLIENT_ORDER_ID
+        if price in (D("0.905"), D("0")) or price * qty < 1:
+            return RejectReason.FILTER_FAILURE
+        asset = "USDT" if side is BUY else key[0][:3]
+        need = price * qty * (1 + FEE) if side is BUY else qty
+        free = START[asset] + self.flows[asset] - self.locked()[asset]
+        return RejectReason.INSUFFICIENT_BALANCE if need > free else None
+
+    def close(self, oid: int, status: OrderStatus) -> None:
+        del self.open[oid]
+        self.status[oid] = status
+        self.closed.append(oid)
 
     @rule(
         symbol=symbols,
         side=st.sampled_from(Side),
         price=odd_prices,
         qty=quantities,
-        dup=st.booleans(),
+        reuse=st.none() | st.integers(0, 10**6),
     )
-    def place(self, symbol: str, side: Side, price: D, qty: D, dup: bool) -> None:
+    def place(self, symbol: str, side: Side, price: D, qty: D, reuse: int | None) -> None:
         self.clock += 1
-        cid = f"c{self.next_id - 1 if dup else self.next_id}x{self.clock}"
-        if dup and self.status:
-            cid = self.engine.ledger()[-1].client_order_id  # maybe forgotten: then it is free
+        used = sorted(self.keys)
+        cid = (
+            f"c{self.clock}" if reuse is None or not used else self.keys[used[reuse % len(used)]][1]
+        )
+        expected = self.expected_rejection((symbol, cid), side, price, qty)
         before = (self.engine.balances(), self.engine.open_orders())
         try:
             order = self.engine.place(symbol, side, price, qty, cid, self.clock)
         except OrderRejected as exc:
+            assert exc.reason is expected
             assert (self.engine.balances(), self.engine.open_orders()) == before
-            if exc.reason is RejectReason.DUPLICATE_CLIENT_ORDER_ID:
-                assert dup
             return
-        assert order.order_id == self.next_id and order.status is OrderStatus.NEW
-        self.next_id += 1
+        assert expected is None
+        assert order.order_id == len(self.status) + 1 and order.status is OrderStatus.NEW
         self.open[order.order_id] = (symbol, side, price, qty)
         self.status[order.order_id] = OrderStatus.NEW
+        self.keys[order.order_id] = (symbol, cid)
 
     @precondition(lambda self: bool(self.open))
     @rule(pick=st.integers(0, 10**6), by_client=st.booleans())
     def cancel(self, pick: int, by_client: bool) -> None:
         oid = sorted(self.open)[pick % len(self.open)]
-        symbol = self.open[oid][0]
+        symbol, cid = self.keys[oid]
         self.clock += 1
         if by_client:
-            cid = self.engine.get(symbol, order_id=oid).client_order_id
             update = self.engine.cancel(symbol, client_order_id=cid, time_ms=self.clock)
         else:
             update = self.engine.cancel(symbol, order_id=oid, time_ms=self.clock)
         assert update.order.order_id == oid and update.order.status is OrderStatus.CANCELED
-        del self.open[oid]
-        self.status[oid] = OrderStatus.CANCELED
+        self.close(oid, OrderStatus.CANCELED)
 
     @rule(symbol=symbols, price=prices)
     def trade(self, symbol: str, price: D) -> None:
@@ -468,28 +496,20 @@ class EngineMachine(RuleBasedStateMachine):
         )
         updates = self.engine.on_trade(TradeEvent(symbol, self.clock, price, D(1), self.clock))
         assert ids(updates) == expected  # every crossing order, in order id order
-        base = symbol[:3]
         for update in updates:
-            _, side, limit, qty = self.open.pop(update.order.order_id)
+            _, side, limit, qty = self.open[update.order.order_id]
             assert limit >= price if side is BUY else limit <= price  # never the wrong side
             assert (update.last_price, update.last_qty) == (limit, qty)  # own limit price, full
             assert update.commission == limit * qty * FEE and update.commission_asset == "USDT"
             assert update.order.status is OrderStatus.FILLED and update.event_time == self.clock
             sign = 1 if side is BUY else -1
-            self.flows[base] += sign * qty
+            self.flows[symbol[:3]] += sign * qty
             self.flows["USDT"] -= sign * limit * qty + update.commission
-            self.status[update.order.order_id] = OrderStatus.FILLED
+            self.close(update.order.order_id, OrderStatus.FILLED)
 
     @invariant()
     def balances_are_conserved_and_locks_match_open_orders(self) -> None:
-        balances = self.engine.balances()
-        locked = dict.fromkeys(START, D(0))
-        for _, side, price, qty in self.open.values():
-            if side is BUY:
-                locked["USDT"] += price * qty * (1 + FEE)
-        for sym, side, _, qty in self.open.values():
-            if side is SELL:
-                locked[sym[:3]] += qty
+        balances, locked = self.engine.balances(), self.locked()
         for asset, start in START.items():
             b = balances[asset]
             assert b.free >= 0
@@ -499,13 +519,13 @@ class EngineMachine(RuleBasedStateMachine):
     @invariant()
     def book_matches_the_model(self) -> None:
         assert [o.order_id for o in self.engine.open_orders()] == sorted(self.open)
-        assert [o.status for o in self.engine.ledger()] == [
-            self.status[i] for i in sorted(self.status)
-        ]
+        ledger = [o.status for o in self.engine.ledger()]
+        assert ledger == [self.status[oid] for oid in sorted(self.status)]
         for symbol in PROP_FILTERS:
-            buys = [p for s, side, p, _ in self.open.values() if s == symbol and side is BUY]
-            sells = [p for s, side, p, _ in self.open.values() if s == symbol and side is SELL]
-            assert self.engine.band(symbol) == (max(buys, default=None), min(sells, default=None))
+            orders = [(side, p) for s, side, p, _ in self.open.values() if s == symbol]
+            best_buy = max((p for side, p in orders if side is BUY), default=None)
+            best_sell = min((p for side, p in orders if side is SELL), default=None)
+            assert self.engine.band(symbol) == (best_buy, best_sell)
 
 
 EngineMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
