@@ -83,6 +83,27 @@ async def bench_cast(rt: Runtime, n: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
+async def bench_queue_baseline(n: int) -> float:
+    """The yardstick: a plain asyncio.Queue from one task to a consumer task."""
+    queue: asyncio.Queue[int | None] = asyncio.Queue()
+    count = 0
+
+    async def consume() -> None:
+        nonlocal count
+        while (item := await queue.get()) is not None:
+            count += item
+
+    consumer = asyncio.create_task(consume())
+    await asyncio.sleep(0)
+    t0 = time.perf_counter()
+    put = queue.put_nowait
+    for _ in range(n):
+        put(1)
+    put(None)
+    await consumer
+    return n / (time.perf_counter() - t0)
+
+
 async def bench_broadcast(rt: Runtime, subscribers: int, n: int) -> float:
     pubsub = PubSub(rt)
     sinks = [await rt.start(Sink) for _ in range(subscribers)]
@@ -146,6 +167,9 @@ async def main(quick: bool) -> dict[str, Any]:
     rt = Runtime()
     results: dict[str, Any] = {}
     results["cast_per_s"] = max([await bench_cast(rt, 1_000_000 // scale) for _ in range(3)])
+    results["asyncio_queue_per_s"] = max(
+        [await bench_queue_baseline(1_000_000 // scale) for _ in range(3)]
+    )
     for subs in (1, 5, 50):
         n = (1_000_000 // subs) // scale
         rate = max([await bench_broadcast(rt, subs, n) for _ in range(2)])

@@ -32,8 +32,9 @@ def _main(
         os.environ.get("HEDGEHOG_LOG_LEVEL", "WARNING"), help="Logging level (DEBUG, INFO, ...)"
     ),
 ) -> None:
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: "
-                        "%(message)s")
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 def main() -> None:

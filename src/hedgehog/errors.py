@@ -8,7 +8,7 @@ Each class says who handles it:
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
 class HedgehogError(Exception):
@@ -27,7 +27,7 @@ class ExchangeError(HedgehogError):
     """Any failure reported by (or on the way to) an exchange."""
 
 
-class RejectReason(str, Enum):
+class RejectReason(StrEnum):
     INSUFFICIENT_BALANCE = "insufficient balance"
     FILTER_FAILURE = "filter failure"
     DUPLICATE_CLIENT_ORDER_ID = "duplicate client order id"

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -18,6 +17,7 @@ from hedgehog.backtest.loaders import load_trades
 from hedgehog.backtest.runner import BacktestConfig, BacktestResult, run_backtest
 from hedgehog.backtest.synthetic import synthetic_exchange_info, synthetic_trades
 from hedgehog.backtest.tables import TradeTable
+from hedgehog.console import err, fail, out, warn
 from hedgehog.core.decimals import to_decimal
 from hedgehog.core.filters import (
     SymbolFilters,
@@ -28,20 +28,28 @@ from hedgehog.core.filters import (
 from hedgehog.errors import ConfigError, HedgehogError
 from hedgehog.naive.settings import TradingSettings, normalize_symbol
 
-err = Console(stderr=True)
-
 
 def backtest(
     files: Annotated[
         list[Path] | None,
-        typer.Argument(help="Trade files (Binance public-data .zip/.csv, the book's .csv.gz) "
-                       "or directories of them", show_default=False),
+        typer.Argument(
+            help="Trade files (Binance public-data .zip/.csv, the book's .csv.gz) "
+            "or directories of them",
+            show_default=False,
+        ),
     ] = None,
-    symbol: Annotated[str | None, typer.Option(help="Symbol of the trades (default: from the "
-                                                     "file names); keeps only that symbol")] = None,
-    synthetic: Annotated[str | None, typer.Option(
-        help="Instead of files: a seeded synthetic market for these symbols (e.g. XRPUSDT,ETHUSDT)"
-    )] = None,
+    symbol: Annotated[
+        str | None,
+        typer.Option(
+            help="Symbol of the trades (default: from the file names); keeps only that symbol"
+        ),
+    ] = None,
+    synthetic: Annotated[
+        str | None,
+        typer.Option(
+            help="Instead of files: a seeded synthetic market of these symbols (XRPUSDT,ETHUSDT)"
+        ),
+    ] = None,
     trades: Annotated[int, typer.Option(help="Trades per synthetic symbol")] = 100_000,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic market")] = 1,
     chunks: Annotated[int | None, typer.Option(help="Traders per symbol [5]")] = None,
@@ -50,47 +58,89 @@ def backtest(
     profit_interval: Annotated[str | None, typer.Option(help="[0.001]")] = None,
     rebuy_interval: Annotated[str | None, typer.Option(help="[0.001]")] = None,
     fee: Annotated[str | None, typer.Option(help="Fee rate [0.001]")] = None,
-    exchange_info: Annotated[Path | None, typer.Option(
-        help="A saved GET /api/v3/exchangeInfo answer giving each symbol's filters")] = None,
-    tick_size: Annotated[str | None, typer.Option(help="Tick size (without --exchange-info)")] = None,
-    step_size: Annotated[str | None, typer.Option(help="Step size (without --exchange-info)")] = None,
-    min_notional: Annotated[str | None, typer.Option(help="Min notional (without --exchange-info)")] = None,
+    exchange_info: Annotated[
+        Path | None,
+        typer.Option(help="A saved GET /api/v3/exchangeInfo answer giving each symbol's filters"),
+    ] = None,
+    tick_size: Annotated[
+        str | None, typer.Option(help="Tick size (without --exchange-info)")
+    ] = None,
+    step_size: Annotated[
+        str | None, typer.Option(help="Step size (without --exchange-info)")
+    ] = None,
+    min_notional: Annotated[
+        str | None, typer.Option(help="Min notional (without --exchange-info)")
+    ] = None,
     skip_bad_rows: Annotated[bool, typer.Option(help="Count and skip unreadable rows")] = False,
-    chaos_kills: Annotated[int, typer.Option(help="Kill this many random traders while running")] = 0,
+    chaos_kills: Annotated[
+        int, typer.Option(help="Kill this many random traders while running")
+    ] = 0,
     chaos_seed: Annotated[int, typer.Option(help="Seed of the chaos kills")] = 0,
-    chaos_targets: Annotated[str, typer.Option(
-        help="What chaos kills: any of trader,leader,symbol")] = "trader",
+    chaos_targets: Annotated[
+        str, typer.Option(help="What chaos kills: any of trader,leader,symbol")
+    ] = "trader",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Backtest the naive strategy on historical (or synthetic) trades, exactly and fast."""
     try:
-        tables, filters = _inputs(files or [], symbol, synthetic, trades, seed, exchange_info,
-                                  tick_size, step_size, min_notional, skip_bad_rows, as_json)
-        values = dict(chunks=chunks, budget=budget, buy_down_interval=buy_down_interval,
-                      profit_interval=profit_interval, rebuy_interval=rebuy_interval, fee=fee)
+        tables, filters = _inputs(
+            files or [],
+            symbol,
+            synthetic,
+            trades,
+            seed,
+            exchange_info,
+            tick_size,
+            step_size,
+            min_notional,
+            skip_bad_rows,
+            as_json,
+        )
+        values = dict(
+            chunks=chunks,
+            budget=budget,
+            buy_down_interval=buy_down_interval,
+            profit_interval=profit_interval,
+            rebuy_interval=rebuy_interval,
+            fee=fee,
+        )
         settings = {s: TradingSettings.parse(s, **values) for s in tables}
         for s, st in settings.items():
             st.check_against(filters[s])
         targets = tuple(t.strip() for t in chaos_targets.split(",") if t.strip())
         if chaos_kills < 0 or any(t not in ("trader", "leader", "symbol") for t in targets):
-            raise ConfigError("--chaos-kills must be >= 0 and --chaos-targets a list of "
-                              "trader, leader, symbol")
-        config = BacktestConfig(settings, filters, chaos_kills=chaos_kills,
-                                chaos_seed=chaos_seed, chaos_targets=targets or ("trader",))
+            raise ConfigError(
+                "--chaos-kills must be >= 0 and --chaos-targets a list of trader, leader, symbol"
+            )
+        config = BacktestConfig(
+            settings,
+            filters,
+            chaos_kills=chaos_kills,
+            chaos_seed=chaos_seed,
+            chaos_targets=targets or ("trader",),
+        )
         result = _run(tables, config, show_progress=not as_json and err.is_terminal)
     except HedgehogError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        fail(exc)
     if as_json:
         sys.stdout.write(json.dumps(result.as_json()) + "\n")
     else:
         _print_summary(result, settings)
 
 
-def _inputs(files: list[Path], symbol: str | None, synthetic: str | None, trades: int,
-            seed: int, exchange_info: Path | None, tick: str | None, step: str | None,
-            min_notional: str | None, skip_bad_rows: bool, quiet: bool,
-            ) -> tuple[dict[str, TradeTable], dict[str, SymbolFilters]]:
+def _inputs(
+    files: list[Path],
+    symbol: str | None,
+    synthetic: str | None,
+    trades: int,
+    seed: int,
+    exchange_info: Path | None,
+    tick: str | None,
+    step: str | None,
+    min_notional: str | None,
+    skip_bad_rows: bool,
+    quiet: bool,
+) -> tuple[dict[str, TradeTable], dict[str, SymbolFilters]]:
     if synthetic and files:
         raise ConfigError("give trade files or --synthetic, not both")
     if synthetic:
@@ -105,14 +155,18 @@ def _inputs(files: list[Path], symbol: str | None, synthetic: str | None, trades
     else:
         loaded = load_trades(files, symbol=symbol, skip_bad_rows=skip_bad_rows)
         if loaded.skipped_rows and not quiet:
-            err.print(f"[yellow]skipped {loaded.skipped_rows} bad rows[/yellow]: "
-                      + "; ".join(loaded.bad_rows[:3]))
+            warn(f"skipped {loaded.skipped_rows} bad rows: " + "; ".join(loaded.bad_rows[:3]))
         tables = loaded.tables
     return tables, _filters(list(tables), exchange_info, tick, step, min_notional)
 
 
-def _filters(symbols: list[str], exchange_info: Path | None, tick: str | None,
-             step: str | None, min_notional: str | None) -> dict[str, SymbolFilters]:
+def _filters(
+    symbols: list[str],
+    exchange_info: Path | None,
+    tick: str | None,
+    step: str | None,
+    min_notional: str | None,
+) -> dict[str, SymbolFilters]:
     if exchange_info is not None:
         if tick or step or min_notional:
             raise ConfigError("give --exchange-info or --tick-size/--step-size/--min-notional")
@@ -125,8 +179,9 @@ def _filters(symbols: list[str], exchange_info: Path | None, tick: str | None,
             raise ConfigError(f"{', '.join(missing)} not found in {exchange_info}")
         return {s: known[s] for s in symbols}
     if not (tick and step):
-        raise ConfigError("give --exchange-info PATH, or --tick-size and --step-size "
-                          "(and --min-notional)")
+        raise ConfigError(
+            "give --exchange-info PATH, or --tick-size and --step-size (and --min-notional)"
+        )
     try:
         t, st = to_decimal(tick, "--tick-size"), to_decimal(step, "--step-size")
         mn = to_decimal(min_notional or "0", "--min-notional")
@@ -141,26 +196,36 @@ def _filters(symbols: list[str], exchange_info: Path | None, tick: str | None,
     return out
 
 
-def _run(tables: dict[str, TradeTable], config: BacktestConfig,
-         show_progress: bool) -> BacktestResult:
+def _run(
+    tables: dict[str, TradeTable], config: BacktestConfig, show_progress: bool
+) -> BacktestResult:
     if not show_progress:
         return asyncio.run(run_backtest(tables, config))
-    with Progress(TextColumn("backtest"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
-                  TimeRemainingColumn(), console=err, transient=True) as bar:
+    with Progress(
+        TextColumn("backtest"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
         task = bar.add_task("run", total=sum(len(t) for t in tables.values()))
-        return asyncio.run(run_backtest(
-            tables, config, progress=lambda done, total: bar.update(task, completed=done)))
+        return asyncio.run(
+            run_backtest(
+                tables, config, progress=lambda done, total: bar.update(task, completed=done)
+            )
+        )
 
 
 def _print_summary(result: BacktestResult, settings: dict[str, TradingSettings]) -> None:
-    out = Console()
     data: dict[str, Any] = result.as_json()
     table = Table(title="hedgehog backtest", show_header=False)
     table.add_column("what", style="bold")
     table.add_column("value", justify="right")
     for s, st in settings.items():
-        table.add_row(f"{s} settings", ", ".join(f"{k}={v}" for k, v in st.as_dict().items()
-                                                 if k != "symbol"))
+        table.add_row(
+            f"{s} settings", ", ".join(f"{k}={v}" for k, v in st.as_dict().items() if k != "symbol")
+        )
     for key, value in data.items():
         table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
     out.print(table)

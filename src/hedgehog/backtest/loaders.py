@@ -16,50 +16,49 @@ import zipfile
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
-from hedgehog.backtest.tables import TradeTable
+from hedgehog.backtest.tables import TradeTable, to_units
 from hedgehog.errors import DataError
 
 BINANCE_COLUMNS = ("id", "price", "qty", "quote_qty", "time", "is_buyer_maker", "is_best_match")
-BOOK_COLUMNS = (
-    "event_type", "event_time", "symbol", "trade_id", "price", "quantity",
-    "buyer_order_id", "seller_order_id", "trade_time", "buyer_market_maker",
-)  # fmt: skip
+BOOK_HEADER = (
+    "event_type,event_time,symbol,trade_id,price,quantity,buyer_order_id,seller_order_id,"
+    "trade_time,buyer_market_maker"
+)
+BOOK_COLUMNS = tuple(BOOK_HEADER.split(","))
 SUFFIXES = (".zip", ".csv", ".csv.gz")
 MICROS_ABOVE = 10**14  # a time above this is in microseconds (ms reach 1e14 in year 5138)
 MAX_DESCRIBED = 10
 
-_INT = r"^\d{1,19}$"
-_DEC = r"^\d+(\.\d{1,8})?$"
-_TOO_PRECISE = r"^\d+\.\d{9,}$"
-_BOOL = r"^(?i:true|false)$"
+_DEC = r"^[0-9]+(\.[0-9]{1,8})?$"
 _SYMBOL = r"^[A-Za-z0-9]{2,30}$"
+_BOOLS = ("True", "False", "true", "false")
 _NAME_SYMBOL = re.compile(r"^([A-Za-z0-9]+)-trades-", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
 class _Format:
     columns: tuple[str, ...]
-    names: dict[str, str]  # our name -> the file's column name
-    checks: tuple[tuple[str, str], ...]  # (file column, kind) to validate
+    fields: tuple[tuple[str, str, str], ...]  # (our name, the file's column, kind) read
 
 
-BINANCE = _Format(
-    BINANCE_COLUMNS,
-    {"trade_id": "id", "price": "price", "qty": "qty", "time": "time", "maker": "is_buyer_maker"},
-    (("id", "int"), ("price", "dec"), ("qty", "dec"), ("time", "int"),
-     ("is_buyer_maker", "bool"), ("is_best_match", "bool")),
-)  # fmt: skip
-BOOK = _Format(
-    BOOK_COLUMNS,
-    {"trade_id": "trade_id", "price": "price", "qty": "quantity", "time": "trade_time",
-     "maker": "buyer_market_maker", "symbol": "symbol"},
-    (("symbol", "symbol"), ("trade_id", "int"), ("price", "dec"), ("quantity", "dec"),
-     ("trade_time", "int"), ("buyer_market_maker", "bool")),
-)  # fmt: skip
+# fmt: off
+BINANCE = _Format(BINANCE_COLUMNS, (
+    ("trade_id", "id", "int"), ("price", "price", "dec"), ("qty", "qty", "dec"),
+    ("time", "time", "int"), ("maker", "is_buyer_maker", "bool"),
+    ("best", "is_best_match", "bool"),
+))
+BOOK = _Format(BOOK_COLUMNS, (
+    ("symbol", "symbol", "symbol"), ("trade_id", "trade_id", "int"), ("price", "price", "dec"),
+    ("qty", "quantity", "dec"), ("time", "trade_time", "int"),
+    ("maker", "buyer_market_maker", "bool"),
+))
+# fmt: on
 
 
 @dataclass(slots=True)
@@ -145,15 +144,9 @@ def _load_file(path: Path, want: str | None, skip: bool, result: LoadResult) -> 
         df = df.with_columns(symbol=pl.lit(name_symbol or want))
     elif want:
         df = df.filter(pl.col("symbol") == want)
+    columns = ("trade_id", "price", "qty", "time", "maker")
     return [
-        TradeTable(
-            str(key[0]),
-            part["trade_id"].to_numpy(),
-            part["price"].to_numpy(),
-            part["qty"].to_numpy(),
-            part["time"].to_numpy(),
-            part["maker"].to_numpy(),
-        )
+        TradeTable(str(key[0]), *(part[c].to_numpy() for c in columns))
         for key, part in df.partition_by("symbol", as_dict=True).items()
     ]
 
@@ -189,108 +182,118 @@ def _parse(
     path: Path, data: bytes, fmt: _Format, header: bool, skip: bool, result: LoadResult
 ) -> pl.DataFrame:
     """Validated rows as (trade_id, price, qty, time, maker[, symbol]) with exact ints."""
-    schema = {c: pl.String for c in fmt.columns}
+    kinds = {col: kind for _, col, kind in fmt.fields}
+    schema = {c: pl.Int64 if kinds.get(c) == "int" else pl.String for c in fmt.columns}
+    output = {ours: pl.col(f"_{col}") for ours, col, _ in fmt.fields}
     try:  # fast path: a clean file parses in one go; anything odd is redone line by line
+        # every column is read: with a projection polars would ignore extra fields
         df = pl.read_csv(io.BytesIO(data), has_header=header, schema=schema, quote_char=None)
-    except pl.exceptions.PolarsError:
-        df = None
-    if df is not None:
-        df = df.with_row_index("_line", offset=2 if header else 1)
-        df = df.filter(~pl.all_horizontal(pl.col(list(fmt.columns)).is_null()))
-        checked = _check(df.lazy(), fmt).collect()
-    if df is None or not checked["_ok"].all():
-        checked = _check(_split_lines(data, fmt, header), fmt).collect()
+        checked = _convert(df.lazy(), fmt).select(*output.values(), "_ok", "_blank").collect()
+        if (checked["_ok"] | checked["_blank"]).all():  # blank lines read as all-null rows
+            if checked["_blank"].any():
+                checked = checked.filter(~pl.col("_blank"))
+            return checked.select(**output)
+    except pl.exceptions.ComputeError:
+        pass
+    checked = _convert(_split_lines(data, fmt, header), fmt).collect()
     bad = checked.filter(~pl.col("_ok"))
     if len(bad):
-        messages = [f"{path}: line {_describe(row, fmt)}" for row in bad.head(MAX_DESCRIBED).rows(named=True)]
+        rows = bad.head(MAX_DESCRIBED).rows(named=True)
+        messages = [f"{path}: line {row['_line']}: {_describe(row, fmt)}" for row in rows]
         if not skip:
-            more = f" (and {len(bad) - 1} more bad rows)" if len(bad) > 1 else ""
-            raise DataError(messages[0] + more)
+            more = len(bad) - 1
+            raise DataError(messages[0] + (f" (and {more} more bad rows)" if more else ""))
         result.skipped_rows += len(bad)
-        result.bad_rows.extend(messages[: MAX_DESCRIBED - len(result.bad_rows)])
-    names = {ours: pl.col(f"_{theirs}") for ours, theirs in fmt.names.items()}
-    return checked.filter(pl.col("_ok")).select(**names)
+        result.bad_rows.extend(messages[: max(0, MAX_DESCRIBED - len(result.bad_rows))])
+    return checked.filter(pl.col("_ok")).select(**output)
 
 
 def _split_lines(data: bytes, fmt: _Format, header: bool) -> pl.LazyFrame:
     """Slow path: every line split by hand, so bad rows keep their line numbers."""
     lines = pl.read_csv(
-        io.BytesIO(data), has_header=False, separator="\x1f", quote_char=None,
-        schema={"_raw": pl.String}, truncate_ragged_lines=True, encoding="utf8-lossy",
-    )  # fmt: skip
+        io.BytesIO(data),
+        has_header=False,
+        separator="\x1f",
+        quote_char=None,
+        schema={"_raw": pl.String},
+        truncate_ragged_lines=True,
+        encoding="utf8-lossy",
+    )
     fields = pl.col("_raw").str.split(",")
+    columns = {
+        c: fields.list.get(i, null_on_oob=True).str.strip_chars().replace("", None)
+        for i, c in enumerate(fmt.columns)
+    }
     return (
         lines.lazy()
         .with_row_index("_line", offset=1)
-        .filter(pl.col("_raw").str.strip_chars() != "", pl.col("_line") > (1 if header else 0))
-        .with_columns(_nf=fields.list.len(), **{
-            c: fields.list.get(i, null_on_oob=True).replace("", None)
-            for i, c in enumerate(fmt.columns)
-        })  # fmt: skip
+        .filter(pl.col("_raw").str.strip_chars() != "", pl.col("_line") > int(header))
+        .with_columns(_nf=fields.list.len(), **columns)
     )
 
 
-def _check(df: pl.LazyFrame, fmt: _Format) -> pl.LazyFrame:
-    """Add converted columns `_<name>` and one boolean per rule; `_ok` when all hold."""
+def _convert(df: pl.LazyFrame, fmt: _Format) -> pl.LazyFrame:
+    """Add the converted columns `_<column>`, `_ok` (row valid) and `_blank` (row empty)."""
+    schema = df.collect_schema()
     values: dict[str, pl.Expr] = {}
-    exprs: dict[str, pl.Expr] = {}
-    oks: list[str] = []
-    for col, kind in fmt.checks:
-        raw = pl.col(col)
-        rules = {"present": raw.is_not_null()}
-        if kind == "int":
-            values[f"_{col}"] = raw.cast(pl.Int64, strict=False)
-            rules["int"] = raw.str.contains(_INT) & pl.col(f"_{col}").is_not_null()
+    oks: list[pl.Expr] = [pl.col("_nf") == len(fmt.columns)] if "_nf" in schema else []
+    for _, col, kind in fmt.fields:
+        raw, value = pl.col(col), pl.col(f"_{col}")
+        if kind == "int":  # the fast path reads Int64; text is cast the same way
+            values[f"_{col}"] = raw if schema[col] == pl.Int64 else raw.cast(pl.Int64, strict=False)
+            oks.append(value >= 0)
         elif kind == "dec":
-            values[f"_{col}"] = (
-                raw.cast(pl.Decimal(19, 8), strict=False).to_physical().cast(pl.Int64, strict=False)
-            )
-            rules["sign"] = ~raw.str.starts_with("-")
-            rules["precise"] = ~raw.str.contains(_TOO_PRECISE)
-            rules["dec"] = raw.str.contains(_DEC)
-            rules["range"] = pl.col(f"_{col}").is_not_null()
-            rules["positive"] = pl.col(f"_{col}") > 0
+            exact = raw.cast(pl.Decimal(19, 8), strict=False).to_physical()  # exact after _DEC
+            values[f"_{col}"] = exact.cast(pl.Int64, strict=False)
+            oks.append(raw.str.contains(_DEC) & (value > 0))
         elif kind == "bool":
-            values[f"_{col}"] = raw.str.to_lowercase() == "true"
-            rules["bool"] = raw.str.contains(_BOOL)
+            values[f"_{col}"] = (raw == "True") | (raw == "true")
+            oks.append(raw.is_in(_BOOLS))
         else:
             values[f"_{col}"] = raw.str.to_uppercase()
-            rules["symbol"] = raw.str.contains(_SYMBOL)
-        for rule, ok in rules.items():
-            exprs[f"_ok:{col}:{rule}"] = ok.fill_null(False)
-            oks.append(f"_ok:{col}:{rule}")
-    if "_nf" in df.collect_schema():
-        exprs["_ok:_nf:count"] = pl.col("_nf") == len(fmt.columns)
-        oks.insert(0, "_ok:_nf:count")
-    time = f"_{fmt.names['time']}"
-    return (
-        df.with_columns(**values)
-        .with_columns(**exprs)
-        .with_columns(pl.when(pl.col(time) > MICROS_ABOVE).then(pl.col(time) // 1000)
-                      .otherwise(pl.col(time)).alias(time))
-        .with_columns(_ok=pl.all_horizontal(oks))
-    )  # fmt: skip
+            oks.append(raw.str.contains(_SYMBOL))
+    name = f"_{dict((ours, col) for ours, col, _ in fmt.fields)['time']}"
+    time = pl.col(name)
+    return df.with_columns(**values).with_columns(
+        pl.when(time > MICROS_ABOVE).then(time // 1000).otherwise(time).alias(name),
+        _ok=pl.all_horizontal(oks).fill_null(False),
+        _blank=pl.all_horizontal(pl.col(col).is_null() for _, col, _ in fmt.fields),
+    )
 
 
-_WHAT = {
-    "present": "missing {col}",
-    "int": "{col} {value!r} is not a whole number",
-    "sign": "{col} must be positive, found {value!r}",
-    "precise": "{col} {value!r} has more than 8 decimals",
-    "dec": "{col} {value!r} is not a decimal number",
-    "range": "{col} {value!r} is too large",
-    "positive": "{col} must be positive, found {value!r}",
-    "bool": "{col} {value!r} is not True or False",
-    "symbol": "symbol {value!r} is not a symbol",
-}
+def _describe(row: dict[str, Any], fmt: _Format) -> str:
+    """What is wrong with a row that failed `_convert`'s rules."""
+    if "_nf" in row and row["_nf"] != len(fmt.columns):
+        return f"expected {len(fmt.columns)} columns, found {row['_nf']}"
+    for _, col, kind in fmt.fields:
+        value = row[col]
+        if value is None:
+            return f"missing value in column {col}"
+        problem = _problem(kind, str(value))
+        if problem:
+            return f"{col} {value!r} {problem}"
+    return "invalid row"
 
 
-def _describe(row: dict[str, object], fmt: _Format) -> str:
-    """'<line>: <what is wrong>' for a row that failed a rule."""
-    for key, ok in row.items():
-        if key.startswith("_ok:") and not ok:
-            _, col, rule = key.split(":")
-            if col == "_nf":
-                return f"{row['_line']}: expected {len(fmt.columns)} columns, found {row['_nf']}"
-            return f"{row['_line']}: " + _WHAT[rule].format(col=col, value=row[col])
-    return f"{row['_line']}: invalid row"
+def _problem(kind: str, value: str) -> str | None:
+    """The rules of `_convert`, one value at a time, saying what is wrong."""
+    if kind == "int":
+        if not re.fullmatch(r"[+-]?[0-9]+", value):
+            return "is not a whole number"
+        if int(value) < 0:
+            return "must not be negative"
+        return None if int(value) < 2**63 else "is too large"
+    if kind == "dec":
+        if value.startswith("-"):
+            return "must be positive"
+        if re.fullmatch(r"[0-9]+\.[0-9]{9,}", value):
+            return "has more than 8 decimals"
+        if not re.fullmatch(_DEC, value):
+            return "is not a decimal number"
+        try:
+            return None if to_units(Decimal(value)) > 0 else "must be positive"
+        except ValueError:
+            return "is too large"
+    if kind == "bool":
+        return None if value in _BOOLS else "is not True or False"
+    return None if re.fullmatch(_SYMBOL, value) else "is not a symbol"

@@ -216,7 +216,7 @@ def _columns(
     out: list[np.ndarray] = []
     for column in ("trade_id", "price", "qty", "time", "buyer_maker"):
         dtype = np.bool_ if column == "buyer_maker" else np.int64
-        values = np.empty(len(rows), dtype=dtype)
+        values: np.ndarray = np.empty(len(rows), dtype=dtype)
         for i, s in enumerate(symbols):
             mask = w == i
             values[mask] = getattr(tables[s], column)[rows[mask]]

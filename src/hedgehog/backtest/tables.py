@@ -24,6 +24,7 @@ SCALE = 10**8
 
 _INT64_MAX = 2**63 - 1
 _CHUNK = 65_536
+_COLUMNS = ("trade_id", "price", "qty", "time", "buyer_maker")
 _CACHE_LIMIT = 1 << 17
 
 IntArray = npt.NDArray[np.int64]
@@ -40,7 +41,8 @@ def to_units(value: Decimal) -> int:
     assert isinstance(exponent, int)
     shift = exponent + 8
     if shift >= 0:
-        units = int("".join(map(str, digits))) * 10**shift
+        scale: int = 10**shift
+        units = int("".join(map(str, digits))) * scale
     else:
         kept, dropped = digits[:shift], digits[shift:]
         if any(dropped):
@@ -58,8 +60,14 @@ def from_units(units: int) -> Decimal:
 
 
 def _ro(values: Any, dtype: type[Any]) -> Any:
-    """A read-only 1-D view of `values` as `dtype` (the caller's array stays writable)."""
-    arr = np.asarray(values, dtype=dtype).view()
+    """A read-only 1-D view of `values` as `dtype` (the caller's array stays writable).
+
+    Floats are refused rather than truncated: amounts must already be exact 1e-8 units.
+    """
+    arr = np.asarray(values)
+    if arr.size and arr.dtype.kind not in ("b" if dtype is np.bool_ else "iu"):
+        raise TypeError(f"a TradeTable column of {dtype.__name__} got {arr.dtype} values")
+    arr = arr.astype(dtype, copy=False).view()
     if arr.ndim != 1:
         raise ValueError("TradeTable columns must be 1-D")
     arr.flags.writeable = False
@@ -95,7 +103,7 @@ class TradeTable:
             keep = first[np.lexsort((ids[first], time[first]))]
             cols = [_ro(c[keep], c.dtype.type) for c in cols]
         object.__setattr__(self, "symbol", self.symbol.upper())
-        for name, col in zip(("trade_id", "price", "qty", "time", "buyer_maker"), cols, strict=True):
+        for name, col in zip(_COLUMNS, cols, strict=True):
             object.__setattr__(self, name, col)
 
     @classmethod
@@ -115,10 +123,7 @@ class TradeTable:
             return tables[0]
         return cls(
             tables[0].symbol,
-            *(
-                np.concatenate([getattr(t, name) for t in tables])
-                for name in ("trade_id", "price", "qty", "time", "buyer_maker")
-            ),
+            *(np.concatenate([getattr(t, name) for t in tables]) for name in _COLUMNS),
         )
 
     def __len__(self) -> int:
@@ -131,15 +136,12 @@ class TradeTable:
         return sum(c.nbytes for c in cols)
 
     def slice(self, start: int, stop: int) -> TradeTable:
-        """Rows [start, stop) as a table of views (no copy)."""
-        return TradeTable(
-            self.symbol,
-            self.trade_id[start:stop],
-            self.price[start:stop],
-            self.qty[start:stop],
-            self.time[start:stop],
-            self.buyer_maker[start:stop],
-        )
+        """Rows [start, stop) as a table of views (no copy, no re-check)."""
+        part = object.__new__(TradeTable)
+        object.__setattr__(part, "symbol", self.symbol)
+        for name in _COLUMNS:
+            object.__setattr__(part, name, getattr(self, name)[start:stop])
+        return part
 
     def price_decimal(self, i: int) -> Decimal:
         return from_units(int(self.price[i]))
@@ -175,8 +177,7 @@ class TradeTable:
     def equals(self, other: TradeTable) -> bool:
         """Same symbol and identical columns."""
         return self.symbol == other.symbol and all(
-            np.array_equal(getattr(self, n), getattr(other, n))
-            for n in ("trade_id", "price", "qty", "time", "buyer_maker")
+            np.array_equal(getattr(self, n), getattr(other, n)) for n in _COLUMNS
         )
 
     def __eq__(self, other: object) -> bool:
@@ -188,9 +189,9 @@ class TradeTable:
         if not len(self):
             return f"TradeTable({self.symbol!r}, empty)"
         first, last = (_iso(int(t)) for t in (self.time[0], self.time[-1]))
-        return f"TradeTable({self.symbol!r}, {len(self)} trades, {first} .. {last})"
+        n = len(self)
+        return f"TradeTable({self.symbol!r}, {n} trade{'s' * (n != 1)}, {first} .. {last})"
 
 
 def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
-

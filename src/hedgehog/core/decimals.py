@@ -31,7 +31,7 @@ def normalize(value: Decimal) -> Decimal:
     if value == 0:
         return ZERO
     result = value.normalize()
-    sign, digits, exponent = result.as_tuple()
+    exponent = result.as_tuple().exponent
     if isinstance(exponent, int) and exponent > 0:
         return result.quantize(ONE)
     return result

@@ -20,7 +20,17 @@ from hedgehog.naive import strategy
 from hedgehog.naive.context import SHUTDOWN, SYMBOLS, NaiveContext, traders_name
 from hedgehog.naive.strategy import TraderState
 from hedgehog.naive.trader import Trader
-from hedgehog.runtime import NORMAL, SHUTDOWN as SHUTDOWN_REASON, ChildSpec, Continue, Down, Process, start_child
+from hedgehog.runtime import (
+    NORMAL,
+    ChildSpec,
+    Continue,
+    Down,
+    Process,
+    start_child,
+)
+from hedgehog.runtime import (
+    SHUTDOWN as SHUTDOWN_REASON,
+)
 
 log = logging.getLogger("hedgehog.naive.leader")
 
@@ -98,8 +108,9 @@ class Leader(Process):
             else:
                 await self._start_fresh()
             return
-        log.warning("%s: trader %s exited (%s); restarting it", self.symbol, trader_id,
-                    message.reason)
+        log.warning(
+            "%s: trader %s exited (%s); restarting it", self.symbol, trader_id, message.reason
+        )
         self.ctx.restarts[self.symbol] += 1
         await self._start(slot.state)
 

@@ -170,9 +170,9 @@ def on_trade(
         order = OrderRef(cid, Side.BUY, price, qty)
         new = replace(state, buy=order, rebuy_below=rebuy_threshold(price, settings))
         return new, (PlaceOrder(order),)
-    if not state.rebuy_notified and state.rebuy_below is not None:
-        if trade.price < state.rebuy_below:
-            return replace(state, rebuy_notified=True), (RequestRebuy(),)
+    below = state.rebuy_below
+    if not state.rebuy_notified and below is not None and trade.price < below:
+        return replace(state, rebuy_notified=True), (RequestRebuy(),)
     return state, NOTHING
 
 

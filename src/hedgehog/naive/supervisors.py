@@ -1,9 +1,9 @@
 """The naive system's supervision tree, as in chapter 5 of the book:
 
-    DynamicSymbolSupervisor (one_for_one, "naive.symbols")
-      └─ SymbolSupervisor (one_for_all, ("symbol", S))
-           ├─ DynamicTraderSupervisor (("traders", S)): traders, temporary children
-           └─ Leader (("leader", S)): starts and monitors the traders
+DynamicSymbolSupervisor (one_for_one, "naive.symbols")
+  └─ SymbolSupervisor (one_for_all, ("symbol", S))
+       ├─ DynamicTraderSupervisor (("traders", S)): traders, temporary children
+       └─ Leader (("leader", S)): starts and monitors the traders
 """
 
 from __future__ import annotations

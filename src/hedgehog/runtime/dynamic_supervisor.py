@@ -77,9 +77,7 @@ async def terminate_child(rt: Runtime, sup: Any, pid: Process) -> None:
 
 
 async def which_children(rt: Runtime, sup: Any) -> list[tuple[Any, Process | None, str]]:
-    result: list[tuple[Any, Process | None, str]] = await supervisor_call(
-        rt, sup, "which_children"
-    )
+    result: list[tuple[Any, Process | None, str]] = await supervisor_call(rt, sup, "which_children")
     return result
 
 

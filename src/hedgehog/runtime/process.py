@@ -381,4 +381,3 @@ __all__ = [
     "Process",
     "make_ref",
 ]
-

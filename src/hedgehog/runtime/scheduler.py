@@ -4,8 +4,10 @@ Sending to an idle process puts it on the run queue; one `loop.call_soon` drains
 burst of messages costs one event-loop turn, not a task switch per message. While a process's
 coroutine callback runs, `asyncio.current_task()` is the process's own task (swapped in with
 asyncio's `_enter_task`/`_leave_task`, the hooks its own tasks use), so code inside it behaves
-as if it ran in that task (plain-function callbacks run as they are: they cannot await). When a callback really suspends, the process's task takes over
-(`Process._finish_in_task`) and the scheduler moves on.
+as if it ran in that task (plain-function callbacks run as they are: they cannot await).
+When a callback really suspends, the process's task takes over (`Process._finish_in_task`)
+and the scheduler moves on. A plain `handle_info`/`handle_cast` may also return a coroutine
+to continue asynchronously only when it must (the trader does: most trades need no await).
 """
 
 from __future__ import annotations

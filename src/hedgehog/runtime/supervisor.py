@@ -120,8 +120,13 @@ class SupervisorBase(Process):
     async def _restart(self, child: Child) -> None:
         while True:
             if self._intensity_exceeded():
-                self.rt.log_error(self, "reached max restart intensity", RuntimeError(
-                    f"more than {self.max_restarts} restarts in {self.max_seconds:g}s"))
+                self.rt.log_error(
+                    self,
+                    "reached max restart intensity",
+                    RuntimeError(
+                        f"more than {self.max_restarts} restarts in {self.max_seconds:g}s"
+                    ),
+                )
                 self.stop(SHUTDOWN)
                 return
             self.restarts += 1

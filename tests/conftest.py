@@ -1,0 +1,26 @@
+"""Shared pytest fixtures and helpers. Add yours with a line saying what each is for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+# Real market data lives beside the repository (../shared/data) and is not shipped with it.
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def shared_data_dir(*needed: str) -> Path:
+    """../shared/data (holding the `needed` files), or skip the calling test when absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"../shared/data is absent: {SHARED_DATA} does not exist")
+    missing = [name for name in needed if not (SHARED_DATA / name).is_file()]
+    if missing:
+        pytest.skip(f"../shared/data is absent: {', '.join(missing)} not in {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The ../shared/data directory; the test is skipped when it is absent."""
+    return shared_data_dir()

@@ -1,0 +1,47 @@
+"""The benchmarks keep running: their short forms, as CI runs them (figures are not checked
+here; BENCHMARKS.md records the full runs)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def run_bench(name: str) -> dict[str, object]:
+    result = subprocess.run(
+        [sys.executable, str(BENCH / name), "--quick", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    data: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
+    return data
+
+
+@pytest.mark.benchmark_smoke
+def test_runtime_benchmark_runs() -> None:
+    data = run_bench("runtime.py")
+    for key in (
+        "cast_per_s",
+        "broadcast_5_msgs_per_s",
+        "call_us_median_idle_target",
+        "spawn_stop_per_s",
+        "bytes_per_idle_process",
+    ):
+        assert isinstance(data[key], float) and data[key] > 0
+
+
+@pytest.mark.benchmark_smoke
+def test_backtest_benchmark_runs() -> None:
+    data = run_bench("backtest.py")
+    cases = data["cases"]
+    assert isinstance(cases, list) and len(cases) == 2
+    assert all(c["trades_per_s"] > 0 and c["orders"] > 0 for c in cases)
