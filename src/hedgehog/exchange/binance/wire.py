@@ -1,0 +1,273 @@
+"""Binance's wire formats, both ways: JSON <-> hedgehog's domain types.
+
+The REST client and the user data stream parse with these functions; the local simulator
+formats with them, so both sides of every test speak exactly the same shapes. Field names and
+meanings follow Binance's spot API docs (REST `/api/v3/order`, the `trade` stream event and the
+`executionReport` user data event). Parsing raises `WireError` on a malformed payload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from hedgehog.core.decimals import ZERO, to_decimal
+from hedgehog.core.types import Order, OrderStatus, OrderUpdate, Side, TradeEvent
+from hedgehog.errors import (
+    AuthenticationError,
+    ExchangeError,
+    ExchangeUnavailable,
+    OrderRejected,
+    RejectReason,
+    UnknownOrder,
+    UnknownSymbol,
+)
+
+# Binance error codes we act on (spot errors.md)
+UNKNOWN = -1000
+DISCONNECTED = -1001
+TOO_MANY_REQUESTS = -1003
+TIMESTAMP_OUTSIDE_RECV_WINDOW = -1021
+INVALID_SIGNATURE = -1022
+MANDATORY_PARAM_MISSING = -1102
+BAD_SYMBOL = -1121
+FILTER_FAILURE = -1013
+NEW_ORDER_REJECTED = -2010
+NO_SUCH_ORDER = -2013
+BAD_API_KEY_FORMAT = -2014
+REJECTED_MBX_KEY = -2015
+
+INSUFFICIENT_BALANCE_MSG = "Account has insufficient balance for requested action."
+DUPLICATE_ORDER_MSG = "Duplicate order sent."
+NO_SUCH_ORDER_MSG = "Order does not exist."
+
+
+class WireError(ExchangeError):
+    """A payload from the exchange that does not have the expected shape."""
+
+
+def _dec(data: Mapping[str, Any], key: str) -> Decimal:
+    try:
+        return to_decimal(data[key], key)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise WireError(f"bad or missing {key!r} in {dict(data)!r:.200}") from exc
+
+
+def _int(data: Mapping[str, Any], key: str, default: int | None = None) -> int:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise WireError(f"bad or missing {key!r} in {dict(data)!r:.200}")
+    return value
+
+
+def _str(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise WireError(f"bad or missing {key!r} in {dict(data)!r:.200}")
+    return value
+
+
+def _enum(data: Mapping[str, Any], key: str, kind: type[Side] | type[OrderStatus]) -> Any:
+    value = data.get(key)
+    try:
+        return kind(str(value))
+    except ValueError:
+        raise WireError(f"unknown {key!r} value {value!r}") from None
+
+
+# -- public trade stream ---------------------------------------------------------------------
+def parse_trade(data: Mapping[str, Any]) -> TradeEvent:
+    """A `<symbol>@trade` stream event (`"e": "trade"`)."""
+    if data.get("e") != "trade":
+        raise WireError(f"not a trade event: {dict(data)!r:.200}")
+    return TradeEvent(
+        symbol=_str(data, "s"),
+        trade_id=_int(data, "t"),
+        price=_dec(data, "p"),
+        quantity=_dec(data, "q"),
+        trade_time=_int(data, "T"),
+        buyer_market_maker=bool(data.get("m", False)),
+        event_time=_int(data, "E", 0),
+    )
+
+
+def format_trade(trade: TradeEvent) -> dict[str, Any]:
+    return {
+        "e": "trade",
+        "E": trade.event_time or trade.trade_time,
+        "s": trade.symbol,
+        "t": trade.trade_id,
+        "p": format(trade.price, "f"),
+        "q": format(trade.quantity, "f"),
+        "T": trade.trade_time,
+        "m": trade.buyer_market_maker,
+        "M": True,
+    }
+
+
+# -- orders ----------------------------------------------------------------------------------
+def parse_order(data: Mapping[str, Any]) -> Order:
+    """An order object of `POST/GET/DELETE /api/v3/order` or `GET /api/v3/openOrders`."""
+    time = data.get("time", data.get("transactTime", 0))
+    return Order(
+        order_id=_int(data, "orderId"),
+        client_order_id=_str(data, "clientOrderId"),
+        symbol=_str(data, "symbol"),
+        side=_enum(data, "side", Side),
+        price=_dec(data, "price"),
+        orig_qty=_dec(data, "origQty"),
+        executed_qty=_dec(data, "executedQty"),
+        cumulative_quote_qty=_dec(data, "cummulativeQuoteQty"),
+        status=_enum(data, "status", OrderStatus),
+        time=time if isinstance(time, int) else 0,
+        update_time=_int(data, "updateTime", time if isinstance(time, int) else 0),
+    )
+
+
+def format_order(order: Order, *, transact: bool = False) -> dict[str, Any]:
+    """An order as Binance shows it (`transact=True`: the shape of a new-order RESULT)."""
+    data: dict[str, Any] = {
+        "symbol": order.symbol,
+        "orderId": order.order_id,
+        "orderListId": -1,
+        "clientOrderId": order.client_order_id,
+        "price": format(order.price, "f"),
+        "origQty": format(order.orig_qty, "f"),
+        "executedQty": format(order.executed_qty, "f"),
+        "cummulativeQuoteQty": format(order.cumulative_quote_qty, "f"),
+        "status": order.status.value,
+        "timeInForce": "GTC",
+        "type": "LIMIT",
+        "side": order.side.value,
+    }
+    if transact:
+        data["transactTime"] = order.time
+        data["workingTime"] = order.time
+    else:
+        data.update(
+            stopPrice="0",
+            icebergQty="0",
+            time=order.time,
+            updateTime=order.update_time,
+            isWorking=True,
+            workingTime=order.time,
+            origQuoteOrderQty="0",
+        )
+    data["selfTradePreventionMode"] = "NONE"
+    return data
+
+
+# -- user data stream ------------------------------------------------------------------------
+def parse_execution_report(data: Mapping[str, Any]) -> OrderUpdate:
+    """An `executionReport` event of the user data stream."""
+    if data.get("e") != "executionReport":
+        raise WireError(f"not an executionReport: {dict(data)!r:.200}")
+    executed = _dec(data, "z")
+    order = Order(
+        order_id=_int(data, "i"),
+        client_order_id=_original_client_id(data),
+        symbol=_str(data, "s"),
+        side=_enum(data, "S", Side),
+        price=_dec(data, "p"),
+        orig_qty=_dec(data, "q"),
+        executed_qty=executed,
+        cumulative_quote_qty=_dec(data, "Z"),
+        status=_enum(data, "X", OrderStatus),
+        time=_int(data, "O", 0),
+        update_time=_int(data, "T", 0),
+    )
+    commission_asset = data.get("N")
+    return OrderUpdate(
+        order=order,
+        last_qty=_dec(data, "l"),
+        last_price=_dec(data, "L"),
+        commission=_dec(data, "n") if data.get("n") is not None else ZERO,
+        commission_asset=commission_asset if isinstance(commission_asset, str) else "",
+        event_time=_int(data, "E", 0),
+    )
+
+
+def _original_client_id(data: Mapping[str, Any]) -> str:
+    # On a cancel, "c" is the cancel request's id and "C" the original order's client id.
+    original = data.get("C")
+    if data.get("X") == "CANCELED" and isinstance(original, str) and original:
+        return original
+    return _str(data, "c")
+
+
+def format_execution_report(update: OrderUpdate, trade_id: int = -1) -> dict[str, Any]:
+    o = update.order
+    execution = "TRADE" if update.last_qty > 0 else o.status.value
+    if execution == "PARTIALLY_FILLED":
+        execution = "TRADE"
+    return {
+        "e": "executionReport",
+        "E": update.event_time,
+        "s": o.symbol,
+        "c": o.client_order_id,
+        "S": o.side.value,
+        "o": "LIMIT",
+        "f": "GTC",
+        "q": format(o.orig_qty, "f"),
+        "p": format(o.price, "f"),
+        "P": "0",
+        "F": "0",
+        "g": -1,
+        "C": "",
+        "x": execution,
+        "X": o.status.value,
+        "r": "NONE",
+        "i": o.order_id,
+        "l": format(update.last_qty, "f"),
+        "z": format(o.executed_qty, "f"),
+        "L": format(update.last_price, "f"),
+        "n": format(update.commission, "f"),
+        "N": update.commission_asset or None,
+        "T": o.update_time,
+        "t": trade_id,
+        "I": 0,
+        "w": o.status.is_open,
+        "m": True,
+        "M": False,
+        "O": o.time,
+        "Z": format(o.cumulative_quote_qty, "f"),
+        "Y": format(update.last_qty * update.last_price, "f"),
+        "Q": "0",
+        "W": o.time,
+        "V": "NONE",
+    }
+
+
+# -- errors ----------------------------------------------------------------------------------
+def error_body(code: int, msg: str) -> dict[str, Any]:
+    return {"code": code, "msg": msg}
+
+
+def raise_for_error(status: int, body: Any) -> None:
+    """Translate an error answer (`{"code": ..., "msg": ...}`) into our exceptions."""
+    code = body.get("code") if isinstance(body, dict) else None
+    msg = str(body.get("msg", "")) if isinstance(body, dict) else str(body)[:200]
+    if code == NEW_ORDER_REJECTED:
+        if "insufficient balance" in msg.lower():
+            raise OrderRejected(RejectReason.INSUFFICIENT_BALANCE, msg)
+        if "duplicate" in msg.lower():
+            raise OrderRejected(RejectReason.DUPLICATE_CLIENT_ORDER_ID, msg)
+        raise OrderRejected(RejectReason.OTHER, msg)
+    if code == FILTER_FAILURE:
+        raise OrderRejected(RejectReason.FILTER_FAILURE, msg)
+    if code == NO_SUCH_ORDER:
+        raise UnknownOrder(msg or NO_SUCH_ORDER_MSG)
+    if code == BAD_SYMBOL:
+        raise UnknownSymbol(msg)
+    if code in (INVALID_SIGNATURE, BAD_API_KEY_FORMAT, REJECTED_MBX_KEY):
+        raise AuthenticationError(f"{msg} (Binance {code})")
+    if code == TIMESTAMP_OUTSIDE_RECV_WINDOW:
+        raise ClockSkew(msg)
+    if status >= 500 or code in (UNKNOWN, DISCONNECTED):
+        raise ExchangeUnavailable(f"HTTP {status}: {msg}")
+    raise ExchangeError(f"HTTP {status}, Binance {code}: {msg}")
+
+
+class ClockSkew(ExchangeError):
+    """-1021: our timestamp is outside recvWindow; resynchronise with /api/v3/time."""
