@@ -28,6 +28,7 @@ class Node:
         max_seconds: float = 5.0,
         clock: Clock | None = None,
         root_name: str = "root",
+        runtime: Runtime | None = None,
     ) -> None:
         self.children = list(children)
         self.strategy: Strategy = strategy
@@ -35,13 +36,14 @@ class Node:
         self.max_seconds = max_seconds
         self.clock = clock
         self.root_name = root_name
-        self.rt: Runtime | None = None
+        self.rt: Runtime | None = runtime
         self.root: Supervisor | None = None
         self._stop: asyncio.Event | None = None
 
     async def start(self) -> Runtime:
         """Start the runtime and the root supervisor (and so every child, in order)."""
-        self.rt = Runtime(self.clock)
+        if self.rt is None:
+            self.rt = Runtime(self.clock)
         self._stop = asyncio.Event()
         self.root = await self.rt.start(
             Supervisor,
@@ -67,7 +69,7 @@ class Node:
 
     async def run(self, install_signals: bool = True) -> None:
         """Start, wait for SIGINT/SIGTERM or `request_stop()` (or the root's exit), stop."""
-        rt = self.rt or await self.start()
+        rt = self.rt if self.root is not None and self.rt is not None else await self.start()
         assert self._stop is not None and self.root is not None
         loop = asyncio.get_running_loop()
         installed = []
