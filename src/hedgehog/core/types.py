@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Side(StrEnum):
@@ -39,9 +40,12 @@ def orders_topic(symbol: str) -> str:
     return f"ORDERS:{symbol}"
 
 
-@dataclass(frozen=True, slots=True)
-class TradeEvent:
-    """One public trade of a symbol. Times are milliseconds since the epoch."""
+class TradeEvent(NamedTuple):
+    """One public trade of a symbol. Times are milliseconds since the epoch.
+
+    A NamedTuple rather than a frozen dataclass: backtests build millions of these, and a
+    tuple is built three times faster.
+    """
 
     symbol: str
     trade_id: int
