@@ -43,14 +43,16 @@ class Naive:
         self, symbol: str, settings: TradingSettings | None = None
     ) -> Process | None:
         symbol = normalize_symbol(symbol)
-        if settings is not None:
-            self.ctx.settings[symbol] = settings
-        settings = self.ctx.settings_for(symbol)
+        given = settings
+        if settings is None:
+            settings = self.ctx.settings_for(symbol)
         try:
             filters = await self.ctx.exchange.symbol_filters(symbol)
         except UnknownSymbol:
             raise ConfigError(f"{symbol} is not traded on the exchange") from None
         settings.check_against(filters)
+        if given is not None:
+            self.ctx.settings[symbol] = given  # only settings that passed the checks
         running = self.rt.whereis(symbol_name(symbol))
         if running is not None:
             if self.ctx.status.get(symbol) == SHUTDOWN:

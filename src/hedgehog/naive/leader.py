@@ -21,6 +21,7 @@ from hedgehog.naive.context import SHUTDOWN, SYMBOLS, NaiveContext, traders_name
 from hedgehog.naive.strategy import TraderState
 from hedgehog.naive.trader import Trader
 from hedgehog.runtime import (
+    NOPROC,
     NORMAL,
     ChildSpec,
     Continue,
@@ -99,18 +100,21 @@ class Leader(Process):
         if trader_id is None:
             return
         slot = self.slots.pop(trader_id)
-        if message.reason == SHUTDOWN_REASON:
+        reason = message.reason
+        if reason == NOPROC and not slot.pid.alive:
+            # it exited before we could monitor it (a recovered trader whose cycle was already
+            # complete stops in its first callback): its real exit reason is known
+            reason = slot.pid.exit_reason
+        if reason == SHUTDOWN_REASON:
             return  # stopped by its supervisor: the symbol is being stopped
-        if message.reason == NORMAL:
+        if reason == NORMAL:
             await self.ctx.store.remove(self.symbol, trader_id)
             if self.shutting_down:
                 self._stop_if_done()
             else:
                 await self._start_fresh()
             return
-        log.warning(
-            "%s: trader %s exited (%s); restarting it", self.symbol, trader_id, message.reason
-        )
+        log.warning("%s: trader %s exited (%s); restarting it", self.symbol, trader_id, reason)
         self.ctx.restarts[self.symbol] += 1
         await self._start(slot.state)
 
@@ -138,6 +142,8 @@ class Leader(Process):
         spec = ChildSpec(state.trader_id, Trader, (state, self.ctx, self), restart="temporary")
         pid = await start_child(self.rt, traders_name(self.symbol), spec)
         self.slots[state.trader_id] = Slot(pid, self.rt.monitor(self, pid), state)
+        if self.shutting_down:
+            self.rt.cast(pid, "shutdown")  # restarted during a shutdown: no new buys
 
     def _stop_if_done(self) -> None:
         if self.shutting_down and not self.slots:

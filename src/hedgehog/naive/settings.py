@@ -43,6 +43,8 @@ class TradingSettings:
             if key == "chunks":
                 try:
                     clean[key] = int(value)
+                    if isinstance(value, float | Decimal) and value != clean[key]:
+                        raise ValueError(value)  # int() would truncate 2.5 to 2
                 except (TypeError, ValueError):
                     raise ConfigError(f"chunks: {value!r} is not a whole number") from None
             elif key in DECIMAL_FIELDS:
@@ -96,7 +98,7 @@ class TradingSettings:
 def normalize_symbol(symbol: str) -> str:
     """Symbols are case-insensitive and stored upper-case; reject what cannot be one."""
     s = symbol.strip().upper()
-    if not s or not s.isalnum() or len(s) > 20:
+    if not s or not s.isascii() or not s.isalnum() or len(s) > 20:
         raise ConfigError(f"{symbol!r} is not a valid symbol (letters and digits, e.g. XRPUSDT)")
     return s
 

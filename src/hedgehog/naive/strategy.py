@@ -220,7 +220,10 @@ def on_rejected(state: TraderState, order: OrderRef) -> tuple[TraderState, tuple
     """The exchange refused an order: a refused buy is dropped (the next trade retries with a
     new cycle number, so client order ids stay unique)."""
     if state.buy is not None and order.client_order_id == state.buy.client_order_id:
-        return replace(state, buy=None, cycle=state.cycle + 1, rebuy_below=None), NOTHING
+        new = replace(
+            state, buy=None, cycle=state.cycle + 1, rebuy_below=None, rebuy_notified=False
+        )
+        return new, NOTHING
     if state.sell is not None and order.client_order_id == state.sell.client_order_id:
         return replace(state, sell=replace(state.sell, status=OrderStatus.REJECTED.value)), NOTHING
     return state, NOTHING

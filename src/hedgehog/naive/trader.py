@@ -92,6 +92,8 @@ class Trader(Process):
                 self.rt.cast(self.leader, ("rebuy", self.state.trader_id))
             elif isinstance(decision, CycleComplete):
                 self.stop("normal")
+        if self.shutting_down and self.state.buy is None:
+            self.stop("normal")  # its buy was cancelled or refused: it may not buy again
 
     async def _commit(self, state: TraderState) -> None:
         """Record a new state durably, then tell the leader (the book's state report)."""

@@ -60,6 +60,9 @@ class DynamicSupervisor(SupervisorBase):
                 return _counts(self.children)
         return SupervisorError(f"unknown request {request!r}")
 
+    def _ended(self, child: Child) -> None:
+        self.children.remove(child)  # or it would stay, pid-less, holding a max_children slot
+
     async def _restart(self, child: Child) -> None:
         await super()._restart(child)
         if child.pid is None and child in self.children and self.alive:

@@ -104,10 +104,17 @@ class Runtime:
         if link is not None and link.alive:
             self._link(proc, link)
         done: asyncio.Future[Any] = self.loop.create_future()
+        # resolved with the process once `init` returns, with Crash(exc) if it raises, or with
+        # the exit reason by `_finalize` if the process dies before `init` has finished (killed
+        # while an async init is suspended, say)
+        proc.__dict__["_starting"] = done
         proc.mailbox.append((INIT, (args, kwargs), done))
-        self.scheduler.run_process(proc)
-        result = done.result() if done.done() else await done
-        if isinstance(result, Crash):
+        try:
+            self.scheduler.run_process(proc)
+            result = done.result() if done.done() else await done
+        finally:
+            proc.__dict__.pop("_starting", None)
+        if result is not proc:
             raise InitError(f"{cls.__name__}{f' {name!r}' if name is not None else ''}", result)
         return proc
 
@@ -244,7 +251,8 @@ class Runtime:
         """Link two processes: when one exits abnormally, the other gets its exit signal."""
         proc = self.whereis(b)
         if proc is None:
-            self.exit(a, "noproc", sender=a)
+            # the Exit names the dead process (OTP's {'EXIT', Pid, noproc}), not `a` itself
+            self.exit(a, "noproc", sender=b if isinstance(b, Process) else a)
             return
         self._link(a, proc)
 
@@ -285,9 +293,9 @@ class Runtime:
                 if not fut.done():
                     fut.set_exception(CallExit(proc, reason))
             proc._callers = None
-        for kind, _payload, extra in mailbox:
-            if kind == INIT and not extra.done():
-                extra.set_result(Crash(ProcessError(f"{proc!r} exited: {reason}")))
+        starting = proc.__dict__.pop("_starting", None)
+        if starting is not None and not starting.done():
+            starting.set_result(reason)  # died before its init finished: start() raises
         mailbox.clear()
         if proc._monitors:
             for ref, target in proc._monitors.items():

@@ -93,6 +93,7 @@ class Scheduler:
                 if handled >= BATCH and mailbox:
                     proc._state = QUEUED
                     self.runq.append(proc)
+                    self.arm()  # we may run inline (start/call/stop), not from a turn
                     return
             proc._state = IDLE
         finally:
@@ -138,15 +139,17 @@ class Scheduler:
         """Wait until no process has work left: the run queue is empty and no callback is
         suspended, or nothing has moved for `patience` event-loop turns (callbacks blocked on
         timers of a virtual clock, say)."""
+        # The event loop gets at least one turn, so that tasks and callbacks already scheduled
+        # (a `create_task(rt.call(...))` that has not started yet, say) run before we decide.
         still = 0
         while True:
             self.run()
-            if self.in_task == 0:
-                return
             before = (self.handled, self.in_task)
             await asyncio.sleep(0)
             if self.runq or (self.handled, self.in_task) != before:
                 still = 0
+            elif self.in_task == 0:
+                return
             else:
                 still += 1
                 if still >= patience:

@@ -114,8 +114,13 @@ class SupervisorBase(Process):
             self.children.remove(child)
             return
         if spec.restart == "transient" and is_normal_exit(message.reason):
+            self._ended(child)
             return
         await self._restart(child)
+
+    def _ended(self, child: Child) -> None:
+        """A transient child ended normally and is not restarted: a static supervisor keeps
+        its spec (for `restart_child`); a dynamic one forgets it."""
 
     async def _restart(self, child: Child) -> None:
         while True:

@@ -1,1 +1,46 @@
-"""streamer."""
+"""The streamer: Binance trade streams in, `TradeEvent`s out on `TRADE_EVENTS:<SYMBOL>`.
+
+- `connection.py`: `StreamConnection`, one WebSocket carrying up to 1,024 trade streams.
+- `manager.py`: `StreamManager`, which symbols stream and on which connection.
+- `api.py`: `Streamer`, the facade, and the streamer's supervision tree.
+- `replay.py`: `ReplayPublisher`, recorded trades on the same topics (paper trading).
+"""
+
+from hedgehog.streamer.api import Streamer, StreamerSupervisor, streamer_children
+from hedgehog.streamer.connection import (
+    DEFAULT_STREAM_URL,
+    StreamConnection,
+    StreamRequestError,
+    list_subscriptions,
+    normalize_symbol,
+    stream_name,
+)
+from hedgehog.streamer.manager import (
+    CONNECTIONS,
+    MANAGER,
+    SUPERVISOR,
+    StreamerContext,
+    StreamManager,
+    connection_name,
+)
+from hedgehog.streamer.options import Backoff, ConnectionOptions
+
+__all__ = [
+    "CONNECTIONS",
+    "DEFAULT_STREAM_URL",
+    "MANAGER",
+    "SUPERVISOR",
+    "Backoff",
+    "ConnectionOptions",
+    "StreamConnection",
+    "StreamManager",
+    "StreamRequestError",
+    "Streamer",
+    "StreamerContext",
+    "StreamerSupervisor",
+    "connection_name",
+    "list_subscriptions",
+    "normalize_symbol",
+    "stream_name",
+    "streamer_children",
+]

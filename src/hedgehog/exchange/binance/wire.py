@@ -23,17 +23,22 @@ from hedgehog.errors import (
     UnknownOrder,
     UnknownSymbol,
 )
+from hedgehog.exchange.base import Balance
 
 # Binance error codes we act on (spot errors.md)
 UNKNOWN = -1000
 DISCONNECTED = -1001
 TOO_MANY_REQUESTS = -1003
+UNEXPECTED_RESP = -1006  # "Execution status unknown."
+TIMEOUT = -1007  # "Send status unknown; execution status unknown."
+SERVER_BUSY = -1008
 TIMESTAMP_OUTSIDE_RECV_WINDOW = -1021
 INVALID_SIGNATURE = -1022
 MANDATORY_PARAM_MISSING = -1102
 BAD_SYMBOL = -1121
 FILTER_FAILURE = -1013
 NEW_ORDER_REJECTED = -2010
+CANCEL_REJECTED = -2011
 NO_SUCH_ORDER = -2013
 BAD_API_KEY_FORMAT = -2014
 REJECTED_MBX_KEY = -2015
@@ -41,6 +46,7 @@ REJECTED_MBX_KEY = -2015
 INSUFFICIENT_BALANCE_MSG = "Account has insufficient balance for requested action."
 DUPLICATE_ORDER_MSG = "Duplicate order sent."
 NO_SUCH_ORDER_MSG = "Order does not exist."
+UNKNOWN_ORDER_MSG = "Unknown order sent."  # -2011 on a cancel of an unknown or closed order
 
 
 class WireError(ExchangeError):
@@ -68,8 +74,15 @@ def _str(data: Mapping[str, Any], key: str) -> str:
     return value
 
 
+# Statuses Binance may report that hedgehog folds into its own: an order expired by self-trade
+# prevention (STP) is, for a trader, an expired order.
+_STATUS_ALIASES = {"EXPIRED_IN_MATCH": OrderStatus.EXPIRED}
+
+
 def _enum(data: Mapping[str, Any], key: str, kind: type[Side] | type[OrderStatus]) -> Any:
     value = data.get(key)
+    if kind is OrderStatus and value in _STATUS_ALIASES:
+        return _STATUS_ALIASES[value]
     try:
         return kind(str(value))
     except ValueError:
@@ -158,6 +171,71 @@ def format_order(order: Order, *, transact: bool = False) -> dict[str, Any]:
     return data
 
 
+def parse_cancel_response(data: Mapping[str, Any]) -> Order:
+    """The answer of `DELETE /api/v3/order`.
+
+    There `clientOrderId` is the id of the cancel request itself and `origClientOrderId` the
+    cancelled order's own client id, which is the one hedgehog keeps.
+    """
+    original = data.get("origClientOrderId")
+    if isinstance(original, str) and original:
+        data = {**data, "clientOrderId": original}
+    return parse_order(data)
+
+
+def format_cancel_response(order: Order, cancel_client_order_id: str = "") -> dict[str, Any]:
+    """A cancelled order as `DELETE /api/v3/order` shows it."""
+    data = format_order(order, transact=True)
+    del data["workingTime"]
+    data["origClientOrderId"] = order.client_order_id
+    data["clientOrderId"] = cancel_client_order_id or f"cancel-{order.order_id}"
+    data["transactTime"] = order.update_time or order.time
+    data["origQuoteOrderQty"] = "0"
+    return data
+
+
+# -- account and server time -----------------------------------------------------------------
+def parse_balances(data: Mapping[str, Any]) -> dict[str, Balance]:
+    """The `balances` of a `GET /api/v3/account` answer, keyed by asset."""
+    rows = data.get("balances")
+    if not isinstance(rows, list):
+        raise WireError(f"no 'balances' list in {dict(data)!r:.200}")
+    result: dict[str, Balance] = {}
+    for row in rows:
+        if not isinstance(row, Mapping):
+            raise WireError(f"bad balance entry {row!r:.200}")
+        asset = _str(row, "asset")
+        result[asset] = Balance(asset, _dec(row, "free"), _dec(row, "locked"))
+    return result
+
+
+def format_account(balances: Mapping[str, Balance], update_time: int = 0) -> dict[str, Any]:
+    """A `GET /api/v3/account` answer holding `balances` (the fields hedgehog reads, and a few)."""
+    return {
+        "makerCommission": 10,
+        "takerCommission": 10,
+        "canTrade": True,
+        "canWithdraw": True,
+        "canDeposit": True,
+        "updateTime": update_time,
+        "accountType": "SPOT",
+        "balances": [
+            {"asset": b.asset, "free": format(b.free, "f"), "locked": format(b.locked, "f")}
+            for b in balances.values()
+        ],
+        "permissions": ["SPOT"],
+    }
+
+
+def parse_server_time(data: Mapping[str, Any]) -> int:
+    """`GET /api/v3/time`: the server's clock in milliseconds."""
+    return _int(data, "serverTime")
+
+
+def format_server_time(ms: int) -> dict[str, Any]:
+    return {"serverTime": ms}
+
+
 # -- user data stream ------------------------------------------------------------------------
 def parse_execution_report(data: Mapping[str, Any]) -> OrderUpdate:
     """An `executionReport` event of the user data stream."""
@@ -239,6 +317,22 @@ def format_execution_report(update: OrderUpdate, trade_id: int = -1) -> dict[str
     }
 
 
+# -- WebSocket API envelopes -----------------------------------------------------------------
+def format_ws_result(request_id: object, result: Any) -> dict[str, Any]:
+    """A successful WebSocket API answer (`status` 200)."""
+    return {"id": request_id, "status": 200, "result": result}
+
+
+def format_ws_error(request_id: object, status: int, code: int, msg: str) -> dict[str, Any]:
+    """A failed WebSocket API answer: `status` as in HTTP, `error` as in REST error bodies."""
+    return {"id": request_id, "status": status, "error": error_body(code, msg)}
+
+
+def format_user_event(subscription_id: int, event: Mapping[str, Any]) -> dict[str, Any]:
+    """A user data stream event as the WebSocket API delivers it to a subscription."""
+    return {"subscriptionId": subscription_id, "event": dict(event)}
+
+
 # -- errors ----------------------------------------------------------------------------------
 def error_body(code: int, msg: str) -> dict[str, Any]:
     return {"code": code, "msg": msg}
@@ -258,13 +352,15 @@ def raise_for_error(status: int, body: Any) -> None:
         raise OrderRejected(RejectReason.FILTER_FAILURE, msg)
     if code == NO_SUCH_ORDER:
         raise UnknownOrder(msg or NO_SUCH_ORDER_MSG)
+    if code == CANCEL_REJECTED and "unknown order" in msg.lower():
+        raise UnknownOrder(msg)
     if code == BAD_SYMBOL:
         raise UnknownSymbol(msg)
     if code in (INVALID_SIGNATURE, BAD_API_KEY_FORMAT, REJECTED_MBX_KEY):
         raise AuthenticationError(f"{msg} (Binance {code})")
     if code == TIMESTAMP_OUTSIDE_RECV_WINDOW:
         raise ClockSkew(msg)
-    if status >= 500 or code in (UNKNOWN, DISCONNECTED):
+    if status >= 500 or code in (UNKNOWN, DISCONNECTED, UNEXPECTED_RESP, TIMEOUT, SERVER_BUSY):
         raise ExchangeUnavailable(f"HTTP {status}: {msg}")
     raise ExchangeError(f"HTTP {status}, Binance {code}: {msg}")
 

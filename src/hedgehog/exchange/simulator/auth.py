@@ -1,0 +1,128 @@
+"""API keys, signatures and timestamps of signed requests, checked as Binance checks them.
+
+REST signs `query string + body` exactly as received (percent-encoded, minus the `signature`
+parameter); the WebSocket API signs its params sorted by name. Both must carry a `timestamp`
+within `recvWindow` (default 5000 ms, at most 60000) of the server's clock, and not more than
+1 s ahead of it. Secrets are never written anywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+
+from hedgehog.exchange.binance import signing
+from hedgehog.exchange.binance.wire import (
+    BAD_API_KEY_FORMAT,
+    INVALID_SIGNATURE,
+    MANDATORY_PARAM_MISSING,
+    REJECTED_MBX_KEY,
+    TIMESTAMP_OUTSIDE_RECV_WINDOW,
+)
+
+DEMO_API_KEY = "hedgehogSimulatorDemoKey" + "0" * 40
+DEMO_API_SECRET = "hedgehogSimulatorDemoSecret" + "1" * 37
+DEFAULT_RECV_WINDOW = 5000
+MAX_RECV_WINDOW = 60_000
+API_KEY = re.compile(r"[A-Za-z0-9]{1,128}")
+_SIGNATURE = re.compile(r"(?:^|&)signature=[^&]*")
+
+
+class ApiError(Exception):
+    """An error answer: HTTP `status` with Binance's `{"code": code, "msg": msg}`."""
+
+    def __init__(self, code: int, msg: str, status: int = 400) -> None:
+        super().__init__(f"{code}: {msg}")
+        self.code, self.msg, self.status = code, msg, status
+
+
+def missing(name: str) -> ApiError:
+    return ApiError(
+        MANDATORY_PARAM_MISSING,
+        f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.",
+    )
+
+
+def strip_signature(raw: str) -> tuple[str, str | None]:
+    """(`raw` without its `signature=...` parameter, the signature's value or None)."""
+    found = _SIGNATURE.search(raw)
+    if found is None:
+        return raw, None
+    rest = raw[: found.start()] + raw[found.end() :]
+    if found.group().startswith("&") or not rest.startswith("&"):
+        return rest, found.group().split("=", 1)[1]
+    return rest[1:], found.group().split("=", 1)[1]
+
+
+class Auth:
+    """Known API keys (key -> secret) and the server clock."""
+
+    def __init__(self, keys: Mapping[str, str], now_ms: Callable[[], int]) -> None:
+        self.keys = dict(keys)
+        self.now_ms = now_ms
+
+    def secret(self, api_key: str | None) -> str:
+        """The secret of a key; -2014 when malformed or absent, -2015 when unknown (HTTP 401)."""
+        if not api_key or API_KEY.fullmatch(api_key) is None:
+            raise ApiError(BAD_API_KEY_FORMAT, "API-key format invalid.", 401)
+        secret = self.keys.get(api_key)
+        if secret is None:
+            raise ApiError(REJECTED_MBX_KEY, "Invalid API-key, IP, or permissions for action.", 401)
+        return secret
+
+    def check_time(self, timestamp: object, recv_window: object) -> None:
+        """-1102 for a missing or malformed value, -1021 outside the window."""
+        ts = _integer(timestamp)
+        if ts is None or ts <= 0:
+            raise missing("timestamp")
+        window = Decimal(DEFAULT_RECV_WINDOW)
+        if recv_window is not None:
+            parsed = _number(recv_window)
+            if parsed is None or parsed <= 0:
+                raise missing("recvWindow")
+            if parsed > MAX_RECV_WINDOW:
+                raise ApiError(
+                    MANDATORY_PARAM_MISSING,
+                    f"'recvWindow' contains unexpected value. Cannot be greater than "
+                    f"'{MAX_RECV_WINDOW}'.",
+                )
+            window = parsed
+        now = self.now_ms()
+        if ts > now + 1000:
+            raise ApiError(
+                TIMESTAMP_OUTSIDE_RECV_WINDOW,
+                "Timestamp for this request was 1000ms ahead of the server's time.",
+            )
+        if now - ts > window:
+            raise ApiError(
+                TIMESTAMP_OUTSIDE_RECV_WINDOW,
+                "Timestamp for this request is outside of the recvWindow.",
+            )
+
+    @staticmethod
+    def check_signature(secret: str, payload: str, signature: str | None) -> None:
+        if not signature:
+            raise missing("signature")
+        if not signing.verify(secret, payload, signature):
+            raise ApiError(INVALID_SIGNATURE, "Signature for this request is not valid.")
+
+
+def _integer(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _number(value: object) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None

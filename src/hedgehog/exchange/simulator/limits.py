@@ -1,0 +1,103 @@
+"""Request weight and order counts, kept per minute / 10 s / UTC day as Binance reports them.
+
+Weights are those of Binance's spot API (one IP-wide budget, shared by REST and the WebSocket
+API). Over `weight_limit` in a minute, requests are refused with 429 until the minute ends.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+# (method, path) -> weight; openOrders weighs 6 for one symbol, 80 for all
+WEIGHTS = {
+    ("GET", "/api/v3/ping"): 1,
+    ("GET", "/api/v3/time"): 1,
+    ("GET", "/api/v3/exchangeInfo"): 20,
+    ("POST", "/api/v3/order"): 1,
+    ("GET", "/api/v3/order"): 4,
+    ("DELETE", "/api/v3/order"): 1,
+    ("GET", "/api/v3/openOrders"): 6,
+    ("GET", "/api/v3/account"): 20,
+}
+OPEN_ORDERS_ALL = 80
+WEIGHT_LIMIT = 6000
+ORDERS_10S_LIMIT = 100
+ORDERS_1D_LIMIT = 200_000
+
+
+def rest_weight(method: str, path: str, has_symbol: bool) -> int:
+    if path == "/api/v3/openOrders" and not has_symbol:
+        return OPEN_ORDERS_ALL
+    return WEIGHTS.get((method, path), 1)
+
+
+class Limits:
+    """Used weight of the current minute and orders placed in the last 10 s and today."""
+
+    def __init__(self, weight_limit: int = WEIGHT_LIMIT, clock: Callable[[], float] = time.time):
+        self.weight_limit = weight_limit
+        self._clock = clock
+        self._minute = -1
+        self._weight = 0
+        self._orders_10s: deque[float] = deque()
+        self._day = -1
+        self._orders_day = 0
+
+    def used_weight(self) -> int:
+        if int(self._clock() // 60) != self._minute:
+            return 0
+        return self._weight
+
+    def spend(self, weight: int) -> bool:
+        """Count a request; False (retry after `retry_after()`) when over the limit."""
+        minute = int(self._clock() // 60)
+        if minute != self._minute:
+            self._minute, self._weight = minute, 0
+        self._weight += weight
+        return not (self.weight_limit and self._weight > self.weight_limit)
+
+    def retry_after(self) -> int:
+        return max(1, 60 - int(self._clock() % 60))
+
+    def count_order(self) -> None:
+        now = self._clock()
+        day = int(now // 86_400)
+        if day != self._day:
+            self._day, self._orders_day = day, 0
+        self._orders_day += 1
+        self._orders_10s.append(now)
+
+    def order_counts(self) -> tuple[int, int]:
+        """(orders in the last 10 s, orders today)."""
+        now = self._clock()
+        window = self._orders_10s
+        while window and window[0] <= now - 10:
+            window.popleft()
+        return len(window), self._orders_day if int(now // 86_400) == self._day else 0
+
+    def rate_limits(self) -> list[dict[str, Any]]:
+        """The `rateLimits` of a WebSocket API answer."""
+        return [
+            {
+                "rateLimitType": "REQUEST_WEIGHT",
+                "interval": "MINUTE",
+                "intervalNum": 1,
+                "limit": self.weight_limit or WEIGHT_LIMIT,
+                "count": self.used_weight(),
+            }
+        ]
+
+
+def binance_rate_limits() -> list[dict[str, Any]]:
+    """The `rateLimits` list of exchangeInfo."""
+    return [
+        {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
+         "limit": WEIGHT_LIMIT},
+        {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10,
+         "limit": ORDERS_10S_LIMIT},
+        {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": ORDERS_1D_LIMIT},
+        {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
+    ]  # fmt: skip

@@ -1,0 +1,180 @@
+"""Binance's WebSocket API at `/ws-api/v3`: the user data stream and a few session requests.
+
+Requests are `{"id", "method", "params"}`; answers `{"id", "status": 200, "result", "rateLimits"}`
+or `{"id", "status": 4xx, "error": {"code", "msg"}, "rateLimits"}`. Methods: `ping`, `time`,
+`userDataStream.subscribe.signature` (apiKey, timestamp, [recvWindow], signature over the sorted
+params), `userDataStream.unsubscribe` ([subscriptionId]), `session.subscriptions`, and the
+signed `order.place`, `order.status`, `order.cancel`, `openOrders.status` (params and answers
+as REST's, through the same `OrderDesk`). Every
+NEW / TRADE / CANCELED change of an order is then pushed to each subscription as
+`{"subscriptionId": n, "event": <executionReport>}`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from hedgehog.exchange.binance import signing
+from hedgehog.exchange.simulator.auth import ApiError, Auth, missing
+from hedgehog.exchange.simulator.limits import Limits
+from hedgehog.exchange.simulator.orders import OrderDesk
+from hedgehog.exchange.simulator.outbox import Outbox
+
+INVALID_JSON = -1135
+SUBSCRIPTION_ACTIVE = -2035
+SUBSCRIPTION_INACTIVE = -2036
+_WEIGHTS = {"ping": 1, "time": 1, "userDataStream.subscribe.signature": 2,
+            "userDataStream.unsubscribe": 2, "session.subscriptions": 2, "order.place": 1,
+            "order.status": 4, "order.cancel": 1, "openOrders.status": 6}  # fmt: skip
+
+
+class Session:
+    """One WebSocket API connection and its user data subscriptions (id -> api key)."""
+
+    __slots__ = ("next_id", "outbox", "subscriptions")
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+        self.subscriptions: dict[int, str] = {}
+        self.next_id = 0
+
+
+class WsApi:
+    """The `/ws-api/v3` handler and the fan-out of execution reports."""
+
+    def __init__(
+        self,
+        auth: Auth,
+        limits: Limits,
+        desk: OrderDesk,
+        ping_interval: float = 20.0,
+        queue_limit: int = 10_000,
+    ) -> None:
+        self.auth, self.limits = auth, limits
+        self.ping_interval = ping_interval
+        self.queue_limit = queue_limit
+        self.sessions: set[Session] = set()
+        self.dropped = 0
+        self._methods: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
+            "ping": lambda s, p: {},
+            "time": lambda s, p: {"serverTime": self.auth.now_ms()},
+            "userDataStream.subscribe.signature": self._subscribe,
+            "userDataStream.unsubscribe": self._unsubscribe,
+            "session.subscriptions": lambda s, p: [{"subscriptionId": i} for i in s.subscriptions],
+            "order.place": lambda s, p: self._trade(p, desk.place, count=True),
+            "order.status": lambda s, p: self._trade(p, desk.query),
+            "order.cancel": lambda s, p: self._trade(p, desk.cancel),
+            "openOrders.status": lambda s, p: self._trade(p, desk.open_orders),
+        }
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/ws-api/v3", self.handle)]
+
+    @property
+    def subscription_count(self) -> int:
+        return sum(len(s.subscriptions) for s in self.sessions)
+
+    def publish(self, report: dict[str, Any]) -> None:
+        """Push an executionReport to every user data subscription (one account)."""
+        event = None
+        for session in tuple(self.sessions):
+            for sid in session.subscriptions:
+                event = event or json.dumps(report, separators=(",", ":"))
+                session.outbox.offer(f'{{"subscriptionId":{sid},"event":{event}}}')
+
+    def drop_all(self) -> int:
+        sessions = tuple(self.sessions)
+        for session in sessions:
+            session.outbox.abort()
+        return len(sessions)
+
+    def _on_drop(self, outbox: Outbox) -> None:
+        self.dropped += 1
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(heartbeat=self.ping_interval or None, compress=False)
+        await ws.prepare(request)
+        session = Session(Outbox(ws, request.transport, self.queue_limit, self._on_drop))
+        session.outbox.start()
+        self.sessions.add(session)
+        try:
+            async for msg in ws:
+                if msg.type is WSMsgType.TEXT:
+                    answer = self.answer(session, msg.data)
+                    session.outbox.offer(json.dumps(answer, separators=(",", ":")))
+        finally:
+            self.sessions.discard(session)
+            await session.outbox.close()
+        return ws
+
+    def answer(self, session: Session, text: str) -> dict[str, Any]:
+        rid: Any = None
+        try:
+            try:
+                request = json.loads(text)
+            except ValueError:
+                raise ApiError(INVALID_JSON, "Invalid JSON Request") from None
+            if not isinstance(request, dict):
+                raise ApiError(INVALID_JSON, "Invalid JSON Request")
+            rid = request.get("id")
+            method, params = request.get("method"), request.get("params", {})
+            if not isinstance(method, str) or not method:
+                raise missing("method")
+            if not isinstance(params, dict):
+                raise ApiError(INVALID_JSON, "Invalid 'params' in JSON request; expected an "
+                                             "object.")  # fmt: skip
+            self.limits.spend(_WEIGHTS.get(method, 1))
+            handler = self._methods.get(method)
+            if handler is None:
+                raise ApiError(-1020, f"This operation is not supported ({method!r}).")
+            result = handler(session, params)
+        except ApiError as exc:
+            return {"id": rid, "status": 400, "error": {"code": exc.code, "msg": exc.msg},
+                    "rateLimits": self.limits.rate_limits()}  # fmt: skip
+        return {"id": rid, "status": 200, "result": result,
+                "rateLimits": self.limits.rate_limits()}  # fmt: skip
+
+    def _verify(self, params: dict[str, Any]) -> str:
+        """Check the key, signature and timestamp of signed params; returns the api key."""
+        for name in ("apiKey", "timestamp", "signature"):
+            if params.get(name) in (None, ""):
+                raise missing(name)
+        api_key = params["apiKey"]
+        secret = self.auth.secret(api_key if isinstance(api_key, str) else None)
+        signature = params["signature"]
+        payload = signing.ws_api_payload(params)
+        self.auth.check_signature(secret, payload, signature if isinstance(signature, str) else "")
+        self.auth.check_time(params["timestamp"], params.get("recvWindow"))
+        return str(api_key)
+
+    def _trade(self, params: dict[str, Any], action: Callable[[dict[str, str]], Any],
+               count: bool = False) -> Any:  # fmt: skip
+        """A signed order request, handled by the same `OrderDesk` as REST."""
+        self._verify(params)
+        result = action({k: signing.wire_value(v) for k, v in params.items() if v is not None})
+        if count:
+            self.limits.count_order()
+        return result
+
+    def _subscribe(self, session: Session, params: dict[str, Any]) -> dict[str, Any]:
+        api_key = self._verify(params)
+        if api_key in session.subscriptions.values():
+            raise ApiError(SUBSCRIPTION_ACTIVE, "User Data Stream subscription already active.")
+        sid = session.next_id
+        session.next_id += 1
+        session.subscriptions[sid] = api_key
+        return {"subscriptionId": sid}
+
+    def _unsubscribe(self, session: Session, params: dict[str, Any]) -> dict[str, Any]:
+        sid = params.get("subscriptionId")
+        if sid is None:
+            session.subscriptions.clear()
+            return {}
+        if isinstance(sid, bool) or not isinstance(sid, int) or sid not in session.subscriptions:
+            raise ApiError(SUBSCRIPTION_INACTIVE, "User Data Stream subscription not active.")
+        del session.subscriptions[sid]
+        return {}

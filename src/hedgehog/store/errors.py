@@ -1,0 +1,31 @@
+"""The store's exceptions, and who handles each.
+
+- `DatabaseUnavailable` (a `ConfigError`): the database cannot be reached or opened. At start
+  the CLI prints it and exits non-zero; its message names the database with the password
+  masked.
+- `CorruptRow` (a `ConfigError`): a row that cannot be read back (say a budget edited by hand
+  into "abc"). It names the table, the row and the column; other rows still load.
+- `StaleVersion`: optimistic concurrency. A trader state was changed by another writer (a
+  second node on the same database) since this store last read or wrote it. Nobody handles
+  it: the trader crashes rather than overwrite a state it has not seen.
+"""
+
+from __future__ import annotations
+
+from hedgehog.errors import ConfigError, HedgehogError
+
+
+class StoreError(HedgehogError):
+    """Base of the store's own errors."""
+
+
+class DatabaseUnavailable(StoreError, ConfigError):
+    """The database cannot be reached or opened (wrong URL, server down, no permission)."""
+
+
+class CorruptRow(StoreError, ConfigError):
+    """A stored row holds a value that cannot be read back."""
+
+
+class StaleVersion(StoreError):
+    """A save based on an outdated version of a trader state (another writer got there first)."""

@@ -1,0 +1,1 @@
+"""Schema revisions, oldest first. Each is a frozen copy of the schema change, never models."""

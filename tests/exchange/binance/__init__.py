@@ -1,0 +1,1 @@
+"""Tests of the Binance client: REST, user data stream, polling, signing and wire formats."""
