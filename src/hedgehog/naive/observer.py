@@ -94,9 +94,7 @@ class Observer(Process):
             if message.trade_time - view.last_time >= SAMPLE_MS:
                 view.last_time = message.trade_time
                 view.prices.append((message.trade_time, str(message.price)))
-                view.pnl.append(
-                    (message.trade_time, fmt(view.realised), fmt(view.unrealised()))
-                )
+                view.pnl.append((message.trade_time, fmt(view.realised), fmt(view.unrealised())))
         elif type(message) is OrderUpdate:
             self._on_update(message)
 
