@@ -9,6 +9,8 @@ import typer
 
 from hedgehog import __version__
 from hedgehog.backtest.command import backtest
+from hedgehog.exchange.simulator.command import serve
+from hedgehog.live.commands import demo, run
 
 app = typer.Typer(
     name="hedgehog",
@@ -18,6 +20,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command()(backtest)
+app.command()(run)
+app.command()(demo)
+
+exchange_app = typer.Typer(help="Exchange tools: the local Binance-compatible simulator.")
+exchange_app.command("serve")(serve)
+app.add_typer(exchange_app, name="exchange")
 
 
 @app.command()

@@ -40,6 +40,7 @@ class NaiveContext:
     settings: dict[str, TradingSettings] = field(default_factory=dict)
     status: dict[str, str] = field(default_factory=dict)
     trader_prefix: str = ""  # prepended to trader ids; unique per run unless the store persists
+    retry_seconds: float = 5.0  # after the exchange was unreachable, a trader checks again
     traders_started: Counter[str] = field(default_factory=Counter)
     restarts: Counter[str] = field(default_factory=Counter)
 

@@ -29,7 +29,6 @@ from hedgehog.naive.strategy import (
 from hedgehog.runtime import Continue, Process
 
 log = logging.getLogger("hedgehog.naive.trader")
-RETRY_SECONDS = 5.0  # after the exchange was unreachable, check again this much later
 
 
 class Trader(Process):
@@ -117,7 +116,7 @@ class Trader(Process):
             return
         except ExchangeUnavailable as exc:
             log.warning("%s: outcome of %s unknown (%s)", s.symbol, order.client_order_id, exc)
-            self.rt.send_after(self, "recover", RETRY_SECONDS)
+            self.rt.send_after(self, "recover", self.ctx.retry_seconds)
             return
         await self._on_order(placed)
 
@@ -143,7 +142,7 @@ class Trader(Process):
                     log.error("%s: the exchange has forgotten %s", ref.client_order_id, ref)
                 continue
             except ExchangeUnavailable:
-                self.rt.send_after(self, "recover", RETRY_SECONDS)
+                self.rt.send_after(self, "recover", self.ctx.retry_seconds)
                 return
             await self._on_order(order)
 

@@ -1,0 +1,1 @@
+"""Live trading: the node that assembles streamer, exchange, naive system and observer."""

@@ -1,0 +1,171 @@
+"""The live node: one runtime with the streamer, the exchange side, the observer and the naive
+system under a root supervisor.
+
+    DynamicSymbolSupervisor and friends are the book's tree (see hedgehog.naive); around it:
+
+    root (one_for_one)
+      ├─ streamer (rest_for_one): connections supervisor, manager
+      ├─ exchange.paper (PaperFeeder)   or   exchange.fills (FillRouter: user stream + poller)
+      ├─ observer (prices, fills, PnL for the view and the dashboard)
+      └─ naive.symbols (DynamicSymbolSupervisor)
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from hedgehog.config import Settings
+from hedgehog.core.filters import SymbolFilters
+from hedgehog.core.pubsub import PubSub
+from hedgehog.exchange.base import Exchange
+from hedgehog.exchange.binance.rest import BinanceExchange
+from hedgehog.exchange.paper.engine import MatchingEngine
+from hedgehog.exchange.paper.exchange import PaperExchange
+from hedgehog.live.feeds import FillRouter, PaperFeeder, WatchedExchange
+from hedgehog.naive.api import Naive
+from hedgehog.naive.context import NaiveContext
+from hedgehog.naive.observer import Observer
+from hedgehog.naive.settings import TradingSettings, normalize_symbol
+from hedgehog.naive.store import MemoryTraderStore, TraderStore
+from hedgehog.runtime import ChildSpec, Runtime
+from hedgehog.runtime.node import Node
+from hedgehog.streamer.api import Streamer
+from hedgehog.streamer.options import ConnectionOptions
+
+log = logging.getLogger("hedgehog.live")
+FEED = {"paper": "exchange.paper", "binance": "exchange.fills"}
+
+
+def run_prefix() -> str:
+    """A short prefix that keeps trader ids (so client order ids) unique across runs."""
+    stamp = int(time.time()) % 36**5
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    for _ in range(5):
+        stamp, r = divmod(stamp, 36)
+        out = digits[r] + out
+    return out + secrets.choice(digits) + "_"
+
+
+@dataclass
+class LiveNode:
+    """Build with `await LiveNode.create(settings)`, then `start_trading(...)`, `run()`."""
+
+    settings: Settings
+    rt: Runtime
+    pubsub: PubSub
+    exchange: Exchange
+    node: Node
+    naive: Naive
+    streamer: Streamer
+    closers: list[Any] = field(default_factory=list)
+
+    @classmethod
+    async def create(
+        cls,
+        settings: Settings,
+        *,
+        store: TraderStore | None = None,
+        filters: Mapping[str, SymbolFilters] | None = None,
+        trader_prefix: str | None = None,
+        stream_options: ConnectionOptions | None = None,
+        rest_timeout: float = 10.0,
+        retry_seconds: float = 5.0,
+        poll_interval: float = 10.0,
+    ) -> LiveNode:
+        """Assemble (not start) a node. `filters` (from a saved exchangeInfo) spares the paper
+        exchange a request for them; otherwise they are read from the REST API (no keys)."""
+        rt = Runtime()
+        pubsub = PubSub(rt)
+        urls = settings.urls()
+        rest = BinanceExchange(None, None, urls["rest_url"])
+        closers: list[Any] = [rest]
+        children: list[ChildSpec] = []
+        exchange: Exchange
+        if settings.exchange == "paper":
+            known = dict(filters) if filters is not None else await _fetch_filters(rest)
+            engine = MatchingEngine(known, balances={"USDT": Decimal(settings.paper_balance)})
+            paper = PaperExchange(engine, pubsub.broadcast)
+            exchange = paper
+            children.append(ChildSpec("exchange", PaperFeeder, (pubsub, paper), name=FEED["paper"]))
+        else:
+            key, secret = settings.credentials()
+            binance = BinanceExchange(key, secret, urls["rest_url"], timeout=rest_timeout)
+            closers.append(binance)
+            try:
+                await binance.start()
+                await binance.balances()  # bad keys fail here, clearly, not in every trader
+            except BaseException:
+                for closer in closers:
+                    await closer.close()
+                raise
+            exchange = WatchedExchange(
+                binance, lambda order: rt.cast(FEED["binance"], ("order", order))
+            )
+            children.append(
+                ChildSpec(
+                    "exchange",
+                    FillRouter,
+                    (pubsub, binance, key, secret, urls["ws_api_url"], poll_interval),
+                    name=FEED["binance"],
+                )
+            )
+        streamer = Streamer(rt, pubsub, urls["stream_url"], options=stream_options)
+        ctx = NaiveContext(
+            rt,
+            pubsub,
+            exchange,
+            store or MemoryTraderStore(),
+            trader_prefix=run_prefix() if trader_prefix is None else trader_prefix,
+            retry_seconds=retry_seconds,
+        )
+        naive = Naive(ctx)
+        children = [
+            streamer.child_spec(),
+            *children,
+            ChildSpec("observer", Observer, (pubsub,), name="observer"),
+            naive.child_spec(),
+        ]
+        node = Node(children, runtime=rt)
+        return cls(settings, rt, pubsub, exchange, node, naive, streamer, closers)
+
+    async def start(self) -> None:
+        await self.node.start()
+
+    async def start_trading(self, symbol: str, settings: TradingSettings | None = None) -> None:
+        """Stream the symbol, feed its fills, observe it, and start its traders."""
+        symbol = normalize_symbol(symbol)
+        trading = settings or self.naive.ctx.settings_for(symbol)
+        filters = await self.exchange.symbol_filters(symbol)
+        trading.check_against(filters)
+        self.rt.cast("observer", ("watch", symbol, trading.fee))
+        self.rt.cast(FEED[self.settings.exchange], ("watch", symbol))
+        await self.streamer.start_streaming(symbol)
+        await self.naive.start_trading(symbol, trading)
+
+    async def stop_trading(self, symbol: str) -> bool:
+        return await self.naive.stop_trading(symbol)
+
+    async def shutdown_trading(self, symbol: str) -> bool:
+        return await self.naive.shutdown_trading(symbol)
+
+    def observer(self) -> Observer | None:
+        proc = self.rt.whereis("observer")
+        return proc if isinstance(proc, Observer) else None
+
+    async def stop(self) -> None:
+        """Stop the tree (streams closed, traders stopped), then close HTTP sessions."""
+        await self.node.stop()
+        for closer in self.closers:
+            await closer.close()
+
+
+async def _fetch_filters(rest: BinanceExchange) -> dict[str, SymbolFilters]:
+    await rest.start()
+    return await rest.exchange_info()

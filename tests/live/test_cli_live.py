@@ -1,0 +1,115 @@
+"""End to end through the real CLI: `hedgehog exchange serve`, `hedgehog run` (paper, fed by
+the simulator's streams) and `hedgehog demo`, including a clean stop on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+CMD = [sys.executable, "-m", "hedgehog"]
+
+
+@pytest.fixture
+def served() -> Iterator[str]:
+    proc = subprocess.Popen(
+        [*CMD, "exchange", "serve", "--synthetic", "XRPUSDT", "--speed", "20"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    url = None
+    deadline = time.monotonic() + 30
+    while url is None and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if match := re.search(r"http://127\.0\.0\.1:\d+", line):
+            url = match.group(0)
+    assert url, "the simulator did not print its URL"
+    try:
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=15)
+        assert proc.returncode == 0
+
+
+def test_run_paper_on_the_simulators_market(served: str) -> None:
+    result = subprocess.run(
+        [
+            *CMD,
+            "run",
+            "--symbols",
+            "xrpusdt",
+            "--exchange",
+            "paper",
+            "--rest-url",
+            served,
+            "--stream-url",
+            served.replace("http", "ws"),
+            "--budget",
+            "100",
+            "--duration",
+            "4",
+            "--no-view",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)["XRPUSDT"]
+    assert summary["trades"] > 10
+    assert summary["open_orders"] >= 1
+
+
+def test_run_with_bad_input_is_a_clear_error() -> None:
+    result = subprocess.run(
+        [*CMD, "run", "--symbols", "XRP USDT!"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "not a valid symbol" in result.stderr
+    keys = subprocess.run(
+        [*CMD, "run", "--symbols", "XRPUSDT", "--exchange", "binance"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"},
+    )
+    assert keys.returncode == 2
+    assert "HEDGEHOG_BINANCE_API_KEY" in keys.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_demo_trades_and_stops_cleanly_on_a_signal(sig: signal.Signals) -> None:
+    proc = subprocess.Popen(
+        [*CMD, "demo", "--no-view", "--speed", "20"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()  # printed once the node trades
+    assert "hedgehog demo" in line, line
+    time.sleep(3)
+    started = time.monotonic()
+    proc.send_signal(sig)
+    out, errs = proc.communicate(timeout=20)
+    assert proc.returncode == 0, errs
+    assert time.monotonic() - started < 10
+    summary = json.loads(out)
+    assert set(summary) == {"XRPUSDT", "ETHUSDT", "BNBUSDT"}
+    assert all(s["trades"] > 0 for s in summary.values())
+    assert "Traceback" not in errs
