@@ -23,6 +23,11 @@ class DataError(HedgehogError, ValueError):
     """A data file that cannot be read: the message names the file and the line."""
 
 
+class StoreUnavailable(HedgehogError):
+    """The durable store cannot be written now. A trader then places nothing (no order
+    without its durable intent) and tries again later; trading resumes when the store does."""
+
+
 class ExchangeError(HedgehogError):
     """Any failure reported by (or on the way to) an exchange."""
 

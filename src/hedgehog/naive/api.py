@@ -56,16 +56,16 @@ class Naive:
         running = self.rt.whereis(symbol_name(symbol))
         if running is not None:
             if self.ctx.status.get(symbol) == SHUTDOWN:
-                self.ctx.status[symbol] = ON
+                await self.ctx.set_status(symbol, ON)
                 await self.rt.call(leader_name(symbol), "resume")
             return running
-        self.ctx.status[symbol] = ON
+        await self.ctx.set_status(symbol, ON)
         return await start_child(self.rt, SYMBOLS, symbol_spec(symbol, self.ctx))
 
     async def stop_trading(self, symbol: str) -> bool:
         """Stop now (orders stay). False if the symbol was not trading."""
         symbol = normalize_symbol(symbol)
-        self.ctx.status[symbol] = OFF
+        await self.ctx.set_status(symbol, OFF)
         pid = self.rt.whereis(symbol_name(symbol))
         if pid is None:
             return False
@@ -77,7 +77,7 @@ class Naive:
         symbol = normalize_symbol(symbol)
         if self.rt.whereis(symbol_name(symbol)) is None:
             return False
-        self.ctx.status[symbol] = SHUTDOWN
+        await self.ctx.set_status(symbol, SHUTDOWN)
         await self.rt.call(leader_name(symbol), "shutdown")
         return True
 

@@ -7,6 +7,7 @@ in it is lost when a trader, a leader or a symbol supervisor crashes.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from hedgehog.core.pubsub import PubSub
@@ -43,6 +44,14 @@ class NaiveContext:
     retry_seconds: float = 5.0  # after the exchange was unreachable, a trader checks again
     traders_started: Counter[str] = field(default_factory=Counter)
     restarts: Counter[str] = field(default_factory=Counter)
+
+    on_status: Callable[[str, str], Awaitable[None]] | None = None  # persists status changes
+
+    async def set_status(self, symbol: str, status: str) -> None:
+        """Record a symbol's status (on, off, shutdown), durably when `on_status` is set."""
+        self.status[symbol] = status
+        if self.on_status is not None:
+            await self.on_status(symbol, status)
 
     def settings_for(self, symbol: str) -> TradingSettings:
         return self.settings.get(symbol) or TradingSettings(symbol=symbol)

@@ -53,7 +53,7 @@ class DynamicSymbolSupervisor(DynamicSupervisor):
         if child is not None:
             self.children.remove(child)
             await self._stop_child(child)
-        self.ctx.status[symbol] = OFF
+        await self.ctx.set_status(symbol, OFF)
 
 
 def symbol_spec(symbol: str, ctx: NaiveContext) -> ChildSpec:

@@ -14,7 +14,13 @@ from collections.abc import Coroutine
 from typing import Any
 
 from hedgehog.core.types import OrderUpdate, TradeEvent, orders_topic, trade_topic
-from hedgehog.errors import ExchangeUnavailable, OrderRejected, RejectReason, UnknownOrder
+from hedgehog.errors import (
+    ExchangeUnavailable,
+    OrderRejected,
+    RejectReason,
+    StoreUnavailable,
+    UnknownOrder,
+)
 from hedgehog.naive import strategy
 from hedgehog.naive.context import NaiveContext
 from hedgehog.naive.strategy import (
@@ -83,7 +89,8 @@ class Trader(Process):
 
     # -- carrying out decisions -------------------------------------------------------------
     async def _apply(self, state: TraderState, decisions: tuple[Decision, ...]) -> None:
-        await self._commit(state)
+        if not await self._commit(state):
+            return
         for decision in decisions:
             if isinstance(decision, PlaceOrder):
                 await self._place(decision.order)
@@ -94,11 +101,26 @@ class Trader(Process):
         if self.shutting_down and self.state.buy is None:
             self.stop("normal")  # its buy was cancelled or refused: it may not buy again
 
-    async def _commit(self, state: TraderState) -> None:
-        """Record a new state durably, then tell the leader (the book's state report)."""
+    async def _commit(self, state: TraderState) -> bool:
+        """Record a new state durably, then tell the leader (the book's state report).
+
+        If the store cannot be written, nothing happens: the state stays as it was, no order
+        is placed, and the trader checks its orders again later (a fill it could not record
+        is found again then)."""
+        try:
+            await self.ctx.store.save(state)
+        except StoreUnavailable as exc:
+            log.error(
+                "%s: cannot record trader %s (%s); trading paused",
+                state.symbol,
+                state.trader_id,
+                exc,
+            )
+            self.rt.send_after(self, "recover", self.ctx.retry_seconds)
+            return False
         self.state = state
-        await self.ctx.store.save(state)
         self.rt.cast(self.leader, ("state", state.trader_id, state))
+        return True
 
     async def _place(self, order: OrderRef) -> None:
         s = self.state

@@ -34,7 +34,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.util import CommandError
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
@@ -151,7 +151,7 @@ class Database:
                 self._connect(session.connection)
                 yield session
         except DBAPIError as exc:
-            if exc.connection_invalidated:
+            if exc.connection_invalidated or isinstance(exc, OperationalError):
                 raise self._unavailable(exc, "lost the connection to") from None
             raise
 

@@ -12,14 +12,14 @@
 
 from __future__ import annotations
 
-from hedgehog.errors import ConfigError, HedgehogError
+from hedgehog.errors import ConfigError, HedgehogError, StoreUnavailable
 
 
 class StoreError(HedgehogError):
     """Base of the store's own errors."""
 
 
-class DatabaseUnavailable(StoreError, ConfigError):
+class DatabaseUnavailable(StoreError, ConfigError, StoreUnavailable):
     """The database cannot be reached or opened (wrong URL, server down, no permission)."""
 
 
