@@ -9,6 +9,14 @@ import typer
 
 from hedgehog import __version__
 from hedgehog.backtest.command import backtest
+from hedgehog.control.commands import (
+    console,
+    kill,
+    status,
+    stream_app,
+    trade_app,
+    warehouse_app,
+)
 from hedgehog.exchange.simulator.command import serve
 from hedgehog.live.commands import demo, run
 
@@ -22,6 +30,13 @@ app = typer.Typer(
 app.command()(backtest)
 app.command()(run)
 app.command()(demo)
+
+app.command()(status)
+app.command()(kill)
+app.command()(console)
+app.add_typer(trade_app, name="trade")
+app.add_typer(stream_app, name="stream")
+app.add_typer(warehouse_app, name="warehouse")
 
 exchange_app = typer.Typer(help="Exchange tools: the local Binance-compatible simulator.")
 exchange_app.command("serve")(serve)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
+import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,11 +17,14 @@ from rich.live import Live
 
 from hedgehog.config import Settings
 from hedgehog.console import err, fail, out
+from hedgehog.control.server import build_app, serve
+from hedgehog.control.token import clear_address, write_address, write_token
 from hedgehog.core.filters import load_exchange_info
 from hedgehog.errors import ConfigError, HedgehogError
 from hedgehog.live.node import LiveNode
 from hedgehog.live.view import render, snapshot
 from hedgehog.naive.settings import TradingSettings, normalize_symbol
+from hedgehog.store import Database
 
 DEMO_SYMBOLS = ("XRPUSDT", "ETHUSDT", "BNBUSDT")
 
@@ -39,6 +45,8 @@ async def _wait_for_stop(duration: float | None) -> None:
 
 
 async def _drive(node: LiveNode, duration: float | None, view: bool, title: str) -> None:
+    """Show the live view (or nothing) until stopped; then print a JSON summary when there
+    was no view. The caller stops the node."""
     if view and out.is_terminal:
         with Live(render(node, title), console=out, refresh_per_second=4) as live:
             task = asyncio.ensure_future(_wait_for_stop(duration))
@@ -48,7 +56,6 @@ async def _drive(node: LiveNode, duration: float | None, view: bool, title: str)
     else:
         await _wait_for_stop(duration)
     data = snapshot(node)
-    await node.stop()
     if not view or not out.is_terminal:
         summary = {
             s: {k: v for k, v in d.items() if k != "traders"} for s, d in data["symbols"].items()
@@ -56,18 +63,68 @@ async def _drive(node: LiveNode, duration: float | None, view: bool, title: str)
         out.print_json(json.dumps(summary))
 
 
-def _trading(symbols: str, values: dict[str, Any]) -> list[TradingSettings]:
-    names = [normalize_symbol(s) for s in symbols.split(",") if s.strip()]
-    if not names:
-        raise ConfigError("give at least one symbol with --symbols (e.g. XRPUSDT,ETHUSDT)")
+def _trading(symbols: str | None, values: dict[str, Any]) -> list[TradingSettings]:
+    names = [normalize_symbol(s) for s in (symbols or "").split(",") if s.strip()]
+    given = {k: v for k, v in values.items() if v is not None}
+    if given and not names:
+        raise ConfigError("settings options need --symbols (or use `hedgehog settings set`)")
     return [TradingSettings.parse(s, **values) for s in names]
 
 
+@contextlib.asynccontextmanager
+async def running_node(
+    settings: Settings,
+    *,
+    db: Database | None,
+    control_port: int = 0,
+    filters: Any = None,
+) -> AsyncIterator[LiveNode]:
+    """A started node with its control API; everything stopped cleanly on the way out."""
+    if db is not None:
+        await db.migrate()
+    node = await LiveNode.create(settings, filters=filters, db=db)
+    runner = None
+    data_dir = settings.data_dir
+    try:
+        await node.start()
+        await node.boot()
+        token = write_token(data_dir)
+        runner, url = await serve(
+            build_app(node, token, routes=extra_routes(node)), port=control_port
+        )
+        write_address(data_dir, url, os.getpid())
+        err.print(f"control API at {url} (token in {data_dir / 'control.token'})", soft_wrap=True)
+        yield node
+    finally:
+        clear_address(data_dir)
+        if runner is not None:
+            await runner.cleanup()
+        await node.stop()
+
+
+def extra_routes(node: LiveNode) -> list[Any]:
+    """Routes other packages add to the control API (the warehouse, the dashboard)."""
+    return []
+
+
+def _settings(**overrides: Any) -> Settings:
+    exchange = overrides.get("exchange")
+    if exchange not in (None, "paper", "binance"):
+        raise ConfigError(f"--exchange must be paper or binance, not {exchange!r}")
+    return Settings(**{k: v for k, v in overrides.items() if v is not None and v is not False})
+
+
 def run(
-    symbols: Annotated[str, typer.Option(help="Symbols to trade, e.g. XRPUSDT,ETHUSDT")],
+    symbols: Annotated[
+        str | None,
+        typer.Option(
+            help="Symbols to trade now, e.g. XRPUSDT,ETHUSDT (stored as on); "
+            "symbols already on in the database start anyway"
+        ),
+    ] = None,
     exchange: Annotated[
-        str, typer.Option(help="paper (live data, simulated orders) or binance")
-    ] = "paper",
+        str | None, typer.Option(help="paper (live data, simulated orders) or binance")
+    ] = None,
     testnet: Annotated[bool, typer.Option(help="Use Binance's spot testnet")] = False,
     rest_url: Annotated[str | None, typer.Option(help="REST base URL")] = None,
     stream_url: Annotated[str | None, typer.Option(help="Market stream base URL")] = None,
@@ -79,25 +136,20 @@ def run(
     profit_interval: Annotated[str | None, typer.Option(help="[0.001]")] = None,
     rebuy_interval: Annotated[str | None, typer.Option(help="[0.001]")] = None,
     fee: Annotated[str | None, typer.Option(help="[0.001]")] = None,
+    control_port: Annotated[int, typer.Option(help="Control API port (0: any free)")] = 0,
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds")] = None,
     view: Annotated[bool, typer.Option(help="Live view in the terminal")] = True,
 ) -> None:
-    """Run a trading node on live market data (paper by default: no keys, no real orders)."""
+    """Run the trading node: store, streamer, naive, the exchange (paper by default: live
+    data, no keys, no real orders) and the control API. Symbols on in the database resume."""
     try:
-        if exchange not in ("paper", "binance"):
-            raise ConfigError(f"--exchange must be paper or binance, not {exchange!r}")
-        overrides: dict[str, Any] = {
-            k: v
-            for k, v in {
-                "exchange": exchange,
-                "testnet": testnet,
-                "rest_url": rest_url,
-                "stream_url": stream_url,
-                "ws_api_url": ws_api_url,
-            }.items()
-            if v is not None and v is not False
-        }
-        settings = Settings(**overrides)
+        settings = _settings(
+            exchange=exchange,
+            testnet=testnet,
+            rest_url=rest_url,
+            stream_url=stream_url,
+            ws_api_url=ws_api_url,
+        )
         values = dict(
             chunks=chunks,
             budget=budget,
@@ -108,33 +160,45 @@ def run(
         )
         trading = _trading(symbols, values)
         filters = load_exchange_info(exchange_info) if exchange_info else None
-        asyncio.run(_run(settings, trading, filters, duration, view))
+        db = Database.from_settings(settings)
+        asyncio.run(
+            _run(
+                settings,
+                db,
+                trading,
+                bool(values and any(values.values())),
+                filters,
+                duration,
+                view,
+                control_port,
+            )
+        )
     except (HedgehogError, ValueError) as exc:
         fail(exc)
 
 
 async def _run(
     settings: Settings,
+    db: Database,
     trading: list[TradingSettings],
+    explicit: bool,
     filters: Any,
     duration: float | None,
     view: bool,
+    control_port: int,
 ) -> None:
-    node = await LiveNode.create(settings, filters=filters)
-    await node.start()
-    try:
+    async with running_node(settings, db=db, filters=filters, control_port=control_port) as node:
         for t in trading:
-            await node.start_trading(t.symbol, t)
-    except BaseException:
-        await node.stop()
-        raise
-    where = settings.urls()
-    err.print(
-        f"hedgehog: trading {', '.join(t.symbol for t in trading)} on "
-        f"{settings.exchange} ({where['stream_url']})",
-        soft_wrap=True,
-    )
-    await _drive(node, duration, view, f"hedgehog — {settings.exchange}")
+            await node.start_trading(t.symbol, t if explicit else None)
+        on = [s for s, st in node.naive.ctx.status.items() if st != "off"]
+        where = settings.urls()
+        what = ", ".join(on) or "nothing yet (hedgehog trade start SYMBOL)"
+        err.print(
+            f"hedgehog: trading {what} on {settings.exchange} ({where['stream_url']}); "
+            f"database {db.display_url}",
+            soft_wrap=True,
+        )
+        await _drive(node, duration, view, f"hedgehog — {settings.exchange}")
 
 
 def demo(
@@ -155,6 +219,7 @@ async def _demo(duration: float | None, speed: float, seed: int, view: bool) -> 
     from hedgehog.exchange.simulator import start_simulator
 
     sim = await start_simulator(synthetic=list(DEMO_SYMBOLS), speed=speed, seed=seed)
+    scratch = tempfile.TemporaryDirectory(prefix="hedgehog-demo-")
     try:
         settings = Settings(
             exchange="binance",
@@ -164,14 +229,17 @@ async def _demo(duration: float | None, speed: float, seed: int, view: bool) -> 
             binance_api_key=sim.api_key,  # type: ignore[arg-type]
             binance_api_secret=sim.api_secret,  # type: ignore[arg-type]
         )
-        node = await LiveNode.create(settings)
-        await node.start()
-        for symbol in DEMO_SYMBOLS:
-            await node.start_trading(symbol, TradingSettings.parse(symbol, budget="100"))
-        err.print(
-            f"hedgehog demo: simulator at {sim.url}, trading {', '.join(DEMO_SYMBOLS)}",
-            soft_wrap=True,
-        )
-        await _drive(node, duration, view, "hedgehog demo — local simulator")
+        # a fresh database each time (the simulator is fresh too); control files where
+        # `hedgehog status` looks for them
+        db = Database(None, Path(scratch.name))
+        async with running_node(settings, db=db) as node:
+            for symbol in DEMO_SYMBOLS:
+                await node.start_trading(symbol, TradingSettings.parse(symbol, budget="100"))
+            err.print(
+                f"hedgehog demo: simulator at {sim.url}, trading {', '.join(DEMO_SYMBOLS)}",
+                soft_wrap=True,
+            )
+            await _drive(node, duration, view, "hedgehog demo — local simulator")
     finally:
         await sim.close()
+        scratch.cleanup()

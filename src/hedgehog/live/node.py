@@ -12,6 +12,7 @@ system under a root supervisor.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import time
@@ -23,6 +24,7 @@ from typing import Any
 from hedgehog.config import Settings
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.pubsub import PubSub
+from hedgehog.errors import ConfigError, HedgehogError, OrderRejected, UnknownOrder, UnknownSymbol
 from hedgehog.exchange.base import Exchange
 from hedgehog.exchange.binance.rest import BinanceExchange
 from hedgehog.exchange.paper.engine import MatchingEngine
@@ -35,6 +37,7 @@ from hedgehog.naive.settings import TradingSettings, normalize_symbol
 from hedgehog.naive.store import MemoryTraderStore, TraderStore
 from hedgehog.runtime import ChildSpec, Runtime
 from hedgehog.runtime.node import Node
+from hedgehog.store import Database, OrderRepo, SettingsRepo, SqlTraderStore, StreamingRepo
 from hedgehog.streamer.api import Streamer
 from hedgehog.streamer.options import ConnectionOptions
 
@@ -65,6 +68,9 @@ class LiveNode:
     naive: Naive
     streamer: Streamer
     closers: list[Any] = field(default_factory=list)
+    db: Database | None = None
+    boot_errors: dict[str, str] = field(default_factory=dict)
+    unknown_orders: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     async def create(
@@ -78,6 +84,7 @@ class LiveNode:
         rest_timeout: float = 10.0,
         retry_seconds: float = 5.0,
         poll_interval: float = 10.0,
+        db: Database | None = None,
     ) -> LiveNode:
         """Assemble (not start) a node. `filters` (from a saved exchangeInfo) spares the paper
         exchange a request for them; otherwise they are read from the REST API (no keys)."""
@@ -116,7 +123,18 @@ class LiveNode:
                     name=FEED["binance"],
                 )
             )
-        streamer = Streamer(rt, pubsub, urls["stream_url"], options=stream_options)
+        on_stream = on_status = None
+        if db is not None:
+            store = store or SqlTraderStore(db)
+            streaming_repo, settings_repo = StreamingRepo(db), SettingsRepo(db)
+
+            async def on_stream(symbol: str, streaming: bool) -> None:
+                await streaming_repo.set_status(symbol, "on" if streaming else "off")
+
+            on_status = settings_repo.set_status
+        streamer = Streamer(
+            rt, pubsub, urls["stream_url"], options=stream_options, on_change=on_stream
+        )
         ctx = NaiveContext(
             rt,
             pubsub,
@@ -124,6 +142,7 @@ class LiveNode:
             store or MemoryTraderStore(),
             trader_prefix=run_prefix() if trader_prefix is None else trader_prefix,
             retry_seconds=retry_seconds,
+            on_status=on_status,
         )
         naive = Naive(ctx)
         children = [
@@ -133,24 +152,96 @@ class LiveNode:
             naive.child_spec(),
         ]
         node = Node(children, runtime=rt)
-        return cls(settings, rt, pubsub, exchange, node, naive, streamer, closers)
+        return cls(settings, rt, pubsub, exchange, node, naive, streamer, closers, db)
 
     async def start(self) -> None:
         await self.node.start()
 
     async def start_trading(self, symbol: str, settings: TradingSettings | None = None) -> None:
-        """Stream the symbol, feed its fills, observe it, and start its traders."""
+        """Stream the symbol, feed its fills, observe it, and start its traders.
+
+        With a database, the symbol's stored settings are used (given `settings` are
+        validated and stored first) and its status is stored as on."""
         symbol = normalize_symbol(symbol)
+        try:
+            filters = await self.exchange.symbol_filters(symbol)
+        except UnknownSymbol:
+            raise ConfigError(f"{symbol} is not traded on the exchange") from None
+        if self.db is not None:
+            repo = SettingsRepo(self.db)
+            await repo.seed_from_exchange_info({symbol: filters})
+            if settings is not None:
+                values = settings.as_dict()
+                values.pop("symbol")
+                await repo.update(symbol, filters, **values)
+            settings = (await repo.get(symbol)).settings
         trading = settings or self.naive.ctx.settings_for(symbol)
-        filters = await self.exchange.symbol_filters(symbol)
         trading.check_against(filters)
         self.rt.cast("observer", ("watch", symbol, trading.fee))
         self.rt.cast(FEED[self.settings.exchange], ("watch", symbol))
         await self.streamer.start_streaming(symbol)
         await self.naive.start_trading(symbol, trading)
 
-    async def stop_trading(self, symbol: str) -> bool:
-        return await self.naive.stop_trading(symbol)
+    async def stop_trading(self, symbol: str, cancel_orders: bool = False) -> bool:
+        """Stop the symbol's tree now; its orders stay unless `cancel_orders`."""
+        symbol = normalize_symbol(symbol)
+        stopped = await self.naive.stop_trading(symbol)
+        if cancel_orders:
+            for state in await self.naive.ctx.store.load(symbol):
+                for ref in state.in_flight():
+                    with contextlib.suppress(UnknownOrder, OrderRejected):
+                        await self.exchange.cancel_order(
+                            symbol, client_order_id=ref.client_order_id
+                        )
+        return stopped
+
+    async def boot(self) -> None:
+        """Start what the database says: symbols whose status is on (or shutting down) trade,
+        symbols whose streaming is on stream. A symbol that fails (a corrupt settings row, an
+        unknown symbol) is reported in `boot_errors` and the others go on."""
+        if self.db is None:
+            return
+        settings_repo, streaming_repo = SettingsRepo(self.db), StreamingRepo(self.db)
+        for symbol in await streaming_repo.symbols_with_status("on"):
+            await self.streamer.start_streaming(symbol)
+        for status in ("on", "shutdown"):
+            for symbol in await settings_repo.symbols_with_status(status):
+                try:
+                    await self.start_trading(symbol)
+                    if status == "shutdown":
+                        await self.shutdown_trading(symbol)
+                except HedgehogError as exc:
+                    self.boot_errors[symbol] = str(exc)
+                    log.error("%s cannot start: %s", symbol, exc)
+        await self.report_unknown_orders()
+
+    async def report_unknown_orders(self) -> None:
+        """Open orders on the exchange that the store does not know: reported, never
+        cancelled silently (someone placed them by hand, or another bot did)."""
+        if self.db is None:
+            return
+        repo = OrderRepo(self.db)
+        self.unknown_orders = []
+        for symbol, status in self.naive.ctx.status.items():
+            if status == "off":
+                continue
+            for order in await self.exchange.open_orders(symbol):
+                if await repo.by_client_id(order.client_order_id) is None:
+                    self.unknown_orders.append(
+                        {
+                            "symbol": symbol,
+                            "client_order_id": order.client_order_id,
+                            "order_id": order.order_id,
+                            "side": order.side.value,
+                            "price": str(order.price),
+                            "quantity": str(order.orig_qty),
+                        }
+                    )
+                    log.warning(
+                        "%s: open order %s is not hedgehog's; left alone",
+                        symbol,
+                        order.client_order_id,
+                    )
 
     async def shutdown_trading(self, symbol: str) -> bool:
         return await self.naive.shutdown_trading(symbol)
@@ -160,10 +251,13 @@ class LiveNode:
         return proc if isinstance(proc, Observer) else None
 
     async def stop(self) -> None:
-        """Stop the tree (streams closed, traders stopped), then close HTTP sessions."""
+        """Stop the tree (streams closed, traders stopped), then close HTTP sessions and the
+        database (after the tree, so nothing is half-written)."""
         await self.node.stop()
         for closer in self.closers:
             await closer.close()
+        if self.db is not None:
+            await self.db.close()
 
 
 async def _fetch_filters(rest: BinanceExchange) -> dict[str, SymbolFilters]:

@@ -1,0 +1,223 @@
+"""The control API: a small aiohttp app served by the node on 127.0.0.1.
+
+Every request needs the node's token (`Authorization: Bearer ...`; read-only GETs also accept
+`?token=...`, for the dashboard link). A missing or wrong token is 401; a malformed request is
+400 with a message; nothing a client sends can crash the node.
+
+    GET  /api/status                       the tree, each symbol's traders, PnL, errors
+    POST /api/trade/{start|stop|shutdown}  {"symbol": "XRPUSDT", "cancel_orders": false}
+    POST /api/stream/{start|stop}          {"symbol": "XRPUSDT"}
+    POST /api/kill                         {"process": "leader:XRPUSDT" | "trader:XRPUSDT:7" | 42}
+    GET  /api/settings[?symbol=S]          stored trading settings
+    PUT  /api/settings/{symbol}            {"budget": "500", ...}  (validated)
+    POST /api/warehouse/{start|stop}       {"topic": "TRADE_EVENTS:XRPUSDT"}
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from hedgehog.errors import HedgehogError
+from hedgehog.live.node import LiveNode
+from hedgehog.live.view import snapshot
+from hedgehog.naive.context import leader_name
+from hedgehog.naive.settings import normalize_symbol
+from hedgehog.runtime import Process
+from hedgehog.runtime.process import _label
+
+log = logging.getLogger("hedgehog.control")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+NODE = web.AppKey("node", LiveNode)
+TOKEN = web.AppKey("token", str)
+EXTRA = web.AppKey("extra", dict)
+
+
+class BadRequest(Exception):
+    pass
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+@web.middleware
+async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    token = request.app[TOKEN]
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not given and request.method == "GET":
+        given = request.query.get("token", "")
+    if not given or not hmac.compare_digest(given.encode(), token.encode()):
+        return _error(401, "missing or wrong token")
+    try:
+        return await handler(request)
+    except BadRequest as exc:
+        return _error(400, str(exc))
+    except HedgehogError as exc:
+        return _error(400, str(exc))
+    except web.HTTPException:
+        raise
+    except Exception as exc:  # never let a request take the node down
+        log.exception("control API: %s %s failed", request.method, request.path)
+        return _error(500, f"{type(exc).__name__}: {exc}")
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        data = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BadRequest("the body must be a JSON object") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object")
+    return data
+
+
+def _symbol(data: dict[str, Any]) -> str:
+    symbol = data.get("symbol")
+    if not isinstance(symbol, str):
+        raise BadRequest('"symbol" (a string) is required')
+    return normalize_symbol(symbol)
+
+
+def find_process(node: LiveNode, name: Any) -> Process:
+    """A process by pid number, registered name ("leader:XRPUSDT") or "trader:SYMBOL:ID"."""
+    rt = node.rt
+    if isinstance(name, int) or (isinstance(name, str) and name.isdigit()):
+        proc = rt.processes.get(int(name))
+        if proc is not None:
+            return proc
+    if isinstance(name, str):
+        parts = name.split(":")
+        if len(parts) == 3 and parts[0] == "trader":
+            leader = rt.whereis(leader_name(parts[1].upper()))
+            slot = getattr(leader, "slots", {}).get(parts[2]) if leader is not None else None
+            if slot is not None and slot.pid.alive:
+                return slot.pid  # type: ignore[no-any-return]
+        for registered in rt.registry.names():
+            if _label(registered) == name:
+                proc = rt.whereis(registered)
+                if proc is not None:
+                    return proc
+    raise BadRequest(f"no live process {name!r} (see `hedgehog status` for names)")
+
+
+async def status(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    data = snapshot(node)
+    data["tree"] = node.node.tree()
+    data["boot_errors"] = node.boot_errors
+    data["unknown_orders"] = node.unknown_orders
+    data["restarts"] = node.rt.restarts + sum(node.naive.ctx.restarts.values())
+    for extra, provider in request.app[EXTRA].items():
+        data[extra] = provider()
+    return web.json_response(data, dumps=lambda d: json.dumps(d, default=str))
+
+
+async def trade(request: web.Request) -> web.Response:
+    node, action = request.app[NODE], request.match_info["action"]
+    data = await _body(request)
+    symbol = _symbol(data)
+    if action == "start":
+        await node.start_trading(symbol)
+        return web.json_response({"symbol": symbol, "status": "on"})
+    if action == "stop":
+        done = await node.stop_trading(symbol, cancel_orders=bool(data.get("cancel_orders")))
+        return web.json_response({"symbol": symbol, "status": "off", "was_trading": done})
+    if action == "shutdown":
+        done = await node.shutdown_trading(symbol)
+        if not done:
+            raise BadRequest(f"{symbol} is not trading")
+        return web.json_response({"symbol": symbol, "status": "shutdown"})
+    raise BadRequest(f"unknown action {action!r}: start, stop or shutdown")
+
+
+async def stream(request: web.Request) -> web.Response:
+    node, action = request.app[NODE], request.match_info["action"]
+    symbol = _symbol(await _body(request))
+    if action == "start":
+        changed = await node.streamer.start_streaming(symbol)
+    elif action == "stop":
+        changed = await node.streamer.stop_streaming(symbol)
+    else:
+        raise BadRequest(f"unknown action {action!r}: start or stop")
+    return web.json_response({"symbol": symbol, "streaming": action == "start", "changed": changed})
+
+
+async def kill(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    data = await _body(request)
+    proc = find_process(node, data.get("process"))
+    described = repr(proc)
+    node.rt.kill(proc)
+    log.warning("control API: killed %s", described)
+    return web.json_response({"killed": described, "pid": proc.pid})
+
+
+async def settings_get(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    if node.db is None:
+        raise BadRequest("this node has no database")
+    from hedgehog.store import SettingsRepo
+
+    repo = SettingsRepo(node.db)
+    symbol = request.query.get("symbol")
+    rows = [await repo.get(symbol)] if symbol else await repo.all()
+    return web.json_response([{**r.settings.as_dict(), "status": r.status} for r in rows])
+
+
+async def settings_put(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    if node.db is None:
+        raise BadRequest("this node has no database")
+    from hedgehog.store import SettingsRepo
+
+    symbol = normalize_symbol(request.match_info["symbol"])
+    values = await _body(request)
+    filters = await node.exchange.symbol_filters(symbol)
+    row = await SettingsRepo(node.db).update(symbol, filters, **values)
+    return web.json_response({**row.settings.as_dict(), "status": row.status})
+
+
+def build_app(
+    node: LiveNode,
+    token: str,
+    extra: dict[str, Callable[[], Any]] | None = None,
+    routes: list[web.RouteDef] | None = None,
+) -> web.Application:
+    app = web.Application(middlewares=[_guard], client_max_size=64 * 1024)
+    app[NODE] = node
+    app[TOKEN] = token
+    app[EXTRA] = extra or {}
+    app.add_routes(
+        [
+            web.get("/api/status", status),
+            web.post("/api/trade/{action}", trade),
+            web.post("/api/stream/{action}", stream),
+            web.post("/api/kill", kill),
+            web.get("/api/settings", settings_get),
+            web.put("/api/settings/{symbol}", settings_put),
+            *(routes or []),
+        ]
+    )
+    return app
+
+
+async def serve(
+    app: web.Application, host: str = "127.0.0.1", port: int = 0
+) -> tuple[web.AppRunner, str]:
+    """Start serving; returns the runner (cleanup() stops it) and the base URL."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.SockSite(runner, sock).start()
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    return runner, f"http://{shown}:{bound}"
