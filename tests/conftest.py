@@ -24,3 +24,14 @@ def shared_data_dir(*needed: str) -> Path:
 def shared_data() -> Path:
     """The ../shared/data directory; the test is skipped when it is absent."""
     return shared_data_dir()
+
+
+@pytest.fixture(autouse=True)
+def _private_data_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Every test (and every CLI it runs) gets its own HEDGEHOG_DATA_DIR: tests never touch
+    the user's database or control files, nor each other's."""
+    path = tmp_path_factory.mktemp("hedgehog-data")
+    monkeypatch.setenv("HEDGEHOG_DATA_DIR", str(path))
+    return path

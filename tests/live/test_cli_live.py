@@ -101,8 +101,8 @@ def test_demo_trades_and_stops_cleanly_on_a_signal(sig: signal.Signals) -> None:
         text=True,
     )
     assert proc.stderr is not None
-    line = proc.stderr.readline()  # printed once the node trades
-    assert "hedgehog demo" in line, line
+    lines = [proc.stderr.readline() for _ in range(2)]  # control API, then "trading"
+    assert "control API at" in lines[0] and "hedgehog demo" in lines[1], lines
     time.sleep(3)
     started = time.monotonic()
     proc.send_signal(sig)

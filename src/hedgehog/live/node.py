@@ -125,7 +125,10 @@ class LiveNode:
             )
         on_stream = on_status = None
         if db is not None:
-            store = store or SqlTraderStore(db)
+            # Paper orders live in this process only: after a restart the paper exchange is
+            # new, so its traders start fresh too (settings and statuses still persist).
+            if settings.exchange != "paper":
+                store = store or SqlTraderStore(db)
             streaming_repo, settings_repo = StreamingRepo(db), SettingsRepo(db)
 
             async def on_stream(symbol: str, streaming: bool) -> None:
