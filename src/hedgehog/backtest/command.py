@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -50,6 +51,29 @@ def backtest(
             help="Instead of files: a seeded synthetic market of these symbols (XRPUSDT,ETHUSDT)"
         ),
     ] = None,
+    from_db: Annotated[
+        str | None,
+        typer.Option(
+            "--from-db",
+            help="Instead of files: this symbol's trades recorded in the database (the "
+            "warehouse; HEDGEHOG_DATABASE_URL or HEDGEHOG_DATA_DIR)",
+            show_default=False,
+        ),
+    ] = None,
+    first_day: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="With --from-db: the first UTC day, YYYY-MM-DD", show_default=False
+        ),
+    ] = None,
+    last_day: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="With --from-db: the last UTC day, YYYY-MM-DD (included whole)",
+            show_default=False,
+        ),
+    ] = None,
     trades: Annotated[int, typer.Option(help="Trades per synthetic symbol")] = 100_000,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic market")] = 1,
     chunks: Annotated[int | None, typer.Option(help="Traders per symbol [5]")] = None,
@@ -83,19 +107,29 @@ def backtest(
 ) -> None:
     """Backtest the naive strategy on historical (or synthetic) trades, exactly and fast."""
     try:
-        tables, filters = _inputs(
-            files or [],
-            symbol,
-            synthetic,
-            trades,
-            seed,
-            exchange_info,
-            tick_size,
-            step_size,
-            min_notional,
-            skip_bad_rows,
-            as_json,
-        )
+        if from_db is not None:
+            if files or synthetic:
+                raise ConfigError("give trade files, --synthetic or --from-db: only one of them")
+            if symbol is not None:
+                raise ConfigError("--symbol picks from trade files; --from-db names its symbol")
+            tables = _recorded(from_db, first_day, last_day)
+            filters = _filters(list(tables), exchange_info, tick_size, step_size, min_notional)
+        elif first_day is not None or last_day is not None:
+            raise ConfigError("--from and --to choose the days of --from-db SYMBOL")
+        else:
+            tables, filters = _inputs(
+                files or [],
+                symbol,
+                synthetic,
+                trades,
+                seed,
+                exchange_info,
+                tick_size,
+                step_size,
+                min_notional,
+                skip_bad_rows,
+                as_json,
+            )
         values = dict(
             chunks=chunks,
             budget=budget,
@@ -151,13 +185,87 @@ def _inputs(
         if exchange_info is None and tick is None:
             return tables, parse_exchange_info(synthetic_exchange_info(symbols, "0.0001", "0.1"))
     elif not files:
-        raise ConfigError("give trade files (or --synthetic SYMBOLS); see --help")
+        raise ConfigError(
+            "give trade files (or --synthetic SYMBOLS, or --from-db SYMBOL); see --help"
+        )
     else:
         loaded = load_trades(files, symbol=symbol, skip_bad_rows=skip_bad_rows)
         if loaded.skipped_rows and not quiet:
             warn(f"skipped {loaded.skipped_rows} bad rows: " + "; ".join(loaded.bad_rows[:3]))
         tables = loaded.tables
     return tables, _filters(list(tables), exchange_info, tick, step, min_notional)
+
+
+def _recorded(symbol: str, first: str | None, last: str | None) -> dict[str, TradeTable]:
+    """The symbol's trades recorded in the node's database, from day `first` through day
+    `last` (UTC, both included; either may be left open)."""
+    from pydantic import ValidationError
+
+    from hedgehog.config import Settings
+
+    symbol = normalize_symbol(symbol)
+    start, end = _day(first, "--from"), _day(last, "--to")
+    if start is not None and end is not None and start > end:
+        raise ConfigError(f"--from {first} is after --to {last}")
+    start_ms = None if start is None else _ms(start)
+    end_ms = None if end is None else _ms(end + timedelta(days=1))
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(p) for p in problem["loc"])
+        raise ConfigError(f"bad setting HEDGEHOG_{where.upper()}: {problem['msg']}") from None
+    table, span, where = asyncio.run(_load_recorded(settings, symbol, start_ms, end_ms))
+    if not len(table):
+        when = {
+            (True, True): f" between {first} and {last}",
+            (True, False): f" from {first} on",
+            (False, True): f" until {last}",
+            (False, False): "",
+        }[(start is not None, end is not None)]
+        recorded = (
+            f"it has trades from {_day_of(span[0])} to {_day_of(span[1])}"
+            if span is not None
+            else "it has none of this symbol"
+        )
+        raise ConfigError(
+            f"no trades of {symbol} recorded{when} in the database at {where} ({recorded})"
+        )
+    return {symbol: table}
+
+
+async def _load_recorded(
+    settings: Any, symbol: str, start_ms: int | None, end_ms: int | None
+) -> tuple[TradeTable, tuple[int, int] | None, str]:
+    from hedgehog.store.db import Database
+    from hedgehog.warehouse.replay import load_recorded, recorded_span
+
+    async with Database.from_settings(settings) as db:
+        await db.migrate()
+        table = await load_recorded(db, symbol, start_ms, end_ms)
+        span = None if len(table) else await recorded_span(db, symbol)
+        return table, span, db.display_url
+
+
+def _day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        if len(text) != 10:
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{option} {value!r} is not a day: give YYYY-MM-DD (UTC)") from None
+
+
+def _ms(day: date) -> int:
+    """Epoch milliseconds of the day's start (UTC midnight)."""
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) * 1000
+
+
+def _day_of(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
 
 
 def _filters(

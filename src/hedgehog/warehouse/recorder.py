@@ -52,7 +52,13 @@ from hedgehog.warehouse.topics import ORDERS, TRADES, parse_topic
 log = logging.getLogger("hedgehog.warehouse")
 
 E = TypeVar("E")
-_FLUSH = "warehouse.flush"  # timer messages: (_FLUSH, generation)
+
+
+@dataclass(frozen=True, slots=True)
+class _Flush:
+    """The flush timer's message."""
+
+    generation: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +78,7 @@ class RecorderOptions:
                 f"recorder batch_size must be >= 1 and max_buffer >= batch_size "
                 f"(got {self.batch_size} and {self.max_buffer})"
             )
-        if not (0 < self.flush_interval and 0 < self.retry_initial <= self.retry_max):
+        if not (self.flush_interval > 0 and 0 < self.retry_initial <= self.retry_max):
             raise ConfigError(
                 "recorder flush_interval and retry_initial must be positive, "
                 "and retry_max >= retry_initial"
@@ -123,10 +129,9 @@ class Recorder(Process, Generic[E]):
             if len(self.buffer) >= self.options.batch_size and not self._retry_delay:
                 return self._flush()
             return None
-        if type(message) is tuple and len(message) == 2 and message[0] == _FLUSH:
-            if message[1] == self._generation:  # not a timer cancelled after it fired
-                self._timer = None
-                return self._flush()
+        if isinstance(message, _Flush) and message.generation == self._generation:
+            self._timer = None  # (a timer cancelled after it fired has an older generation)
+            return self._flush()
         return None
 
     async def handle_call(self, request: Any, from_: Any) -> Any:
@@ -217,7 +222,9 @@ class Recorder(Process, Generic[E]):
         self.errors += 1
         self.last_error = str(exc) or type(exc).__name__
         opts = self.options
-        delay = min(self._retry_delay * 2, opts.retry_max) if self._retry_delay else opts.retry_initial
+        delay = (
+            min(self._retry_delay * 2, opts.retry_max) if self._retry_delay else opts.retry_initial
+        )
         self._retry_delay = delay
         self._arm(delay)
         if self._due("failed"):
@@ -244,7 +251,7 @@ class Recorder(Process, Generic[E]):
         if self._timer is not None:
             self._timer.cancel()
         self._generation += 1
-        self._timer = self.rt.send_after(self, (_FLUSH, self._generation), delay)
+        self._timer = self.rt.send_after(self, _Flush(self._generation), delay)
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:

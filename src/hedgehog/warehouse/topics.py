@@ -6,14 +6,14 @@ stored upper-case, so `TRADE_EVENTS:xrpusdt` and `TRADE_EVENTS:XRPUSDT` are one 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 from hedgehog.core.types import orders_topic, trade_topic
 from hedgehog.errors import ConfigError
 from hedgehog.naive.settings import normalize_symbol
 
-TRADES = "TRADE_EVENTS"
-ORDERS = "ORDERS"
+TRADES: Final = "TRADE_EVENTS"
+ORDERS: Final = "ORDERS"
 Kind = Literal["TRADE_EVENTS", "ORDERS"]
 _EXAMPLE = "TRADE_EVENTS:<SYMBOL> or ORDERS:<SYMBOL>, e.g. TRADE_EVENTS:XRPUSDT"
 

@@ -1,0 +1,160 @@
+"""The control API of a node trading against the simulator: every endpoint, its token rules
+and its answers to bad input; the node is unharmed by any of it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from hedgehog.config import Settings
+from hedgehog.control.client import ControlClient
+from hedgehog.control.commands import console_namespace
+from hedgehog.control.server import build_app, serve
+from hedgehog.errors import ConfigError
+from hedgehog.exchange.simulator import start_simulator
+from hedgehog.live.node import LiveNode
+from hedgehog.naive.context import leader_name
+from hedgehog.store import Database
+from tests.live.test_live_e2e import FAST, eventually
+
+TOKEN = "secret-token-for-tests"
+
+
+class Api:
+    def __init__(self, url: str, node: LiveNode, http: aiohttp.ClientSession) -> None:
+        self.url, self.node, self.http = url, node, http
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = TOKEN,
+        raw: str | None = None,
+    ) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        kwargs: dict[str, Any] = {"data": raw} if raw is not None else {"json": body}
+        async with self.http.request(method, self.url + path, headers=headers, **kwargs) as r:
+            return r.status, await r.json(content_type=None)
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[Api]:
+    sim = await start_simulator(symbols=["XRPUSDT", "ETHUSDT"])
+    settings = Settings(
+        exchange="binance",
+        rest_url=sim.url,
+        stream_url=sim.ws_url,
+        ws_api_url=sim.ws_api_url,
+        binance_api_key=sim.api_key,  # type: ignore[arg-type]
+        binance_api_secret=sim.api_secret,
+        data_dir=tmp_path,
+    )  # type: ignore[arg-type]
+    db = Database(None, tmp_path)
+    await db.migrate()
+    node = await LiveNode.create(settings, db=db, trader_prefix="t", stream_options=FAST)
+    await node.start()
+    runner, url = await serve(build_app(node, TOKEN))
+    http = aiohttp.ClientSession()
+    try:
+        yield Api(url, node, http)
+    finally:
+        await http.close()
+        await runner.cleanup()
+        await node.stop()
+        await sim.close()
+
+
+async def test_token_rules(api: Api) -> None:
+    assert (await api.call("GET", "/api/status", token=None))[0] == 401
+    assert (await api.call("GET", "/api/status", token="wrong"))[0] == 401
+    assert (await api.call("POST", "/api/kill", {"process": 1}, token=None))[0] == 401
+    async with api.http.get(f"{api.url}/api/status?token={TOKEN}") as resp:
+        assert resp.status == 200  # read-only views accept a token link
+    async with api.http.post(
+        f"{api.url}/api/trade/start?token={TOKEN}", json={"symbol": "XRPUSDT"}
+    ) as resp:
+        assert resp.status == 401  # actions need the header
+
+
+async def test_trade_start_stop_shutdown_and_status(api: Api) -> None:
+    status, body = await api.call("POST", "/api/trade/start", {"symbol": "xrpusdt"})
+    assert (status, body["status"]) == (200, "on")
+    assert api.node.rt.whereis(leader_name("XRPUSDT")) is not None
+    status, data = await api.call("GET", "/api/status")
+    assert status == 200 and "XRPUSDT" in data["symbols"]
+    assert data["tree"]["name"] == "root"
+    status, body = await api.call("POST", "/api/trade/shutdown", {"symbol": "XRPUSDT"})
+    assert (status, body["status"]) == (200, "shutdown")
+    # no trader holds an order yet, so the shutdown completes at once and the symbol stops
+    await eventually(lambda: api.node.rt.whereis(leader_name("XRPUSDT")) is None)
+    status, body = await api.call("POST", "/api/trade/stop", {"symbol": "XRPUSDT"})
+    assert (status, body["was_trading"]) == (200, False)
+    status, body = await api.call("GET", "/api/settings?symbol=XRPUSDT")
+    assert status == 200 and body[0]["status"] == "off"
+
+
+async def test_kill_a_leader_and_a_trader(api: Api) -> None:
+    await api.call("POST", "/api/trade/start", {"symbol": "XRPUSDT"})
+    leader = api.node.rt.whereis(leader_name("XRPUSDT"))
+    status, body = await api.call("POST", "/api/kill", {"process": "leader:XRPUSDT"})
+    assert status == 200 and body["pid"] == leader.pid  # type: ignore[union-attr]
+    new = await eventually(lambda: api.node.rt.whereis(leader_name("XRPUSDT")))
+    assert new is not leader
+    trader_id = await eventually(lambda: next(iter(new.slots), None))
+    status, body = await api.call("POST", "/api/kill", {"process": f"trader:XRPUSDT:{trader_id}"})
+    assert status == 200
+    await eventually(lambda: trader_id in new.slots and new.slots[trader_id].pid.alive)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "raw"),
+    [
+        ("POST", "/api/trade/start", None, "not json"),
+        ("POST", "/api/trade/start", ["XRPUSDT"], None),
+        ("POST", "/api/trade/start", {}, None),
+        ("POST", "/api/trade/start", {"symbol": "NOPEUSDT"}, None),
+        ("POST", "/api/trade/start", {"symbol": "bad symbol!"}, None),
+        ("POST", "/api/trade/fly", {"symbol": "XRPUSDT"}, None),
+        ("POST", "/api/trade/shutdown", {"symbol": "ETHUSDT"}, None),
+        ("POST", "/api/stream/jump", {"symbol": "XRPUSDT"}, None),
+        ("POST", "/api/kill", {"process": "nobody"}, None),
+        ("PUT", "/api/settings/XRPUSDT", {"budget": "-1"}, None),
+        ("PUT", "/api/settings/XRPUSDT", {"chunks": 0}, None),
+        ("PUT", "/api/settings/XRPUSDT", {"colour": "red"}, None),
+    ],
+)
+async def test_bad_requests_are_4xx_and_harmless(
+    api: Api, method: str, path: str, body: Any, raw: str | None
+) -> None:
+    await api.call("POST", "/api/trade/start", {"symbol": "XRPUSDT"})  # seeds XRPUSDT's row
+    status, answer = await api.call(method, path, body, raw=raw)
+    assert 400 <= status < 500, answer
+    assert answer["error"]
+    status, _ = await api.call("GET", "/api/status")
+    assert status == 200
+    assert api.node.rt.whereis(leader_name("XRPUSDT")) is not None
+
+
+async def test_settings_update_is_validated_and_stored(api: Api) -> None:
+    await api.call("POST", "/api/trade/start", {"symbol": "XRPUSDT"})
+    status, body = await api.call("PUT", "/api/settings/XRPUSDT", {"budget": "250", "chunks": 2})
+    assert status == 200 and body["budget"] == "250" and body["chunks"] == 2
+    status, body = await api.call("PUT", "/api/settings/XRPUSDT", {"budget": "1"})
+    assert status == 400 and "min notional" in body["error"]
+
+
+async def test_client_and_console_functions(api: Api) -> None:
+    client = ControlClient(api.url, TOKEN)
+    assert "secret" not in repr(client)
+    data = await client.request("GET", "/api/status")
+    assert data["tree"]["name"] == "root"
+    with pytest.raises(ConfigError, match="refused"):
+        await client.request("POST", "/api/kill", {"process": "nobody"})
+    with pytest.raises(ConfigError, match="cannot reach"):
+        await ControlClient("http://127.0.0.1:9", TOKEN).request("GET", "/api/status")
+    assert set(console_namespace(client)) >= {"start_trading", "stop_trading", "status", "kill"}
