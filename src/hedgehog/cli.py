@@ -19,6 +19,7 @@ from hedgehog.control.commands import (
 )
 from hedgehog.exchange.simulator.command import serve
 from hedgehog.live.commands import demo, run
+from hedgehog.store.commands import settings_app
 
 app = typer.Typer(
     name="hedgehog",
@@ -37,6 +38,7 @@ app.command()(console)
 app.add_typer(trade_app, name="trade")
 app.add_typer(stream_app, name="stream")
 app.add_typer(warehouse_app, name="warehouse")
+app.add_typer(settings_app, name="settings")
 
 exchange_app = typer.Typer(help="Exchange tools: the local Binance-compatible simulator.")
 exchange_app.command("serve")(serve)
