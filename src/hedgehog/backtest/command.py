@@ -102,7 +102,7 @@ def backtest(
     chaos_seed: Annotated[int, typer.Option(help="Seed of the chaos kills")] = 0,
     chaos_targets: Annotated[
         str, typer.Option(help="What chaos kills: any of trader,leader,symbol")
-    ] = "trader",
+    ] = "trader,leader,symbol",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Backtest the naive strategy on historical (or synthetic) trades, exactly and fast."""
