@@ -113,3 +113,20 @@ def test_demo_trades_and_stops_cleanly_on_a_signal(sig: signal.Signals) -> None:
     assert set(summary) == {"XRPUSDT", "ETHUSDT", "BNBUSDT"}
     assert all(s["trades"] > 0 for s in summary.values())
     assert "Traceback" not in errs
+
+
+def test_unreachable_database_at_start_is_a_clear_error() -> None:
+    import os
+
+    env = dict(os.environ, HEDGEHOG_DATABASE_URL="postgresql://bob:hunter2@127.0.0.1:1/x")
+    result = subprocess.run(
+        [*CMD, "run", "--symbols", "XRPUSDT", "--duration", "1", "--no-view"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 2
+    assert "cannot reach the database" in result.stderr
+    assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
