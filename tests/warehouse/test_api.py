@@ -11,7 +11,7 @@ from hedgehog.core.pubsub import PubSub
 from hedgehog.errors import ConfigError
 from hedgehog.runtime import Runtime, VirtualClock, which_children
 from hedgehog.runtime.node import Node
-from hedgehog.store import Database, TradeEventRepo, WarehouseRepo
+from hedgehog.store import Database, DatabaseUnavailable, TradeEventRepo, WarehouseRepo
 from hedgehog.warehouse import (
     RECORDERS,
     OrderRecorder,
@@ -163,3 +163,21 @@ async def test_in_a_node_recorders_come_back_after_crashes(
     pubsub.broadcast("TRADE_EVENTS:XRPUSDT", make_trades(1, 1)[0])
     await warehouse.flush()
     assert await TradeEventRepo(flaky).count() == 1
+
+
+async def test_an_unreachable_database_changes_nothing(
+    flaky: FlakyDatabase, rt: Runtime, pubsub: PubSub
+) -> None:
+    warehouse = Warehouse(rt, pubsub, flaky)
+    await warehouse.start()
+    await warehouse.start_recording("ORDERS:XRPUSDT")
+    flaky.down = True
+    with pytest.raises(DatabaseUnavailable, match="cannot reach the database"):
+        await warehouse.start_recording("TRADE_EVENTS:XRPUSDT")
+    with pytest.raises(DatabaseUnavailable):
+        await warehouse.stop_recording("ORDERS:XRPUSDT")
+    assert warehouse.recording() == ["ORDERS:XRPUSDT"]
+    assert list(warehouse.status()) == ["ORDERS:XRPUSDT"]
+    assert warehouse.status()["ORDERS:XRPUSDT"]["running"]
+    flaky.down = False
+    assert await WarehouseRepo(flaky).all() == {"ORDERS:XRPUSDT": "on"}

@@ -103,6 +103,12 @@ def backtest(
     chaos_targets: Annotated[
         str, typer.Option(help="What chaos kills: any of trader,leader,symbol")
     ] = "trader,leader,symbol",
+    every_tick: Annotated[
+        bool,
+        typer.Option(
+            help="Send every trade through the processes (no skip-ahead): slower, same result"
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Backtest the naive strategy on historical (or synthetic) trades, exactly and fast."""
@@ -152,6 +158,7 @@ def backtest(
             chaos_kills=chaos_kills,
             chaos_seed=chaos_seed,
             chaos_targets=targets or ("trader",),
+            every_tick=every_tick,
         )
         result = _run(tables, config, show_progress=not as_json and err.is_terminal)
     except HedgehogError as exc:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from hedgehog.backtest.ledger import LedgerSummary, summarise
+from hedgehog.backtest.skip import skip_ahead
 from hedgehog.backtest.tables import TradeTable, from_units
 from hedgehog.core.decimals import fmt
 from hedgehog.core.filters import SymbolFilters
@@ -49,6 +50,7 @@ class BacktestConfig:
     chaos_kills: int = 0
     chaos_seed: int = 0
     chaos_targets: tuple[str, ...] = ("trader",)
+    every_tick: bool = False  # True: every trade through the processes (no skipping)
 
 
 @dataclass
@@ -130,58 +132,12 @@ async def run_backtest(
     await rt.quiesce()
 
     chaos = _Chaos(config, total, rt, symbols)
-    scheduler = rt.scheduler
-    run = scheduler.run
-    topics = [trade_topic(s) for s in symbols]
-    order_topics = [orders_topic(s) for s in symbols]
-    last_prices: dict[str, Decimal] = {}
-    prices: dict[int, Decimal] = {}
-    qtys: dict[int, Decimal] = {}
-    on_trade = engine.on_trade
-    deliver = pubsub.deliver
-    broadcast = pubsub.broadcast
-    current_ms = first_ms
-    for start in range(0, total, CHUNK):
-        stop = min(start + CHUNK, total)
-        w_chunk = which[start:stop].tolist()
-        r_chunk = rows[start:stop]
-        cols = _columns(tables, symbols, w_chunk, r_chunk)
-        for k, (sym_i, trade_id, p, q, ms, maker) in enumerate(zip(w_chunk, *cols, strict=True)):
-            price = prices.get(p)
-            if price is None:
-                price = prices[p] = from_units(p)
-            qty = qtys.get(q)
-            if qty is None:
-                if len(qtys) > 200_000:
-                    qtys.clear()
-                qty = qtys[q] = from_units(q)
-            symbol = symbols[sym_i]
-            trade = TradeEvent(symbol, trade_id, price, qty, ms, maker, ms)
-            if ms != current_ms:
-                current_ms = now[0] = ms
-                clock.advance_to(ms / 1000)
-            updates = on_trade(trade)
-            if updates:
-                snapshot = pubsub.subscribers(topics[sym_i])
-                for update in updates:
-                    broadcast(order_topics[sym_i], update)
-                    run()
-                    if scheduler.in_task:
-                        await rt.quiesce()
-                deliver(snapshot, trade)
-            else:
-                broadcast(topics[sym_i], trade)
-            run()
-            if scheduler.in_task:
-                await rt.quiesce()
-            if chaos.due(start + k):
-                await chaos.strike()
-        if progress is not None:
-            progress(stop, total)
-        for i, symbol in enumerate(symbols):
-            mask_rows = r_chunk[np.asarray(w_chunk) == i] if len(symbols) > 1 else r_chunk
-            if len(mask_rows):
-                last_prices[symbol] = from_units(int(tables[symbol].price[mask_rows[-1]]))
+    replay = _Replay(tables, symbols, rt, pubsub, engine, clock, now, first_ms)
+    if config.every_tick:
+        await replay.every_tick(which, rows, chaos, progress)
+    else:
+        await skip_ahead(replay, which, rows, chaos, progress)
+    last_prices = {s: from_units(int(tables[s].price[-1])) for s in symbols if len(tables[s])}
     await rt.quiesce()
     elapsed = time.perf_counter() - started
     ledger = engine.ledger()
@@ -198,6 +154,112 @@ async def run_backtest(
     )
     await rt.shutdown()
     return result
+
+
+class _Replay:
+    """Delivers trades to the system in the exact order of the module docstring."""
+
+    def __init__(
+        self,
+        tables: Mapping[str, TradeTable],
+        symbols: list[str],
+        rt: Runtime,
+        pubsub: PubSub,
+        engine: MatchingEngine,
+        clock: VirtualClock,
+        now: list[int],
+        first_ms: int,
+    ) -> None:
+        self.tables, self.symbols, self.rt, self.pubsub = tables, symbols, rt, pubsub
+        self.engine, self.clock, self.now = engine, clock, now
+        self.current_ms = first_ms
+        self.topics = [trade_topic(s) for s in symbols]
+        self.order_topics = [orders_topic(s) for s in symbols]
+        self.prices: dict[int, Decimal] = {}
+        self.qtys: dict[int, Decimal] = {}
+
+    def event(self, sym_i: int, trade_id: int, p: int, q: int, ms: int, maker: bool) -> TradeEvent:
+        price = self.prices.get(p)
+        if price is None:
+            price = self.prices[p] = from_units(p)
+        qty = self.qtys.get(q)
+        if qty is None:
+            if len(self.qtys) > 200_000:
+                self.qtys.clear()
+            qty = self.qtys[q] = from_units(q)
+        return TradeEvent(self.symbols[sym_i], trade_id, price, qty, ms, maker, ms)
+
+    async def deliver(self, sym_i: int, trade: TradeEvent) -> None:
+        """Steps 1-3 for one trade, then run the system until it is idle."""
+        ms = trade.trade_time
+        if ms != self.current_ms:
+            self.current_ms = self.now[0] = ms
+            self.clock.advance_to(ms / 1000)
+        rt, pubsub = self.rt, self.pubsub
+        scheduler = rt.scheduler
+        updates = self.engine.on_trade(trade)
+        if updates:
+            await self._fills(sym_i, trade, updates)
+        else:
+            pubsub.broadcast(self.topics[sym_i], trade)
+        scheduler.run()
+        if scheduler.in_task:
+            await rt.quiesce()
+
+    async def _fills(self, sym_i: int, trade: TradeEvent, updates: list[Any]) -> None:
+        """Step 2, fill by fill, then step 3 to the subscribers of before the fills."""
+        rt, pubsub = self.rt, self.pubsub
+        scheduler = rt.scheduler
+        snapshot = pubsub.subscribers(self.topics[sym_i])
+        for update in updates:
+            pubsub.broadcast(self.order_topics[sym_i], update)
+            scheduler.run()
+            if scheduler.in_task:
+                await rt.quiesce()
+        pubsub.deliver(snapshot, trade)
+
+    async def every_tick(
+        self, which: np.ndarray, rows: np.ndarray, chaos: _Chaos, progress: Progress | None
+    ) -> None:
+        """Every trade through the processes (the reference the skip-ahead mode must equal)."""
+        total = len(rows)
+        rt, pubsub, engine, clock = self.rt, self.pubsub, self.engine, self.clock
+        scheduler = rt.scheduler
+        run, on_trade, broadcast = scheduler.run, engine.on_trade, pubsub.broadcast
+        symbols, topics, prices, qtys = self.symbols, self.topics, self.prices, self.qtys
+        for start in range(0, total, CHUNK):
+            stop = min(start + CHUNK, total)
+            w_chunk = which[start:stop].tolist()
+            cols = _columns(self.tables, symbols, w_chunk, rows[start:stop])
+            for k, (sym_i, trade_id, p, q, ms, maker) in enumerate(
+                zip(w_chunk, *cols, strict=True)
+            ):
+                # the common case inline (this loop runs millions of times); deliver() is
+                # the same, spelled out
+                price = prices.get(p)
+                if price is None:
+                    price = prices[p] = from_units(p)
+                qty = qtys.get(q)
+                if qty is None:
+                    if len(qtys) > 200_000:
+                        qtys.clear()
+                    qty = qtys[q] = from_units(q)
+                trade = TradeEvent(symbols[sym_i], trade_id, price, qty, ms, maker, ms)
+                if ms != self.current_ms:
+                    self.current_ms = self.now[0] = ms
+                    clock.advance_to(ms / 1000)
+                updates = on_trade(trade)
+                if updates:
+                    await self._fills(sym_i, trade, updates)
+                else:
+                    broadcast(topics[sym_i], trade)
+                run()
+                if scheduler.in_task:
+                    await rt.quiesce()
+                if chaos.due(start + k):
+                    await chaos.strike()
+            if progress is not None:
+                progress(stop, total)
 
 
 def _columns(

@@ -176,6 +176,18 @@ def on_trade(
     return state, NOTHING
 
 
+def trade_band(
+    state: TraderState, allow_buy: bool = True
+) -> tuple[Decimal | None, Decimal | None] | None:
+    """The prices (inclusive; None: unbounded) at which `on_trade` changes nothing, or None
+    when any trade may matter. Replays skip the trades inside every subscriber's band."""
+    if state.buy is None:
+        return (None, None) if not allow_buy else None
+    if state.rebuy_notified or state.rebuy_below is None:
+        return (None, None)
+    return (state.rebuy_below, None)  # on_trade reacts to price < rebuy_below only
+
+
 def on_order(state: TraderState, order: Order) -> tuple[TraderState, tuple[Decision, ...]]:
     """The exchange's current view of one of our orders (placement answer, query, fill)."""
     buy, sell = state.buy, state.sell

@@ -64,6 +64,10 @@ class Trader(Process):
             return None
         return self._apply(state, decisions)
 
+    def trade_band(self) -> tuple[Any, Any] | None:
+        """Prices of the next trades that cannot change this trader (see backtest.skip)."""
+        return strategy.trade_band(self.state, not self.shutting_down)
+
     def handle_cast(self, message: Any) -> None:
         if message == "shutdown":
             self.shutting_down = True

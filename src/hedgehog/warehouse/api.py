@@ -111,7 +111,9 @@ class Warehouse:
 
     Topics are `TRADE_EVENTS:<SYMBOL>` or `ORDERS:<SYMBOL>` (symbol case-insensitive); anything
     else is a `ConfigError`. `start_recording` and `stop_recording` are idempotent and store
-    the topic's status (on/off) with `WarehouseRepo`; `boot()` resumes the stored `on` topics.
+    the topic's status (on/off) with `WarehouseRepo` first: when the database cannot be
+    reached they raise `DatabaseUnavailable` and change nothing. `boot()` resumes the stored
+    `on` topics.
     While the recorders' supervisor is not running, topics are noted and their recorders start
     with it.
     """
@@ -155,6 +157,7 @@ class Warehouse:
     async def stop_recording(self, topic: str) -> bool:
         """Stop recording a topic (its buffer is written first). False if it was not recorded."""
         topic = normalize_topic(topic)
+        await self.repo.set_status(topic, "off")
         changed = topic in self.ctx.topics
         self.ctx.topics.discard(topic)
         recorder = self.rt.whereis(recorder_name(topic))
@@ -164,7 +167,6 @@ class Warehouse:
             else:  # a recorder started by hand, outside the supervisor
                 await self.rt.stop(recorder, timeout=RECORDER_SHUTDOWN)
             changed = True
-        await self.repo.set_status(topic, "off")
         return changed
 
     async def boot(self) -> list[str]:

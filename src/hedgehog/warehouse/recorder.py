@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from hedgehog.core.pubsub import PubSub
 from hedgehog.core.types import OrderUpdate, TradeEvent
-from hedgehog.errors import ConfigError
+from hedgehog.errors import ConfigError, HedgehogError
 from hedgehog.runtime import Process
 from hedgehog.runtime.process import INFO
 from hedgehog.store.db import Database
@@ -220,7 +220,7 @@ class Recorder(Process, Generic[E]):
 
     def _failed(self, exc: Exception) -> None:
         self.errors += 1
-        self.last_error = str(exc) or type(exc).__name__
+        self.last_error = _describe(exc)
         opts = self.options
         delay = (
             min(self._retry_delay * 2, opts.retry_max) if self._retry_delay else opts.retry_initial
@@ -285,6 +285,14 @@ class OrderRecorder(Recorder[OrderUpdate]):
     async def write(self, batch: Sequence[OrderUpdate]) -> None:
         values = [order_values(update.order) for update in batch]
         await self.db.run(partial(_upsert_all, values=values))
+
+
+def _describe(exc: Exception) -> str:
+    """One line about a failed write: our own errors say it all; others get their type."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    if isinstance(exc, HedgehogError) and first:
+        return first
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def _upsert_all(session: Session, values: list[dict[str, Any]]) -> None:

@@ -9,6 +9,7 @@ time of their own; the table's time is the trade time, as for Binance's public-d
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any
@@ -53,32 +54,53 @@ async def recorded_span(db: Database, symbol: str) -> tuple[int, int] | None:
 
 
 def _read(session: Session, symbol: str, start_ms: int | None, end_ms: int | None) -> TradeTable:
-    t = TradeEventRow
-    query = select(t.trade_id, t.price, t.quantity, t.trade_time, t.buyer_market_maker).where(
-        t.symbol == symbol
+    # Read from the driver's own cursor, CHUNK rows at a time: SQLAlchemy's row objects would
+    # cost more than everything else here. On PostgreSQL the cursor is a server-side one, so
+    # the rows stream instead of arriving all at once.
+    connection = session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        "SELECT trade_id, price, quantity, trade_time, buyer_market_maker "
+        f"FROM {TradeEventRow.__tablename__} WHERE symbol = {mark}"
     )
+    params: list[Any] = [symbol]
     if start_ms is not None:
-        query = query.where(t.trade_time >= start_ms)
+        sql += f" AND trade_time >= {mark}"
+        params.append(start_ms)
     if end_ms is not None:
-        query = query.where(t.trade_time < end_ms)
-    query = query.order_by(t.trade_time, t.trade_id).execution_options(yield_per=CHUNK)
-    parts = [_columns(symbol, rows) for rows in session.execute(query).partitions()]
+        sql += f" AND trade_time < {mark}"
+        params.append(end_ms)
+    sql += " ORDER BY trade_time, trade_id"
+    raw = connection.connection
+    if connection.dialect.name == "postgresql":
+        cursor = raw.driver_connection.cursor(name="hedgehog_replay")  # type: ignore[union-attr]
+    else:
+        cursor = raw.cursor()
+    parts = []
+    try:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(CHUNK):
+            parts.append(_columns(symbol, rows))
+    finally:
+        cursor.close()
     if not parts:
         return TradeTable.empty(symbol)
     return TradeTable(symbol, *(np.concatenate([p[i] for p in parts]) for i in range(5)))
 
 
 def _columns(symbol: str, rows: Any) -> tuple[IntArray, IntArray, IntArray, IntArray, Any]:
-    n = len(rows)
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
-    times = np.fromiter((r[3] for r in rows), dtype=np.int64, count=n)
-    makers = np.fromiter((bool(r[4]) for r in rows), dtype=np.bool_, count=n)
-    prices = _units(symbol, ids, [r[1] for r in rows], "price")
-    qtys = _units(symbol, ids, [r[2] for r in rows], "quantity")
-    return ids, prices, qtys, times, makers
+    trade_ids, prices, qtys, times, makers = zip(*rows, strict=True)
+    ids = np.array(trade_ids, dtype=np.int64)
+    return (
+        ids,
+        _units(symbol, ids, prices, "price"),
+        _units(symbol, ids, qtys, "quantity"),
+        np.array(times, dtype=np.int64),
+        np.array(makers, dtype=np.bool_),  # SQLite gives 0/1
+    )
 
 
-def _units(symbol: str, ids: IntArray, texts: list[str], column: str) -> IntArray:
+def _units(symbol: str, ids: IntArray, texts: Sequence[str], column: str) -> IntArray:
     """Decimal text -> exact int64 1e-8 units, vectorised; `CorruptRow` for the first bad one."""
     raw = pl.Series(texts, dtype=pl.String)
     units = raw.cast(pl.Decimal(19, 8), strict=False).to_physical().cast(pl.Int64, strict=False)

@@ -1,0 +1,334 @@
+"""The charts of a backtest report, drawn with matplotlib's Agg renderer.
+
+No pyplot: each chart is a standalone `Figure` on its own Agg canvas, so the process-wide
+backend is never touched. Drawing happens under fixed style settings (`chart_style`) and PNGs
+are written without the "Software" tag, so the same data gives the same bytes on every run.
+The inputs are small (already downsampled) arrays; the report module prepares them.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import Any
+
+import matplotlib as mpl
+import matplotlib.dates as mdates
+import numpy as np
+import numpy.typing as npt
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PolyCollection
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+DPI = 100
+WIDTH_IN = 12.0
+BUY = "#1a9641"
+SELL = "#d7191c"
+WAITING = "#bdbdbd"
+OPEN = "#fdae61"
+DEAD = "#e0e0e0"
+_RC: dict[str, Any] = {
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
+    "svg.hashsalt": "hedgehog-report",
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "text.parse_math": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.fontsize": 8,
+    "path.simplify": True,
+    "agg.path.chunksize": 20_000,
+}
+_LABEL_LIMIT = 40  # label cycles with their trader id when a symbol has at most this many
+
+
+@contextmanager
+def chart_style() -> Iterator[None]:
+    """Matplotlib's default style plus ours, whatever the user's matplotlibrc says."""
+    with mpl.style.context("default"), mpl.rc_context(_RC):
+        yield
+
+
+def render_png(fig: Figure) -> bytes:
+    """The figure as PNG bytes: fixed DPI, no software tag, no timestamp."""
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def datenum(ms: IntArray | Sequence[int]) -> FloatArray:
+    """Epoch milliseconds as matplotlib date numbers (UTC)."""
+    days = mdates.date2num(np.asarray(ms, dtype=np.int64).astype("datetime64[ms]"))  # type: ignore[no-untyped-call]
+    return np.asarray(days, dtype=np.float64)
+
+
+def _time_axis(ax: Axes, span: tuple[int, int], label: bool = True) -> None:
+    locator = mdates.AutoDateLocator(tz=UTC, minticks=4, maxticks=10)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=UTC))  # type: ignore[no-untyped-call]
+    lo, hi = datenum(list(span))
+    ax.set_xlim(float(lo), float(hi))
+    if label:
+        ax.set_xlabel("time (UTC)")
+
+
+def _empty(ax: Axes, message: str) -> None:
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=12, transform=ax.transAxes)
+
+
+def _legend_above(ax: Axes, ncols: int) -> None:
+    ax.legend(
+        loc="lower left", bbox_to_anchor=(0.0, 1.01), ncols=ncols, frameon=False, borderaxespad=0
+    )
+
+
+# -- price -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PriceBuckets:
+    """A symbol's price per time bucket: the last trade's time and price, and the range."""
+
+    time_ms: IntArray
+    low: FloatArray
+    high: FloatArray
+    last: FloatArray
+
+
+@dataclass(frozen=True)
+class PriceChart:
+    symbol: str
+    base: str
+    quote: str
+    buckets: PriceBuckets
+    buy_ms: IntArray
+    buy_price: FloatArray
+    sell_ms: IntArray
+    sell_price: FloatArray
+    open_buys: list[tuple[int, float]] = field(default_factory=list)  # (placed ms, price)
+    open_sells: list[tuple[int, float]] = field(default_factory=list)
+
+
+def price_figure(chart: PriceChart, span: tuple[int, int]) -> Figure:
+    fig = Figure(figsize=(WIDTH_IN, 4.8), dpi=DPI, layout="constrained")
+    ax = fig.subplots()
+    fig.suptitle(f"{chart.symbol}: price of 1 {chart.base} in {chart.quote}, and our orders")
+    b = chart.buckets
+    if not len(b.time_ms):
+        _empty(ax, f"no trades of {chart.symbol} in the data")
+        return fig
+    x = datenum(b.time_ms)
+    ax.fill_between(x, b.low, b.high, color="#9ecae1", alpha=0.6, lw=0, label="price range")
+    ax.plot(x, b.last, color="#08519c", lw=0.8, label="last trade price")
+    fills = len(chart.buy_ms) + len(chart.sell_ms)
+    size, alpha = (36.0, 0.9) if fills <= 2_000 else (12.0, 0.6)
+    for ms, price, marker, color, what in (
+        (chart.buy_ms, chart.buy_price, "^", BUY, "buy"),
+        (chart.sell_ms, chart.sell_price, "v", SELL, "sell"),
+    ):
+        label = f"our {what} fills ({len(ms):,})"
+        ax.scatter(
+            datenum(ms),
+            price,
+            marker=marker,
+            s=size,
+            c=color,
+            alpha=alpha,
+            lw=0,
+            zorder=3,
+            label=label,
+        )
+    end = float(datenum([span[1]])[0])
+    for orders, color, what in ((chart.open_buys, BUY, "buy"), (chart.open_sells, SELL, "sell")):
+        if not orders:
+            continue
+        placed = datenum([ms for ms, _ in orders])
+        prices = [p for _, p in orders]
+        ax.hlines(prices, placed, end, colors=color, linestyles="dotted", lw=0.9, zorder=2)
+        label = f"{what} orders open at the end ({len(orders):,})"
+        ax.scatter(
+            [end] * len(prices), prices, marker="_", s=300, c=color, lw=2.5, zorder=4, label=label
+        )
+    _time_axis(ax, span)
+    ax.set_ylabel(f"price ({chart.quote})")
+    _legend_above(ax, ncols=6)
+    return fig
+
+
+# -- profit and loss -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PnlPanel:
+    """One quote asset's PnL: realised and equity on the time grid, realised exactly."""
+
+    quote: str
+    grid_ms: IntArray
+    realised: FloatArray
+    equity: FloatArray
+    step_ms: IntArray  # sell fill times of completed cycles, in order
+    step_realised: FloatArray  # realised PnL just after each of them
+
+
+def pnl_figure(panels: Sequence[PnlPanel], span: tuple[int, int]) -> Figure:
+    n = max(1, len(panels))
+    fig = Figure(figsize=(WIDTH_IN, 1.0 + 3.6 * n), dpi=DPI, layout="constrained")
+    axes = fig.subplots(n, 1, squeeze=False)[:, 0]
+    fig.suptitle("Profit and loss over time (after fees)")
+    if not panels:
+        _empty(axes[0], "no trades in the data")
+        return fig
+    for ax, p in zip(axes, panels, strict=True):
+        x = datenum(p.grid_ms)
+        steps_x = datenum(np.concatenate([[span[0]], p.step_ms, [span[1]]]).astype(np.int64))
+        final = float(p.step_realised[-1]) if len(p.step_realised) else 0.0
+        steps_y = np.concatenate([[0.0], p.step_realised, [final]])
+        ax.axhline(0.0, color="#636363", lw=0.8)
+        gain = p.equity >= p.realised
+        ax.fill_between(
+            x,
+            p.realised,
+            p.equity,
+            where=gain,
+            interpolate=True,
+            color=BUY,
+            alpha=0.2,
+            lw=0,
+            label="unrealised gain",
+        )
+        ax.fill_between(
+            x,
+            p.realised,
+            p.equity,
+            where=~gain,
+            interpolate=True,
+            color=SELL,
+            alpha=0.2,
+            lw=0,
+            label="unrealised loss",
+        )
+        ax.plot(
+            steps_x,
+            steps_y,
+            drawstyle="steps-post",
+            color="#2171b5",
+            lw=1.4,
+            label=f"realised PnL (end: {final:,.4f} {p.quote})",
+        )
+        last = float(p.equity[-1]) if len(p.equity) else 0.0
+        ax.plot(
+            x,
+            p.equity,
+            color="black",
+            lw=0.9,
+            label=f"equity = realised + unrealised (end: {last:,.4f} {p.quote})",
+        )
+        _time_axis(ax, span)
+        ax.set_ylabel(f"PnL ({p.quote})")
+        _legend_above(ax, ncols=4)
+    return fig
+
+
+# -- trader cycles -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CycleLanes:
+    """A symbol's cycles, one bar each, packed into lanes (traders alive at the same time).
+
+    Times are epoch ms; `filled_ms` is -1 when the buy never filled and `end_ms` is the sell's
+    fill (completed), the buy's cancellation, or the end of the data (still open).
+    """
+
+    symbol: str
+    lane: IntArray
+    start_ms: IntArray
+    filled_ms: IntArray
+    end_ms: IntArray
+    completed: npt.NDArray[np.bool_]
+    dead: npt.NDArray[np.bool_]
+    labels: list[str]
+
+
+def _bars(x0: FloatArray, x1: FloatArray, y: FloatArray, half: float) -> FloatArray:
+    lo, hi = y - half, y + half
+    return np.stack(
+        [
+            np.stack([x0, lo], 1),
+            np.stack([x0, hi], 1),
+            np.stack([x1, hi], 1),
+            np.stack([x1, lo], 1),
+        ],
+        axis=1,
+    )
+
+
+def cycles_figure(symbols: Sequence[CycleLanes], span: tuple[int, int]) -> Figure:
+    heights = [max(1, int(s.lane.max()) + 1 if len(s.lane) else 1) for s in symbols] or [1]
+    inches = 1.3 + sum(min(4.0, 0.7 + 0.28 * h) for h in heights)
+    fig = Figure(figsize=(WIDTH_IN, inches), dpi=DPI, layout="constrained")
+    axes = fig.subplots(len(heights), 1, squeeze=False, height_ratios=heights)[:, 0]
+    fig.suptitle("Each trader's cycle: waiting for its buy, then holding until its sell fills")
+    if not symbols:
+        _empty(axes[0], "no symbols")
+        return fig
+    for ax, s, lanes in zip(axes, symbols, heights, strict=True):
+        if not len(s.lane):
+            _empty(ax, f"{s.symbol}: no orders were placed")
+            continue
+        y = s.lane.astype(np.float64)
+        start, end = datenum(s.start_ms), datenum(s.end_ms)
+        bought = s.filled_ms >= 0
+        filled = datenum(np.where(bought, s.filled_ms, s.end_ms))
+        # waiting: placed -> filled (or -> end / cancellation when the buy never filled)
+        wait_colors = np.where(s.dead, DEAD, WAITING)
+        ax.add_collection(
+            PolyCollection(list(_bars(start, filled, y, 0.38)), facecolors=list(wait_colors), lw=0)
+        )
+        hold_colors = np.where(s.completed, BUY, OPEN)[bought]
+        bars = _bars(filled[bought], end[bought], y[bought], 0.38)
+        ax.add_collection(PolyCollection(list(bars), facecolors=list(hold_colors), lw=0))
+        if len(s.labels) <= _LABEL_LIMIT:
+            for x0, yy, text in zip(start, y, s.labels, strict=True):
+                ax.text(x0, yy, f" {text}", va="center", ha="left", fontsize=7, clip_on=True)
+        ax.set_ylim(lanes - 0.5, -0.5)
+        ax.set_yticks(range(lanes), [str(i + 1) for i in range(lanes)] if lanes <= 12 else [])
+        ax.set_ylabel(f"{s.symbol}\ntrader slot", fontsize=8)
+        ax.grid(axis="y", visible=False)
+        _time_axis(ax, span, label=ax is axes[-1])
+    handles = [
+        Patch(color=WAITING, label="waiting for the buy to fill"),
+        Patch(color=BUY, label="holding, then sold: cycle completed"),
+        Patch(color=OPEN, label="holding, sell still open at the end"),
+        Patch(color=DEAD, label="buy cancelled or rejected"),
+    ]
+    axes[0].legend(
+        handles=handles,
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.01),
+        ncols=4,
+        frameon=False,
+        borderaxespad=0,
+    )
+    return fig
+
+
+__all__ = [
+    "CycleLanes",
+    "PnlPanel",
+    "PriceBuckets",
+    "PriceChart",
+    "chart_style",
+    "cycles_figure",
+    "datenum",
+    "pnl_figure",
+    "price_figure",
+    "render_png",
+]
