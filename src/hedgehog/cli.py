@@ -9,6 +9,7 @@ import typer
 
 from hedgehog import __version__
 from hedgehog.backtest.command import backtest
+from hedgehog.backtest.data_command import data_app
 from hedgehog.control.commands import (
     console,
     kill,
@@ -39,6 +40,7 @@ app.add_typer(trade_app, name="trade")
 app.add_typer(stream_app, name="stream")
 app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(settings_app, name="settings")
+app.add_typer(data_app, name="data")
 
 exchange_app = typer.Typer(help="Exchange tools: the local Binance-compatible simulator.")
 exchange_app.command("serve")(serve)

@@ -163,7 +163,7 @@ async def test_unreachable_database_buffers_bounded_retries_and_counts(
     assert len(messages) == 3, messages
     assert "cannot write 10 buffered events" in messages[0]
     assert "dropped the oldest (1 since the last warning, 1 in all)" in messages[1]
-    assert "writing again after 5 failed writes" in messages[2]
+    assert "writing again (5 failed writes in all)" in messages[2]
 
 
 async def test_a_stop_while_the_database_is_down_loses_the_buffer_loudly(

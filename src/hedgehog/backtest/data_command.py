@@ -152,7 +152,7 @@ def _run(
         console=out,
         transient=True,
     ) as bar:
-        days = bar.add_task(f"{symbol} days", total=total, kind="days")
+        days = bar.add_task(symbol, total=total, kind="days")
         reporter = _Reporter(bar, days)
         return asyncio.run(
             download_days(
@@ -217,16 +217,16 @@ def _print_summary(report: DownloadReport) -> None:
         ),
         soft_wrap=True,
     )
-    downloaded = report.downloaded
-    fetched = f" ({decimal(report.fetched_bytes)} fetched)" if report.fetched_bytes else ""
     rows = [
-        ("downloaded", len(downloaded), fetched),
-        ("already there", len(report.skipped), ""),
-        ("missing (404)", len(report.missing), _days_listed(report.missing)),
-        ("failed", len(report.failed), _days_listed(report.failed)),
+        ("downloaded", f"{len(report.downloaded):>6,}"),
+        ("already there", f"{len(report.skipped):>6,}"),
+        ("missing (404)", f"{len(report.missing):>6,}{_days_listed(report.missing)}"),
+        ("failed", f"{len(report.failed):>6,}{_days_listed(report.failed)}"),
     ]
-    for what, count, extra in rows:
-        out.print(Text(f"  {what:<14}{count:>6}{extra}"), soft_wrap=True)
+    if report.fetched_bytes:
+        rows.append(("fetched", f"{decimal(report.fetched_bytes):>6}"))
+    for what, value in rows:
+        out.print(Text(f"  {what:<14}{value}"), soft_wrap=True)
 
 
 def _days_listed(results: list[DayResult]) -> str:

@@ -13,12 +13,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC
-from typing import Any
 
 import matplotlib as mpl
 import matplotlib.dates as mdates
 import numpy as np
 import numpy.typing as npt
+from matplotlib import style
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
@@ -35,28 +35,35 @@ SELL = "#d7191c"
 WAITING = "#bdbdbd"
 OPEN = "#fdae61"
 DEAD = "#e0e0e0"
-_RC: dict[str, Any] = {
-    "figure.dpi": DPI,
-    "savefig.dpi": DPI,
-    "svg.hashsalt": "hedgehog-report",
-    "font.family": "DejaVu Sans",
-    "font.size": 9,
-    "text.parse_math": False,
-    "axes.grid": True,
-    "grid.alpha": 0.3,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "legend.fontsize": 8,
-    "path.simplify": True,
-    "agg.path.chunksize": 20_000,
-}
+_LEFT, _RIGHT = 1.0, 0.3  # margins in inches, room for the y tick labels and the axis label
+_FORMATS = ["%Y", "%b", "%d %b", "%H:%M", "%H:%M:%S", "%H:%M:%S.%f"]
+_OFFSETS = ["UTC", "%Y UTC", "%b %Y UTC", "%d %b %Y UTC", "%d %b %Y UTC", "%d %b %Y UTC"]
 _LABEL_LIMIT = 40  # label cycles with their trader id when a symbol has at most this many
 
 
 @contextmanager
 def chart_style() -> Iterator[None]:
     """Matplotlib's default style plus ours, whatever the user's matplotlibrc says."""
-    with mpl.style.context("default"), mpl.rc_context(_RC):
+    with (
+        style.context("default"),
+        mpl.rc_context(
+            {
+                "figure.dpi": DPI,
+                "savefig.dpi": DPI,
+                "svg.hashsalt": "hedgehog-report",
+                "font.family": "DejaVu Sans",
+                "font.size": 9,
+                "text.parse_math": False,
+                "axes.grid": True,
+                "grid.alpha": 0.3,
+                "axes.spines.top": False,
+                "axes.spines.right": False,
+                "legend.fontsize": 8,
+                "path.simplify": True,
+                "agg.path.chunksize": 20_000,
+            }
+        ),
+    ):
         yield
 
 
@@ -77,11 +84,37 @@ def datenum(ms: IntArray | Sequence[int]) -> FloatArray:
 def _time_axis(ax: Axes, span: tuple[int, int], label: bool = True) -> None:
     locator = mdates.AutoDateLocator(tz=UTC, minticks=4, maxticks=10)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=UTC))  # type: ignore[no-untyped-call]
+    formatter = mdates.ConciseDateFormatter(  # type: ignore[no-untyped-call]
+        locator, tz=UTC, formats=_FORMATS, offset_formats=_OFFSETS
+    )
+    ax.xaxis.set_major_formatter(formatter)
     lo, hi = datenum(list(span))
     ax.set_xlim(float(lo), float(hi))
     if label:
         ax.set_xlabel("time (UTC)")
+    else:  # a panel above another one with the same time axis
+        ax.tick_params(labelbottom=False)
+        ax.xaxis.get_offset_text().set_visible(False)
+
+
+def _figure(
+    title: str, panels: Sequence[float], top: float, gap: float, bottom: float = 0.6
+) -> tuple[Figure, list[Axes]]:
+    """A figure of stacked axes laid out in inches (`panels` are their heights).
+
+    Fixed margins instead of a layout engine: a layout engine draws every figure twice.
+    """
+    height = top + sum(panels) + gap * (len(panels) - 1) + bottom
+    fig = Figure(figsize=(WIDTH_IN, height), dpi=DPI)
+    fig.text(0.5, 1 - 0.1 / height, title, ha="center", va="top", fontsize=12)
+    axes: list[Axes] = []
+    y = height - top
+    for h in panels:
+        y -= h
+        box = (_LEFT / WIDTH_IN, y / height, (WIDTH_IN - _LEFT - _RIGHT) / WIDTH_IN, h / height)
+        axes.append(fig.add_axes(box))
+        y -= gap
+    return fig, axes
 
 
 def _empty(ax: Axes, message: str) -> None:
@@ -121,9 +154,8 @@ class PriceChart:
 
 
 def price_figure(chart: PriceChart, span: tuple[int, int]) -> Figure:
-    fig = Figure(figsize=(WIDTH_IN, 4.8), dpi=DPI, layout="constrained")
-    ax = fig.subplots()
-    fig.suptitle(f"{chart.symbol}: price of 1 {chart.base} in {chart.quote}, and our orders")
+    title = f"{chart.symbol}: price of 1 {chart.base} in {chart.quote}, and our orders"
+    fig, (ax,) = _figure(title, [3.6], top=0.9, gap=0)
     b = chart.buckets
     if not len(b.time_ms):
         _empty(ax, f"no trades of {chart.symbol} in the data")
@@ -162,7 +194,7 @@ def price_figure(chart: PriceChart, span: tuple[int, int]) -> Figure:
         )
     _time_axis(ax, span)
     ax.set_ylabel(f"price ({chart.quote})")
-    _legend_above(ax, ncols=6)
+    _legend_above(ax, ncols=4)
     return fig
 
 
@@ -181,9 +213,7 @@ class PnlPanel:
 
 def pnl_figure(panels: Sequence[PnlPanel], span: tuple[int, int]) -> Figure:
     n = max(1, len(panels))
-    fig = Figure(figsize=(WIDTH_IN, 1.0 + 3.6 * n), dpi=DPI, layout="constrained")
-    axes = fig.subplots(n, 1, squeeze=False)[:, 0]
-    fig.suptitle("Profit and loss over time (after fees)")
+    fig, axes = _figure("Profit and loss over time (after fees)", [3.2] * n, top=0.9, gap=1.1)
     if not panels:
         _empty(axes[0], "no trades in the data")
         return fig
@@ -234,7 +264,7 @@ def pnl_figure(panels: Sequence[PnlPanel], span: tuple[int, int]) -> Figure:
         )
         _time_axis(ax, span)
         ax.set_ylabel(f"PnL ({p.quote})")
-        _legend_above(ax, ncols=4)
+        _legend_above(ax, ncols=2)
     return fig
 
 
@@ -272,10 +302,9 @@ def _bars(x0: FloatArray, x1: FloatArray, y: FloatArray, half: float) -> FloatAr
 
 def cycles_figure(symbols: Sequence[CycleLanes], span: tuple[int, int]) -> Figure:
     heights = [max(1, int(s.lane.max()) + 1 if len(s.lane) else 1) for s in symbols] or [1]
-    inches = 1.3 + sum(min(4.0, 0.7 + 0.28 * h) for h in heights)
-    fig = Figure(figsize=(WIDTH_IN, inches), dpi=DPI, layout="constrained")
-    axes = fig.subplots(len(heights), 1, squeeze=False, height_ratios=heights)[:, 0]
-    fig.suptitle("Each trader's cycle: waiting for its buy, then holding until its sell fills")
+    title = "Each trader's cycle: waiting for its buy, then holding until its sell fills"
+    inches = [min(3.5, 0.3 + 0.25 * h) for h in heights]
+    fig, axes = _figure(title, inches, top=0.75, gap=0.2)
     if not symbols:
         _empty(axes[0], "no symbols")
         return fig
@@ -295,9 +324,12 @@ def cycles_figure(symbols: Sequence[CycleLanes], span: tuple[int, int]) -> Figur
         hold_colors = np.where(s.completed, BUY, OPEN)[bought]
         bars = _bars(filled[bought], end[bought], y[bought], 0.38)
         ax.add_collection(PolyCollection(list(bars), facecolors=list(hold_colors), lw=0))
-        if len(s.labels) <= _LABEL_LIMIT:
-            for x0, yy, text in zip(start, y, s.labels, strict=True):
-                ax.text(x0, yy, f" {text}", va="center", ha="left", fontsize=7, clip_on=True)
+        if len(s.labels) <= _LABEL_LIMIT:  # on bars wide enough to hold one
+            lo, hi = datenum(list(span))
+            wide = (end - start) >= 0.03 * (hi - lo)
+            for x0, yy, text, ok in zip(start, y, s.labels, wide, strict=True):
+                if ok:
+                    ax.text(x0, yy, f" {text}", va="center", ha="left", fontsize=7, clip_on=True)
         ax.set_ylim(lanes - 0.5, -0.5)
         ax.set_yticks(range(lanes), [str(i + 1) for i in range(lanes)] if lanes <= 12 else [])
         ax.set_ylabel(f"{s.symbol}\ntrader slot", fontsize=8)

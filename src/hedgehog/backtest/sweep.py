@@ -59,13 +59,14 @@ seed. Results are plain dicts of str/int, cheap to send back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import multiprocessing
 import os
 import signal
 import threading
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
     BrokenExecutor,
@@ -92,7 +93,7 @@ MAX_COMBINATIONS = 10_000
 """More combinations than this need an explicit yes (`hedgehog sweep --yes`)."""
 
 Params = dict[str, str]
-"""One combination: setting name -> canonical text (e.g. {"chunks": "5", "fee": "0.001"})."""
+"""One combination: setting name -> its text (e.g. {"chunks": "5", "fee": "0.001"})."""
 Grid = dict[str, tuple[str, ...]]
 """Setting name -> the values to try, in the order given."""
 ExecutorFactory = Callable[["DataSpec"], Executor]
@@ -112,8 +113,9 @@ class SweepDataError(SweepError, DataError):
 
 
 def parse_grid(entries: Sequence[str]) -> Grid:
-    """Read `--grid` entries `name=v1,v2,...` into a grid, each value validated and in
-    canonical text. Raises `ConfigError` naming the entry at fault."""
+    """Read `--grid` entries `name=v1,v2,...` (`-` or `_` in names) into a grid, each value
+    validated through `TradingSettings.parse` and kept as given. Raises `ConfigError` naming
+    the entry at fault: a bad name or value, a name given twice, a value given twice."""
     grid: Grid = {}
     for entry in entries:
         name, sep, values = entry.partition("=")
@@ -129,35 +131,41 @@ def parse_grid(entries: Sequence[str]) -> Grid:
         texts = [v.strip() for v in values.split(",")]
         if not values.strip() or any(not t for t in texts):
             raise ConfigError(f"--grid {entry!r}: empty value; give NAME=V1,V2,...")
-        canonical: list[str] = []
+        seen: dict[str, str] = {}
         for text in texts:
-            value = _canonical(name, text, f"--grid {entry!r}")
-            if value in canonical:
-                raise ConfigError(f"--grid {entry!r}: the value {text} is given twice")
-            canonical.append(value)
-        grid[name] = tuple(canonical)
+            _, canonical = _checked(name, text, f"--grid {entry!r}")
+            if canonical in seen:
+                raise ConfigError(
+                    f"--grid {entry!r}: {text} is the same value as {seen[canonical]}; "
+                    "give each value once"
+                )
+            seen[canonical] = text
+        grid[name] = tuple(seen.values())
     return grid
 
 
 def parse_fixed(values: Mapping[str, object | None]) -> Params:
-    """The settings every combination shares (None: the default), validated and canonical."""
+    """The settings every combination shares (None: the default), validated."""
     fixed: Params = {}
     for name, value in values.items():
         if value is None:
             continue
         if name not in SETTINGS:
             raise ConfigError(f"unknown setting {name!r}; choose from {', '.join(SETTINGS)}")
-        fixed[name] = _canonical(name, value, f"--{name.replace('_', '-')}")
+        fixed[name] = _checked(name, value, f"--{name.replace('_', '-')}")[0]
     return fixed
 
 
-def _canonical(name: str, value: object, where: str) -> str:
-    """`value` of setting `name` through `TradingSettings.parse`, as canonical text."""
+def _checked(name: str, value: object, where: str) -> tuple[str, str]:
+    """`value` of setting `name` validated through `TradingSettings.parse`: (its text, as
+    given but stripped, which is what the runs parse; its canonical text, which tells equal
+    values apart, e.g. 0.0010 and 0.001)."""
+    text = str(value).strip()
     try:
-        settings = TradingSettings.parse(_PLACEHOLDER, **{name: value})
+        settings = TradingSettings.parse(_PLACEHOLDER, **{name: text})
     except ConfigError as exc:
         raise ConfigError(f"{where}: {str(exc).removeprefix(f'{_PLACEHOLDER}: ')}") from None
-    return str(settings.as_dict()[name])
+    return text, str(settings.as_dict()[name])
 
 
 def combinations(grid: Mapping[str, Sequence[str]]) -> int:
@@ -292,7 +300,9 @@ def _build(spec: DataSpec) -> LoadedData:
         from hedgehog.backtest.loaders import load_trades
 
         try:
-            result = load_trades(list(spec.files), symbol=spec.symbol, skip_bad_rows=spec.skip_bad_rows)
+            result = load_trades(
+                list(spec.files), symbol=spec.symbol, skip_bad_rows=spec.skip_bad_rows
+            )
         except HedgehogError as exc:
             raise SweepDataError(str(exc)) from None
         loaded = LoadedData(result.tables, result.skipped_rows)
@@ -311,10 +321,8 @@ def warm_worker(spec: DataSpec) -> None:
     the first `run_one`, so the parent reports it."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
+    with contextlib.suppress(SweepDataError):
         load_data(spec)
-    except SweepDataError:
-        pass
 
 
 # ----------------------------------------------------------------------------- the runs
@@ -412,7 +420,7 @@ def run_sweep(
                     progress(outcome)
             submit()
     except BaseException:
-        _abort(executor)
+        _abort(executor, pending)
         raise
     executor.shutdown(wait=True)
     return [o for o in outcomes if o is not None]
@@ -435,19 +443,22 @@ def _outcome(index: int, params: Params, future: Future[dict[str, Any]]) -> Outc
     return Outcome(index, params, error=message, detail=detail)
 
 
-def _abort(executor: Executor) -> None:
+def _abort(executor: Executor, pending: Iterable[Future[Any]]) -> None:
     """Cancel what has not started and end the workers now (their runs are thrown away)."""
-    executor.shutdown(wait=False, cancel_futures=True)
+    for future in pending:
+        future.cancel()
     terminate = getattr(executor, "terminate_workers", None)  # Python 3.14
     if callable(terminate):  # pragma: no cover - newer Python
         terminate()
-    else:
-        processes = getattr(executor, "_processes", None) or {}
-        for process in list(processes.values()):
-            process.terminate()
-        for process in list(processes.values()):
-            process.join(timeout=5)
-    executor.shutdown(wait=True)
+        executor.shutdown(wait=True, cancel_futures=True)
+        return
+    # a ProcessPoolExecutor forgets its processes on shutdown: take them first
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    for process in processes:
+        process.terminate()
+    executor.shutdown(wait=True, cancel_futures=True)
+    for process in processes:
+        process.join(timeout=5)
 
 
 # ----------------------------------------------------------------------------- the ranking

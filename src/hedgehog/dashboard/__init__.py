@@ -1,1 +1,10 @@
-"""dashboard."""
+"""The web observer: the node's live tree, each process's state, each symbol's chart, PnL,
+orders and controls, served by the node on its control API (see `hedgehog.dashboard.server`).
+
+The page is plain HTML, CSS and JavaScript in `static/` (no build step, nothing fetched from
+the internet); its data comes from a Server-Sent Events stream of shared snapshots.
+"""
+
+from hedgehog.dashboard.server import Dashboard, Hub, routes
+
+__all__ = ["Dashboard", "Hub", "routes"]

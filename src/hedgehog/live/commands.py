@@ -94,6 +94,7 @@ async def running_node(
         )
         write_address(data_dir, url, os.getpid())
         err.print(f"control API at {url} (token in {data_dir / 'control.token'})", soft_wrap=True)
+        err.print(f"dashboard: {url}/?token={token}", soft_wrap=True, markup=False, highlight=False)
         yield node
     finally:
         clear_address(data_dir)
@@ -104,7 +105,9 @@ async def running_node(
 
 def extra_routes(node: LiveNode) -> list[Any]:
     """Routes other packages add to the control API (the warehouse, the dashboard)."""
-    return []
+    from hedgehog.dashboard import routes as dashboard_routes
+
+    return [*dashboard_routes(node)]
 
 
 def _settings(**overrides: Any) -> Settings:

@@ -212,7 +212,7 @@ class Recorder(Process, Generic[E]):
             self.flushes += 1
             self.last_flush_at = self.rt.clock.time()
             if self._retry_delay:
-                log.warning("%s: writing again after %d failed writes", self.topic, self.errors)
+                log.warning("%s: writing again (%d failed writes in all)", self.topic, self.errors)
                 self._retry_delay = 0.0
                 self._warned.pop("failed", None)  # warn at once about the next outage
                 self._unreported.pop("failed", None)
