@@ -1,50 +1,70 @@
-"""The `hedgehog` command line (typer). Each command lives with its concern."""
+"""The `hedgehog` command line. Each command lives with its concern and is imported only when
+it runs, so `hedgehog backtest` does not pay for the database or network stacks it never uses
+(click's lazy-group pattern; each command is a typer function or a typer app)."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from hedgehog import __version__
-from hedgehog.backtest.command import backtest
-from hedgehog.backtest.data_command import data_app
-from hedgehog.control.commands import (
-    console,
-    kill,
-    status,
-    stream_app,
-    trade_app,
-    warehouse_app,
-)
-from hedgehog.exchange.simulator.command import serve
-from hedgehog.live.commands import demo, run
-from hedgehog.store.commands import settings_app
+
+# name -> (module, attribute: a typer command function or a typer.Typer app)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "backtest": ("hedgehog.backtest.command", "backtest"),
+    "sweep": ("hedgehog.backtest.sweep_command", "sweep"),
+    "data": ("hedgehog.backtest.data_command", "data_app"),
+    "run": ("hedgehog.live.commands", "run"),
+    "demo": ("hedgehog.live.commands", "demo"),
+    "status": ("hedgehog.control.commands", "status"),
+    "kill": ("hedgehog.control.commands", "kill"),
+    "console": ("hedgehog.control.commands", "console"),
+    "trade": ("hedgehog.control.commands", "trade_app"),
+    "stream": ("hedgehog.control.commands", "stream_app"),
+    "warehouse": ("hedgehog.control.commands", "warehouse_app"),
+    "settings": ("hedgehog.store.commands", "settings_app"),
+    "exchange": ("hedgehog.exchange.simulator.command", "exchange_app"),
+}
+
+
+def _load(name: str) -> Any:
+    module, attribute = COMMANDS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    if isinstance(target, typer.Typer):
+        return typer.main.get_group(target)
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app.command(name)(target)
+    return typer.main.get_command(app)
+
+
+class LazyGroup(TyperGroup):
+    """Commands imported on first use (typer's own click underneath, so typer.Exit works)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return sorted([*COMMANDS, *super().list_commands(ctx)])
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in COMMANDS:
+            command = _load(cmd_name)
+            command.name = cmd_name
+            return command
+        return super().get_command(ctx, cmd_name)
+
 
 app = typer.Typer(
+    cls=LazyGroup,
     name="hedgehog",
-    help="A crypto trading bot for Binance spot, with an OTP-style supervision tree.",
+    help="hedgehog: a crypto trading bot for Binance spot, with an OTP-style supervision tree.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-app.command()(backtest)
-app.command()(run)
-app.command()(demo)
-
-app.command()(status)
-app.command()(kill)
-app.command()(console)
-app.add_typer(trade_app, name="trade")
-app.add_typer(stream_app, name="stream")
-app.add_typer(warehouse_app, name="warehouse")
-app.add_typer(settings_app, name="settings")
-app.add_typer(data_app, name="data")
-
-exchange_app = typer.Typer(help="Exchange tools: the local Binance-compatible simulator.")
-exchange_app.command("serve")(serve)
-app.add_typer(exchange_app, name="exchange")
 
 
 @app.command()

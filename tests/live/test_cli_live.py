@@ -101,8 +101,10 @@ def test_demo_trades_and_stops_cleanly_on_a_signal(sig: signal.Signals) -> None:
         text=True,
     )
     assert proc.stderr is not None
-    lines = [proc.stderr.readline() for _ in range(2)]  # control API, then "trading"
-    assert "control API at" in lines[0] and "hedgehog demo" in lines[1], lines
+    lines = [proc.stderr.readline()]  # the control API's address first, "trading" last
+    while "hedgehog demo" not in lines[-1] and len(lines) < 6:
+        lines.append(proc.stderr.readline())
+    assert "control API at" in lines[0] and "hedgehog demo" in lines[-1], lines
     time.sleep(3)
     started = time.monotonic()
     proc.send_signal(sig)

@@ -82,6 +82,12 @@ def serve(
         ),
     ] = False,
     skip_bad_rows: Annotated[bool, typer.Option(help="Count and skip unreadable rows")] = False,
+    trace_latency: Annotated[
+        bool,
+        typer.Option(
+            help="Note when trade frames are written and orders arrive (GET/POST /_sim/latency)"
+        ),
+    ] = False,
 ) -> None:
     """Serve a local Binance-compatible exchange (REST, trade streams, WebSocket API)."""
     try:
@@ -100,6 +106,7 @@ def serve(
                 api_secret=api_secret or DEMO_API_SECRET, exchange_info=exchange_info,
                 balances=balances, paused=paused, ping_interval=ping_interval,
                 weight_limit=weight_limit, wait_for_clients=5.0 if wait_for_clients else None,
+                trace_latency=trace_latency,
             )  # fmt: skip
 
         code = asyncio.run(_serve(start, demo=api_secret is None))
@@ -185,3 +192,7 @@ def _announce(handle: SimulatorHandle, demo: bool) -> None:
         warn(f"listening on {handle.host}: anyone who can reach it can use this account")
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
+
+
+exchange_app = typer.Typer(help="Exchange tools: the local Binance-compatible simulator.")
+exchange_app.command("serve")(serve)
