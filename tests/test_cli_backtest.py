@@ -156,3 +156,14 @@ def test_the_issue_command_on_the_real_day() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["ticks"] == 70_130
+
+
+def test_report_option_writes_a_self_contained_page(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    result = hedgehog(
+        "backtest", "--synthetic", "XRPUSDT", "--trades", "3000", "--report", str(out), "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    page = (out / "index.html").read_text()
+    assert "data:image/png;base64," in page and "<script" not in page
+    assert (out / "price_XRPUSDT.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -25,11 +26,13 @@ from hedgehog.backtest.sweep import (
     SweepDataError,
     check_plan,
     combinations,
+    load_data,
     parse_fixed,
     parse_grid,
     plan,
     process_pool,
     rank,
+    run_one,
     run_sweep,
 )
 from hedgehog.backtest.sweep_command import sweep
@@ -454,3 +457,20 @@ def test_trade_files_need_a_symbol_to_sweep(tmp_path: Path) -> None:
     code, _, err = _invoke("sweep", str(path), "--tick-size", "0.0001", "--step-size", "0.1")
     assert code == 2
     assert "cannot tell its symbol from the name" in err and "pass --symbol" in err
+
+
+def _data_identity(spec: DataSpec) -> tuple[int, int]:
+    """(this process, the identity of its cached data): run in a worker of the pool."""
+    return os.getpid(), id(load_data(spec).tables)
+
+
+def test_each_worker_builds_the_data_once() -> None:
+    spec = _spec(("AAAUSDT",), trades=1_000)
+    pool = process_pool(1)(spec)
+    try:
+        first = pool.submit(_data_identity, spec).result()
+        pool.submit(run_one, spec, {"chunks": "2", "budget": "100"}).result()
+        assert pool.submit(_data_identity, spec).result() == first
+    finally:
+        pool.shutdown()
+    assert first[0] != os.getpid()

@@ -126,6 +126,9 @@ async def test_kill_a_leader_and_a_trader(api: Api) -> None:
         ("PUT", "/api/settings/XRPUSDT", {"budget": "-1"}, None),
         ("PUT", "/api/settings/XRPUSDT", {"chunks": 0}, None),
         ("PUT", "/api/settings/XRPUSDT", {"colour": "red"}, None),
+        ("POST", "/api/warehouse/start", {"topic": "PRICES:XRPUSDT"}, None),
+        ("POST", "/api/warehouse/start", {}, None),
+        ("POST", "/api/warehouse/pause", {"topic": "ORDERS:XRPUSDT"}, None),
     ],
 )
 async def test_bad_requests_are_4xx_and_harmless(
@@ -158,3 +161,13 @@ async def test_client_and_console_functions(api: Api) -> None:
     with pytest.raises(ConfigError, match="cannot reach"):
         await ControlClient("http://127.0.0.1:9", TOKEN).request("GET", "/api/status")
     assert set(console_namespace(client)) >= {"start_trading", "stop_trading", "status", "kill"}
+
+
+async def test_warehouse_records_a_topic(api: Api) -> None:
+    await api.call("POST", "/api/trade/start", {"symbol": "XRPUSDT"})
+    status, body = await api.call("POST", "/api/warehouse/start", {"topic": "TRADE_EVENTS:xrpusdt"})
+    assert status == 200 and body["changed"] is True
+    _, data = await api.call("GET", "/api/status")
+    assert "TRADE_EVENTS:XRPUSDT" in data["warehouse"]
+    status, body = await api.call("POST", "/api/warehouse/stop", {"topic": "TRADE_EVENTS:XRPUSDT"})
+    assert status == 200 and body["changed"] is True

@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -28,6 +28,9 @@ from hedgehog.core.filters import (
 )
 from hedgehog.errors import ConfigError, HedgehogError
 from hedgehog.naive.settings import TradingSettings, normalize_symbol
+
+if TYPE_CHECKING:
+    from hedgehog.config import Settings
 
 
 def backtest(
@@ -109,6 +112,10 @@ def backtest(
             help="Send every trade through the processes (no skip-ahead): slower, same result"
         ),
     ] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Write an HTML report with charts (self-contained) into this directory"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Backtest the naive strategy on historical (or synthetic) trades, exactly and fast."""
@@ -161,6 +168,14 @@ def backtest(
             every_tick=every_tick,
         )
         result = _run(tables, config, show_progress=not as_json and err.is_terminal)
+        if report is not None:
+            from hedgehog.backtest.report import write_report
+
+            try:
+                page = write_report(result, tables, config, report)
+            except OSError as exc:
+                raise ConfigError(f"cannot write the report into {report}: {exc}") from None
+            err.print(f"report: {page}", soft_wrap=True)
     except HedgehogError as exc:
         fail(exc)
     if as_json:
@@ -213,7 +228,7 @@ def _recorded(symbol: str, first: str | None, last: str | None) -> dict[str, Tra
     symbol = normalize_symbol(symbol)
     start, end = _day(first, "--from"), _day(last, "--to")
     if start is not None and end is not None and start > end:
-        raise ConfigError(f"--from {first} is after --to {last}")
+        raise ConfigError(f"--from {start} is after --to {end}")
     start_ms = None if start is None else _ms(start)
     end_ms = None if end is None else _ms(end + timedelta(days=1))
     try:
@@ -225,9 +240,9 @@ def _recorded(symbol: str, first: str | None, last: str | None) -> dict[str, Tra
     table, span, where = asyncio.run(_load_recorded(settings, symbol, start_ms, end_ms))
     if not len(table):
         when = {
-            (True, True): f" between {first} and {last}",
-            (True, False): f" from {first} on",
-            (False, True): f" until {last}",
+            (True, True): f" between {start} and {end}",
+            (True, False): f" from {start} on",
+            (False, True): f" until {end}",
             (False, False): "",
         }[(start is not None, end is not None)]
         recorded = (
@@ -242,7 +257,7 @@ def _recorded(symbol: str, first: str | None, last: str | None) -> dict[str, Tra
 
 
 async def _load_recorded(
-    settings: Any, symbol: str, start_ms: int | None, end_ms: int | None
+    settings: Settings, symbol: str, start_ms: int | None, end_ms: int | None
 ) -> tuple[TradeTable, tuple[int, int] | None, str]:
     from hedgehog.store.db import Database
     from hedgehog.warehouse.replay import load_recorded, recorded_span

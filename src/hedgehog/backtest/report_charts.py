@@ -32,12 +32,15 @@ DPI = 100
 WIDTH_IN = 12.0
 BUY = "#1a9641"
 SELL = "#d7191c"
+DONE_ALT = "#78c679"
 WAITING = "#bdbdbd"
+WAITING_ALT = "#969696"
 OPEN = "#fdae61"
 DEAD = "#e0e0e0"
 _LEFT, _RIGHT = 1.0, 0.3  # margins in inches, room for the y tick labels and the axis label
 _FORMATS = ["%Y", "%b", "%d %b", "%H:%M", "%H:%M:%S", "%H:%M:%S.%f"]
 _OFFSETS = ["UTC", "%Y UTC", "%b %Y UTC", "%d %b %Y UTC", "%d %b %Y UTC", "%d %b %Y UTC"]
+_CYCLES_MAX_IN = 24.0  # the panels of the cycles chart share at most this height
 _LABEL_LIMIT = 40  # label cycles with their trader id when a symbol has at most this many
 
 
@@ -149,13 +152,14 @@ class PriceChart:
     buy_price: FloatArray
     sell_ms: IntArray
     sell_price: FloatArray
+    end_ms: int  # the end of the data, where open orders are marked
     open_buys: list[tuple[int, float]] = field(default_factory=list)  # (placed ms, price)
     open_sells: list[tuple[int, float]] = field(default_factory=list)
 
 
 def price_figure(chart: PriceChart, span: tuple[int, int]) -> Figure:
     title = f"{chart.symbol}: price of 1 {chart.base} in {chart.quote}, and our orders"
-    fig, (ax,) = _figure(title, [3.6], top=0.9, gap=0)
+    fig, (ax,) = _figure(title, [3.6], top=0.75, gap=0)
     b = chart.buckets
     if not len(b.time_ms):
         _empty(ax, f"no trades of {chart.symbol} in the data")
@@ -181,7 +185,7 @@ def price_figure(chart: PriceChart, span: tuple[int, int]) -> Figure:
             zorder=3,
             label=label,
         )
-    end = float(datenum([span[1]])[0])
+    end = float(datenum([chart.end_ms])[0])
     for orders, color, what in ((chart.open_buys, BUY, "buy"), (chart.open_sells, SELL, "sell")):
         if not orders:
             continue
@@ -194,7 +198,7 @@ def price_figure(chart: PriceChart, span: tuple[int, int]) -> Figure:
         )
     _time_axis(ax, span)
     ax.set_ylabel(f"price ({chart.quote})")
-    _legend_above(ax, ncols=4)
+    _legend_above(ax, ncols=6)
     return fig
 
 
@@ -219,7 +223,8 @@ def pnl_figure(panels: Sequence[PnlPanel], span: tuple[int, int]) -> Figure:
         return fig
     for ax, p in zip(axes, panels, strict=True):
         x = datenum(p.grid_ms)
-        steps_x = datenum(np.concatenate([[span[0]], p.step_ms, [span[1]]]).astype(np.int64))
+        first = np.array([span[0]], dtype=np.int64)
+        steps_x = datenum(np.concatenate([first, p.step_ms, p.grid_ms[-1:]]))
         final = float(p.step_realised[-1]) if len(p.step_realised) else 0.0
         steps_y = np.concatenate([[0.0], p.step_realised, [final]])
         ax.axhline(0.0, color="#636363", lw=0.8)
@@ -300,10 +305,22 @@ def _bars(x0: FloatArray, x1: FloatArray, y: FloatArray, half: float) -> FloatAr
     )
 
 
+def _alternate(lane: IntArray) -> npt.NDArray[np.bool_]:
+    """True for the 2nd, 4th, ... bar of each lane (bars in start order)."""
+    seen: dict[int, int] = {}
+    out = np.zeros(len(lane), dtype=np.bool_)
+    for i, row in enumerate(lane.tolist()):
+        n = seen[row] = seen.get(row, 0) + 1
+        out[i] = n % 2 == 0
+    return out
+
+
 def cycles_figure(symbols: Sequence[CycleLanes], span: tuple[int, int]) -> Figure:
     heights = [max(1, int(s.lane.max()) + 1 if len(s.lane) else 1) for s in symbols] or [1]
     title = "Each trader's cycle: waiting for its buy, then holding until its sell fills"
     inches = [min(3.5, 0.3 + 0.25 * h) for h in heights]
+    if sum(inches) > _CYCLES_MAX_IN:  # many symbols: thinner rows, not an endless image
+        inches = [max(0.3, x * _CYCLES_MAX_IN / sum(inches)) for x in inches]
     fig, axes = _figure(title, inches, top=0.75, gap=0.2)
     if not symbols:
         _empty(axes[0], "no symbols")
@@ -316,12 +333,13 @@ def cycles_figure(symbols: Sequence[CycleLanes], span: tuple[int, int]) -> Figur
         start, end = datenum(s.start_ms), datenum(s.end_ms)
         bought = s.filled_ms >= 0
         filled = datenum(np.where(bought, s.filled_ms, s.end_ms))
+        alt = _alternate(s.lane)  # every other cycle of a row in a lighter shade
         # waiting: placed -> filled (or -> end / cancellation when the buy never filled)
-        wait_colors = np.where(s.dead, DEAD, WAITING)
+        wait_colors = np.where(s.dead, DEAD, np.where(alt, WAITING_ALT, WAITING))
         ax.add_collection(
             PolyCollection(list(_bars(start, filled, y, 0.38)), facecolors=list(wait_colors), lw=0)
         )
-        hold_colors = np.where(s.completed, BUY, OPEN)[bought]
+        hold_colors = np.where(s.completed, np.where(alt, DONE_ALT, BUY), OPEN)[bought]
         bars = _bars(filled[bought], end[bought], y[bought], 0.38)
         ax.add_collection(PolyCollection(list(bars), facecolors=list(hold_colors), lw=0))
         if len(s.labels) <= _LABEL_LIMIT:  # on bars wide enough to hold one

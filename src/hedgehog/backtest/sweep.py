@@ -61,7 +61,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import multiprocessing
 import os
 import signal
 import threading
@@ -77,6 +76,7 @@ from concurrent.futures import (
 )
 from dataclasses import dataclass, field
 from decimal import Decimal
+from multiprocessing.context import SpawnContext, SpawnProcess
 from typing import Any
 
 from hedgehog.backtest.runner import BacktestConfig, run_backtest
@@ -365,6 +365,26 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+class _WorkerProcess(SpawnProcess):
+    """A spawned process born with Ctrl-C ignored: the terminal sends SIGINT to the whole
+    process group, and the parent alone handles it (it cancels the sweep and ends the
+    workers), so a worker still starting up prints no KeyboardInterrupt traceback."""
+
+    def start(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            super().start()
+            return
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited through exec
+        try:
+            super().start()
+        finally:
+            signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+
+
+class _WorkerContext(SpawnContext):
+    Process = _WorkerProcess
+
+
 def process_pool(workers: int | None = None) -> ExecutorFactory:
     """The local executor factory: `workers` (default: every core) spawned processes, each
     warmed with the sweep's data by `warm_worker`. Spawned, not forked: a fork of a process
@@ -373,7 +393,7 @@ def process_pool(workers: int | None = None) -> ExecutorFactory:
     def factory(spec: DataSpec) -> Executor:
         return ProcessPoolExecutor(
             max_workers=workers or cpu_count(),
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=_WorkerContext(),
             initializer=warm_worker,
             initargs=(spec,),
         )

@@ -114,6 +114,7 @@ async def status(request: web.Request) -> web.Response:
     data["boot_errors"] = node.boot_errors
     data["unknown_orders"] = node.unknown_orders
     data["restarts"] = node.rt.restarts + sum(node.naive.ctx.restarts.values())
+    data["warehouse"] = node.warehouse.status() if node.warehouse is not None else {}
     for extra, provider in request.app[EXTRA].items():
         data[extra] = provider()
     return web.json_response(data, dumps=lambda d: json.dumps(d, default=str))
@@ -184,6 +185,24 @@ async def settings_put(request: web.Request) -> web.Response:
     return web.json_response({**row.settings.as_dict(), "status": row.status})
 
 
+async def warehouse(request: web.Request) -> web.Response:
+    node, action = request.app[NODE], request.match_info["action"]
+    if node.warehouse is None:
+        raise BadRequest("this node has no database, so no warehouse")
+    topic = (await _body(request)).get("topic")
+    if not isinstance(topic, str):
+        raise BadRequest('"topic" (e.g. "TRADE_EVENTS:XRPUSDT") is required')
+    if action == "start":
+        changed = await node.warehouse.start_recording(topic)
+    elif action == "stop":
+        changed = await node.warehouse.stop_recording(topic)
+    else:
+        raise BadRequest(f"unknown action {action!r}: start or stop")
+    return web.json_response(
+        {"topic": topic.upper(), "recording": action == "start", "changed": changed}
+    )
+
+
 def build_app(
     node: LiveNode,
     token: str,
@@ -202,6 +221,7 @@ def build_app(
             web.post("/api/kill", kill),
             web.get("/api/settings", settings_get),
             web.put("/api/settings/{symbol}", settings_put),
+            web.post("/api/warehouse/{action}", warehouse),
             *(routes or []),
         ]
     )

@@ -106,10 +106,10 @@ def tree(live: LiveNode) -> dict[str, Any]:
         module = node.get("module")
         proc = rt.processes.get(node["pid"]) if "pid" in node else None
         if module == "Trader":
-            out["label"] = f"trader {node.get('id')}"
+            out["label"] = str(node.get("id"))
             if proc is not None and proc.alive:
                 info = proc.info()
-                out["detail"] = f"{info.get('phase')} · cycle {info.get('cycle')}"
+                out["detail"] = f"{info.get('phase')} c{info.get('cycle')}"
         else:
             out["label"] = node.get("name") or node.get("id") or module or "?"
         if module == "Leader" and proc is not None and proc.alive:

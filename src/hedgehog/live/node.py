@@ -40,6 +40,7 @@ from hedgehog.runtime.node import Node
 from hedgehog.store import Database, OrderRepo, SettingsRepo, SqlTraderStore, StreamingRepo
 from hedgehog.streamer.api import Streamer
 from hedgehog.streamer.options import ConnectionOptions
+from hedgehog.warehouse import Warehouse
 
 log = logging.getLogger("hedgehog.live")
 FEED = {"paper": "exchange.paper", "binance": "exchange.fills"}
@@ -69,6 +70,7 @@ class LiveNode:
     streamer: Streamer
     closers: list[Any] = field(default_factory=list)
     db: Database | None = None
+    warehouse: Warehouse | None = None
     boot_errors: dict[str, str] = field(default_factory=dict)
     unknown_orders: list[dict[str, Any]] = field(default_factory=list)
 
@@ -154,8 +156,12 @@ class LiveNode:
             ChildSpec("observer", Observer, (pubsub,), name="observer"),
             naive.child_spec(),
         ]
+        warehouse = None
+        if db is not None:
+            warehouse = Warehouse(rt, pubsub, db)
+            children.insert(-1, warehouse.child_spec())  # stopped after naive, before streams
         node = Node(children, runtime=rt)
-        return cls(settings, rt, pubsub, exchange, node, naive, streamer, closers, db)
+        return cls(settings, rt, pubsub, exchange, node, naive, streamer, closers, db, warehouse)
 
     async def start(self) -> None:
         await self.node.start()
@@ -207,6 +213,8 @@ class LiveNode:
         settings_repo, streaming_repo = SettingsRepo(self.db), StreamingRepo(self.db)
         for symbol in await streaming_repo.symbols_with_status("on"):
             await self.streamer.start_streaming(symbol)
+        if self.warehouse is not None:
+            await self.warehouse.boot()
         for status in ("on", "shutdown"):
             for symbol in await settings_repo.symbols_with_status(status):
                 try:

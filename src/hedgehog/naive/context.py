@@ -11,9 +11,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from hedgehog.core.pubsub import PubSub
+from hedgehog.core.types import TradeEvent
 from hedgehog.exchange.base import Exchange
 from hedgehog.naive.settings import TradingSettings
 from hedgehog.naive.store import MemoryTraderStore, TraderStore
+from hedgehog.naive.strategy import OrderRef
 from hedgehog.runtime import Runtime
 
 ON, OFF, SHUTDOWN = "on", "off", "shutdown"
@@ -46,6 +48,9 @@ class NaiveContext:
     restarts: Counter[str] = field(default_factory=Counter)
 
     on_status: Callable[[str, str], Awaitable[None]] | None = None  # persists status changes
+    on_order_intent: Callable[[TradeEvent, OrderRef], None] | None = None
+    """Called by a trader when a trade makes it decide to place an order, before the order is
+    recorded and sent (instrumentation: `bench/live.py` measures trade-to-order latency)."""
 
     async def set_status(self, symbol: str, status: str) -> None:
         """Record a symbol's status (on, off, shutdown), durably when `on_status` is set."""

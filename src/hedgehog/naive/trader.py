@@ -54,6 +54,8 @@ class Trader(Process):
     def handle_info(self, message: Any) -> Coroutine[Any, Any, None] | None:
         if type(message) is TradeEvent:
             state, decisions = strategy.on_trade(self.state, message, not self.shutting_down)
+            if decisions and self.ctx.on_order_intent is not None:
+                self._report_intents(message, decisions)
         elif type(message) is OrderUpdate:
             state, decisions = strategy.on_update(self.state, message)
         elif message == "recover":
@@ -63,6 +65,12 @@ class Trader(Process):
         if state is self.state:
             return None
         return self._apply(state, decisions)
+
+    def _report_intents(self, trade: TradeEvent, decisions: tuple[Decision, ...]) -> None:
+        hook = self.ctx.on_order_intent
+        for decision in decisions:
+            if hook is not None and isinstance(decision, PlaceOrder):
+                hook(trade, decision.order)
 
     def trade_band(self) -> tuple[Any, Any] | None:
         """Prices of the next trades that cannot change this trader (see backtest.skip)."""

@@ -42,6 +42,7 @@
     return e;
   }
   const $ = (id) => document.getElementById(id);
+  const fill = (el, ...kids) => el.replaceChildren(...kids.flat(Infinity).filter((k) => k != null && k !== false));
   const num = (x) => (x == null || x === "" ? NaN : Number(x));
   function money(x, digits = 4) {
     const v = num(x);
@@ -195,7 +196,7 @@
       h("span", { class: "caret", "data-toggle": kids.length ? n.key : null }, kids.length ? (open ? "▾" : "▸") : ""),
       h("span", { class: "pdot " + (n.status || "") }),
       h("span", { class: "name" }, n.label),
-      h("span", { class: "mod" }, n.module || ""),
+      n.module === "Trader" ? null : h("span", { class: "mod" }, n.module || ""),
       n.detail ? h("span", { class: "detail" }, n.detail) : null,
       h("span", { class: "right" },
         n.pid ? h("span", {}, "#" + n.pid) : null,
@@ -229,6 +230,8 @@
 
   function select(key) {
     if (S.selected !== key) { S.selected = key; S.proc = null; S.procError = null; }
+    $("inspector").hidden = !key;
+    $("layout").classList.toggle("inspecting", !!key);
     renderTree();
     renderProcess();
     refreshProcess(true);
@@ -278,11 +281,13 @@
     const body = $("proc-body"), actions = $("proc-actions");
     actions.replaceChildren();
     if (!S.selected) return;
+    const close = h("button", { class: "close", title: "close", "aria-label": "close", onclick: () => select(null) }, "×");
     const p = S.proc;
     if (!p) {
       body.className = "muted";
       body.replaceChildren(S.procError ? "not running now: " + S.procError : "loading " + S.selected + "…");
       body.dataset.pid = "";
+      actions.append(close);
       return;
     }
     body.className = "";
@@ -295,21 +300,24 @@
       h("span", { class: "num", "data-testid": "proc-pid" }, "#" + p.pid),
       h("span", { class: "badge" }, p.status),
     );
-    const common = kvList({ uptime: ago(p.uptime), mailbox: p.mailbox, kind: p.kind });
-    const parts = [stale, title, common];
+    const common = { uptime: ago(p.uptime), mailbox: p.mailbox, kind: p.kind };
+    const parts = [stale, title];
     const info = p.info || {};
     if (p.module === "Trader") {
+      const field = (label, name, value) => [h("dt", {}, label), h("dd", { "data-field": name }, value)];
       parts.push(h("dl", { class: "kv", "data-testid": "trader-state" },
-        h("dt", {}, "trader"), h("dd", { "data-field": "trader_id" }, info.trader_id),
-        h("dt", {}, "phase"), h("dd", {}, h("span", { class: "badge " + info.phase, "data-field": "phase" }, info.phase)),
-        h("dt", {}, "cycle"), h("dd", { "data-field": "cycle" }, info.cycle),
-        h("dt", {}, "rebuy asked"), h("dd", { "data-field": "rebuy" }, info.rebuy_notified ? "yes" : "no"),
-        h("dt", {}, "shutting down"), h("dd", {}, info.shutting_down ? "yes" : "no"),
+        field("trader", "trader_id", info.trader_id),
+        field("phase", "phase", h("span", { class: "badge " + info.phase }, info.phase)),
+        field("cycle", "cycle", info.cycle),
+        field("rebuy asked", "rebuy", info.rebuy_notified ? "yes" : "no"),
+        field("shutting down", "shutting_down", info.shutting_down ? "yes" : "no"),
+        field("uptime", "uptime", common.uptime),
+        field("mailbox", "mailbox", common.mailbox),
       ));
       parts.push(h("div", { class: "orders", "data-testid": "trader-orders" }, orderRows([info.buy, info.sell])));
     } else if (p.module === "Leader") {
+      parts.push(kvList(Object.assign(common, { symbol: info.symbol, status: info.status, "traders started": info.traders_started, "trader restarts": info.restarts })));
       parts.push(h("h2", {}, "settings"), kvList(info.settings || {}));
-      parts.push(kvList({ status: info.status, "traders started": info.traders_started, "trader restarts": info.restarts }));
       parts.push(h("h2", {}, "slots"), p.slots && p.slots.length
         ? h("table", {},
           h("thead", {}, h("tr", {}, h("th", {}, "trader"), h("th", {}, "pid"), h("th", {}, "phase"), h("th", { class: "r" }, "cycle"))),
@@ -318,10 +326,10 @@
             h("td", {}, h("span", { class: "badge " + s.phase }, s.phase)), h("td", { class: "r num" }, s.cycle)))))
         : h("div", { class: "empty" }, "no traders"));
     } else {
-      if (Object.keys(info).length) parts.push(kvList(info));
+      parts.push(kvList(Object.assign(common, info)));
       if (p.children) parts.push(h("div", { class: "note" }, p.children.length + " children: " + p.children.map((c) => c.name || c.id).join(", ")));
     }
-    body.replaceChildren(...parts.filter(Boolean));
+    fill(body, parts);
     if (p.pid && S.selected !== "root") {
       const restartNote = p.module === "Trader"
         ? "Its leader restarts it with the same id and its last state."
@@ -338,6 +346,7 @@
         },
       }, "Kill"));
     }
+    actions.append(close);
   }
 
   // ---------------------------------------------------------------- tabs
@@ -364,9 +373,9 @@
   }
   function table(headers, rows, empty) {
     if (!rows.length) return h("div", { class: "empty" }, empty);
-    return h("table", {},
+    return h("div", { class: "twrap" }, h("table", {},
       h("thead", {}, h("tr", {}, headers.map(([t, r]) => h("th", { class: r ? "r" : "" }, t)))),
-      h("tbody", {}, rows));
+      h("tbody", {}, rows)));
   }
   function problems(list, kind) {
     if (!list.length) return h("div", { class: "empty" }, kind === "errors" ? "no crashes" : "no warnings");
@@ -390,7 +399,7 @@
       exRows["trades matched"] = ex.trades_matched;
     }
     const symbols = symbolNames().map((s) => sym(s));
-    view.replaceChildren(
+    fill(view,
       h("div", { class: "stats", "data-testid": "node-stats" },
         stat("symbols trading", t.symbols_trading ?? "—"),
         stat("traders", t.traders ?? "—"),
@@ -542,7 +551,7 @@
     $("btn-start").disabled = s.status === "on";
     $("btn-shutdown").disabled = s.status !== "on";
     $("btn-stop").disabled = s.status === "off";
-    $("sym-stats").replaceChildren(
+    fill($("sym-stats"),
       stat("last price", s.last_price ?? "—"),
       stat("trades / s", s.trade_rate == null ? "—" : s.trade_rate.toFixed(1)),
       stat("traders", s.traders.length),

@@ -119,13 +119,15 @@ function drawPlot(canvas, opts) {
   g.save();
   g.beginPath(); g.rect(left, top, pw, ph); g.clip();
 
-  // open orders
-  for (const h of opts.hlines || []) {
+  // open orders (a label only where it does not overlap the previous one)
+  const labelled = [];
+  for (const h of (opts.hlines || []).slice().sort((a, b) => b.v - a.v)) {
     const y = Math.round(Y(h.v)) + 0.5;
     g.strokeStyle = h.color; g.lineWidth = 1; g.setLineDash([5, 4]);
     g.beginPath(); g.moveTo(left, y); g.lineTo(left + pw, y); g.stroke();
     g.setLineDash([]);
-    if (h.label) {
+    if (h.label && labelled.every((ly) => Math.abs(ly - y) >= 13)) {
+      labelled.push(y);
       g.fillStyle = h.color; g.textAlign = "left"; g.textBaseline = "bottom";
       g.fillText(h.label, left + 4, y - 2);
     }

@@ -41,6 +41,7 @@ from hedgehog.exchange.simulator.market import Market
 from hedgehog.exchange.simulator.orders import OrderDesk
 from hedgehog.exchange.simulator.rest import RestApi
 from hedgehog.exchange.simulator.streams import StreamHub
+from hedgehog.exchange.simulator.trace import LatencyTrace
 from hedgehog.exchange.simulator.ws_api import WsApi
 
 DEFAULT_BALANCES = {"USDT": Decimal(10_000)}
@@ -102,6 +103,7 @@ class Simulator:
         queue_limit: int = 10_000,
         weight_limit: int = WEIGHT_LIMIT,
         wait_for_clients: float | None = None,
+        trace_latency: bool = False,
     ) -> None:
         filters = parse_exchange_info(exchange_info)
         start = DEFAULT_BALANCES if balances is None else balances
@@ -113,10 +115,12 @@ class Simulator:
         self.closing = asyncio.Event()
         if wait_for_clients is not None:
             queue_limit = max(queue_limit, 2 * BATCH)
-        self.streams = StreamHub(self.market.symbols, ping_interval, queue_limit)
+        self.trace = LatencyTrace(self.market.symbols) if trace_latency else None
+        self.streams = StreamHub(self.market.symbols, ping_interval, queue_limit, self.trace)
         self.desk = OrderDesk(self.market)
         self.ws_api = WsApi(self.auth, self.limits, self.desk, ping_interval, queue_limit)
-        self.market.trade_listeners.append(self.streams.publish)
+        publish = self.streams.publish if self.trace is None else self.streams.publish_traced
+        self.market.trade_listeners.append(publish)
         self.market.report_listeners.append(self.ws_api.publish)
         self.replayer: Replayer | None = None
         if source is not None:
@@ -130,10 +134,13 @@ class Simulator:
             self.replayer = Replayer(
                 source, speed, self.market.process_trade, paused=paused, throttle=throttle
             )
-        self.rest = RestApi(self.desk, self.auth, self.limits, self.faults, self.closing)
-        self.control = Control(
-            self.market, self.faults, self.streams, self.ws_api, self.limits, self.replayer
+        self.rest = RestApi(
+            self.desk, self.auth, self.limits, self.faults, self.closing, self.trace
         )
+        self.control = Control(
+            self.market, self.faults, self.streams, self.ws_api, self.limits, self.replayer,
+            self.trace,
+        )  # fmt: skip
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self.rest.middleware])
@@ -216,6 +223,7 @@ async def start_simulator(
     queue_limit: int = 10_000,
     weight_limit: int = WEIGHT_LIMIT,
     wait_for_clients: float | None = None,
+    trace_latency: bool = False,
 ) -> SimulatorHandle:
     """Serve a simulated exchange on `host:port` (0: a free port) and return its handle.
 
@@ -224,6 +232,8 @@ async def start_simulator(
     `paused` starts with the replay paused (`POST /_sim/resume` starts it). A stream client
     more than `queue_limit` frames behind is dropped; with `wait_for_clients` (seconds), a
     speed-0 replay instead waits for slow clients, dropping one only when stuck that long.
+    `trace_latency` notes when trade frames are written and orders arrive (`/_sim/latency`;
+    see `hedgehog.exchange.simulator.trace`); off, it costs nothing.
     """
     if tables is not None and synthetic:
         raise ConfigError("give recorded tables or synthetic symbols, not both")
@@ -244,7 +254,8 @@ async def start_simulator(
     info = exchange_info_for(served, exchange_info, by_symbol)
     try:
         sim = Simulator(info, source, speed, {api_key: api_secret}, balances, fee, paused,
-                        ping_interval, queue_limit, weight_limit, wait_for_clients)  # fmt: skip
+                        ping_interval, queue_limit, weight_limit, wait_for_clients,
+                        trace_latency)  # fmt: skip
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     runner = web.AppRunner(

@@ -5,7 +5,11 @@
 - `POST /_sim/faults` (JSON): inject faults, see `hedgehog.exchange.simulator.faults`;
 - `POST /_sim/pause`, `POST /_sim/resume`: hold and continue the replay;
 - `POST /_sim/trade` (JSON `{"symbol", "price", "qty", ["buyer_maker"]}`): one trade, matched
-  and published exactly like a replayed one.
+  and published exactly like a replayed one;
+- with latency tracing on (`--trace-latency`, see `hedgehog.exchange.simulator.trace`):
+  `GET /_sim/latency` gives each order's arrival time by client order id (ns) and the trace's
+  counters; `POST /_sim/latency` (JSON `{"trades": [[symbol, trade id], ...]}`) the time each of
+  those trades' frames was written (ns, null if not remembered). Both answer 404 when it is off.
 """
 
 from __future__ import annotations
@@ -24,11 +28,17 @@ from hedgehog.exchange.simulator.limits import Limits
 from hedgehog.exchange.simulator.market import Market
 from hedgehog.exchange.simulator.rest import reply
 from hedgehog.exchange.simulator.streams import StreamHub
+from hedgehog.exchange.simulator.trace import LatencyTrace
 from hedgehog.exchange.simulator.ws_api import WsApi
 
 
 def _bad(message: str) -> web.Response:
     return reply({"error": message}, 400)
+
+
+def _tracing_off() -> web.Response:
+    message = "latency tracing is off (start the simulator with --trace-latency)"
+    return reply({"error": message}, 404)
 
 
 async def _json(request: web.Request) -> Any:
@@ -51,9 +61,11 @@ class Control:
         ws_api: WsApi,
         limits: Limits,
         replayer: Replayer | None,
+        trace: LatencyTrace | None = None,
     ) -> None:
         self.market, self.faults, self.streams, self.ws_api = market, faults, streams, ws_api
         self.limits, self.replayer = limits, replayer
+        self.trace = trace
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -63,6 +75,8 @@ class Control:
             web.post("/_sim/pause", self.pause),
             web.post("/_sim/resume", self.resume),
             web.post("/_sim/trade", self.trade),
+            web.get("/_sim/latency", self.latency),
+            web.post("/_sim/latency", self.latency_of_trades),
         ]
 
     async def ledger(self, request: web.Request) -> web.Response:
@@ -123,6 +137,20 @@ class Control:
         if self.replayer is not None:
             self.replayer.resume()
         return reply({"paused": False})
+
+    async def latency(self, request: web.Request) -> web.Response:
+        if self.trace is None:
+            return _tracing_off()
+        return reply({**self.trace.summary(), "orders": self.trace.orders})
+
+    async def latency_of_trades(self, request: web.Request) -> web.Response:
+        if self.trace is None:
+            return _tracing_off()
+        body = await _json(request)
+        trades = body.get("trades") if isinstance(body, dict) else None
+        if not isinstance(trades, list):
+            return _bad('expected {"trades": [[symbol, trade id], ...]}')
+        return reply({"sent": self.trace.lookup(trades)})
 
     async def trade(self, request: web.Request) -> web.Response:
         body = await _json(request)

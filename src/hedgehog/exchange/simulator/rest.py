@@ -4,6 +4,7 @@ Unsigned: `GET /api/v3/ping`, `/time`, `/exchangeInfo`. Signed (`X-MBX-APIKEY` +
 `signature` over the query string and body exactly as sent): `POST/GET/DELETE /api/v3/order`
 (LIMIT GTC only), `GET /api/v3/openOrders`, `GET /api/v3/account`. The middleware applies the
 injected REST faults, counts request weight (429 over the limit) and sets the `X-MBX-*` headers.
+With a `LatencyTrace`, each new order's arrival is noted (the time its handler starts).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -22,6 +24,7 @@ from hedgehog.exchange.simulator.auth import ApiError, Auth, strip_signature
 from hedgehog.exchange.simulator.faults import Faults
 from hedgehog.exchange.simulator.limits import Limits, rest_weight
 from hedgehog.exchange.simulator.orders import OrderDesk
+from hedgehog.exchange.simulator.trace import LatencyTrace
 
 _DUPLICATE = -1101
 
@@ -44,10 +47,12 @@ class RestApi:
         limits: Limits,
         faults: Faults,
         closing: asyncio.Event,
+        trace: LatencyTrace | None = None,
     ) -> None:
         self.market, self.desk = desk.market, desk
         self.auth, self.limits, self.faults = auth, limits, faults
         self._closing = closing
+        self.trace = trace
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -147,7 +152,11 @@ class RestApi:
 
     # -- signed ------------------------------------------------------------------------------
     async def new_order(self, request: web.Request) -> web.Response:
+        trace = self.trace
+        arrived = time.time_ns() if trace is not None else 0
         params = await self.params(request, signed=True)
+        if trace is not None:
+            trace.order_received(params.get("newClientOrderId") or "", arrived)
         body = self.desk.place(params)
         self.limits.count_order()
         if self.faults.take_timeout():

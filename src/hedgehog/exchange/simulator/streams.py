@@ -6,6 +6,8 @@ LIST_SUBSCRIPTIONS, SET_PROPERTY and GET_PROPERTY ("combined") are answered as B
 malformed requests get Binance's `{"code": n, "msg": ...}`. The server pings every
 `ping_interval` seconds and closes a connection that does not pong. A connection listens to at
 most 1024 streams. Each trade is encoded once and offered to every subscriber's `Outbox`.
+With a `LatencyTrace`, the simulator publishes with `publish_traced` instead, so that the trace
+learns when each trade's frame is written.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from aiohttp import WSMsgType, web
 from hedgehog.core.types import TradeEvent
 from hedgehog.exchange.binance.wire import format_trade
 from hedgehog.exchange.simulator.outbox import Outbox
+from hedgehog.exchange.simulator.trace import LatencyTrace, TracedOutbox
 
 MAX_STREAMS = 1024
 _METHODS = "`SUBSCRIBE`, `UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`, `SET_PROPERTY`, `GET_PROPERTY`"
@@ -47,11 +50,16 @@ class StreamHub:
     """Subscribers of every `<symbol>@trade` stream, and the WebSocket handlers."""
 
     def __init__(
-        self, symbols: Collection[str], ping_interval: float = 20.0, queue_limit: int = 10_000
+        self,
+        symbols: Collection[str],
+        ping_interval: float = 20.0,
+        queue_limit: int = 10_000,
+        trace: LatencyTrace | None = None,
     ) -> None:
         self.known = {f"{s.lower()}@trade" for s in symbols}
         self.ping_interval = ping_interval
         self.queue_limit = queue_limit
+        self.trace = trace
         self.clients: set[Client] = set()
         self.subscribers: dict[str, set[Client]] = {name: set() for name in self.known}
         self.dropped = 0
@@ -70,6 +78,19 @@ class StreamHub:
         combined = f'{{"stream":"{name}","data":{raw}}}'
         for client in tuple(clients):
             client.outbox.offer(combined if client.combined else raw)
+
+    def publish_traced(self, trade: TradeEvent) -> None:
+        """`publish`, with each frame tagged so that the trace sees when it is written."""
+        name = f"{trade.symbol.lower()}@trade"
+        clients = self.subscribers.get(name)
+        if not clients:
+            return
+        raw = _dumps(format_trade(trade))
+        combined = f'{{"stream":"{name}","data":{raw}}}'
+        for client in tuple(clients):
+            outbox = client.outbox
+            if isinstance(outbox, TracedOutbox):
+                outbox.offer(combined if client.combined else raw, trade)
 
     async def wait_for_clients(self, timeout: float) -> None:
         """Wait until every client has room in its outbox; drop one stuck for `timeout` s."""
@@ -111,7 +132,13 @@ class StreamHub:
             raise web.HTTPBadRequest(text=f"Invalid stream name(s): {unknown or 'too many'}")
         ws = web.WebSocketResponse(heartbeat=self.ping_interval or None, compress=False)
         await ws.prepare(request)
-        client = Client(Outbox(ws, request.transport, self.queue_limit, self._on_drop), combined)
+        if self.trace is None:
+            outbox = Outbox(ws, request.transport, self.queue_limit, self._on_drop)
+        else:
+            outbox = TracedOutbox(
+                ws, request.transport, self.queue_limit, self._on_drop, trace=self.trace
+            )
+        client = Client(outbox, combined)
         client.outbox.start()
         self.clients.add(client)
         self._subscribe(client, names)

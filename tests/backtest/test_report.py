@@ -1,0 +1,193 @@
+"""The HTML report of a backtest: self-contained, complete, deterministic, and honest about
+runs that did not trade."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import re
+import struct
+from decimal import Decimal
+from pathlib import Path
+
+import matplotlib as mpl
+import numpy as np
+import pytest
+
+from hedgehog.backtest.report import bucket_prices, duration, pnl_panels, trader_id, write_report
+from hedgehog.backtest.runner import BacktestConfig, BacktestResult, run_backtest
+from hedgehog.backtest.synthetic import synthetic_exchange_info, synthetic_trades
+from hedgehog.backtest.tables import SCALE, TradeTable
+from hedgehog.core.decimals import fmt
+from hedgehog.core.filters import parse_exchange_info
+from hedgehog.naive.settings import TradingSettings
+
+SYMBOLS = ["AAAUSDT", "BBBUSDT"]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+Run = tuple[BacktestResult, dict[str, TradeTable], BacktestConfig]
+
+
+def _run(n: int = 5_000, symbols: list[str] = SYMBOLS, **settings: object) -> Run:
+    tables = {s: synthetic_trades(s, n, seed=i + 3) for i, s in enumerate(symbols)}
+    filters = parse_exchange_info(synthetic_exchange_info(symbols, "0.0001", "0.1"))
+    values = {"chunks": 3, "budget": Decimal(300), **settings}
+    config = BacktestConfig({s: TradingSettings(s, **values) for s in symbols}, filters)  # type: ignore[arg-type]
+    return asyncio.run(run_backtest(tables, config)), tables, config
+
+
+@pytest.fixture(scope="module")
+def run() -> Run:
+    return _run()
+
+
+@pytest.fixture(scope="module")
+def report(run: Run, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_report(*run, tmp_path_factory.mktemp("report") / "out")
+
+
+def _html(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def _pngs(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.glob("*.png"))}
+
+
+def test_the_run_traded(run: Run) -> None:
+    result = run[0]
+    assert result.summary.cycles_completed > 0
+    assert {o.symbol for o in result.ledger} == set(SYMBOLS)
+
+
+def test_report_is_one_self_contained_page(report: Path) -> None:
+    assert report.name == "index.html" and report.is_file()
+    page = _html(report)
+    assert "http://" not in page and "https://" not in page
+    for loader in ("<script", "<link", "@import", "url(", "<iframe", "<object"):
+        assert loader not in page.lower()
+    sources = re.findall(r'(?:src|href)="([^"]*)"', page)
+    assert sources and all(s.startswith("data:image/png;base64,") for s in sources)
+
+
+def test_every_chart_is_embedded_and_saved(report: Path) -> None:
+    page = _html(report)
+    files = _pngs(report.parent)
+    assert set(files) == {"pnl.png", "cycles.png", *(f"price_{s}.png" for s in SYMBOLS)}
+    embedded = [base64.b64decode(b) for b in re.findall(r"data:image/png;base64,([^\"]+)", page)]
+    assert sorted(embedded) == sorted(files.values())
+
+
+def test_pngs_are_valid_and_sane(report: Path) -> None:
+    for name, data in _pngs(report.parent).items():
+        assert data.startswith(PNG_MAGIC), name
+        assert data[12:16] == b"IHDR"
+        width, height = struct.unpack(">II", data[16:24])
+        assert width == 1200 and 300 <= height <= 3000, (name, width, height)
+        assert 5_000 < len(data) < 2_000_000, (name, len(data))
+
+
+def test_page_mentions_every_summary_field_symbol_and_setting(run: Run, report: Path) -> None:
+    result = run[0]
+    page = _html(report)
+    for key, value in result.as_json().items():
+        assert f"<code>{key}</code>" in page
+        if isinstance(value, str):
+            assert value in page
+    for symbol in SYMBOLS:
+        assert symbol in page
+        assert f"price_{symbol}.png" in page
+    for name in ("chunks", "budget", "buy_down_interval", "profit_interval", "rebuy_interval"):
+        assert name in page
+    assert "2 symbols" in page
+    assert "2023-11-14 22:13:20.000 UTC" in page  # the first trade of the synthetic market
+    total = result.summary.realised_pnl + result.summary.unrealised_pnl
+    assert fmt(total) in page
+    assert "USDT" in page and "realised" in page and "unrealised" in page
+
+
+def test_same_run_same_bytes(run: Run, report: Path, tmp_path: Path) -> None:
+    again = write_report(*run, tmp_path / "again")
+    assert _pngs(again.parent) == _pngs(report.parent)
+    assert _html(again) == _html(report)
+
+
+def test_charts_do_not_depend_on_run_time(report: Path, tmp_path: Path) -> None:
+    rerun = _run()  # a new backtest: same ledger, other elapsed_s
+    assert _pngs(write_report(*rerun, tmp_path).parent) == _pngs(report.parent)
+
+
+def test_equity_ends_at_the_summary_total(run: Run) -> None:
+    result, tables, config = run
+    (panel,) = pnl_panels(result, tables, config)
+    assert panel.quote == "USDT"
+    summary = result.summary
+    assert float(panel.realised[-1]) == pytest.approx(float(summary.realised_pnl), abs=1e-9)
+    total = float(summary.realised_pnl + summary.unrealised_pnl)
+    assert float(panel.equity[-1]) == pytest.approx(total, abs=1e-6)
+    assert float(panel.step_realised[-1]) == float(summary.realised_pnl)
+    assert len(panel.step_ms) == summary.cycles_completed
+    assert panel.realised[0] <= panel.realised[-1] or summary.realised_pnl < 0
+
+
+def test_bucket_prices_match_a_plain_loop() -> None:
+    table = synthetic_trades("AAAUSDT", 3_000, seed=9)
+    first, last = int(table.time[0]), int(table.time[-1])
+    edges = first + np.arange(8, dtype=np.int64) * (last - first + 1) // 7
+    b = bucket_prices(table, edges)
+    expected = []
+    for lo, hi in itertools.pairwise(edges.tolist()):
+        rows = np.flatnonzero((table.time >= lo) & (table.time < hi))
+        if len(rows):
+            p = table.price[rows] / SCALE
+            expected.append((int(table.time[rows[-1]]), p.min(), p.max(), p[-1]))
+    got = list(zip(b.time_ms.tolist(), b.low, b.high, b.last, strict=True))
+    assert got == expected
+    assert sum(1 for _ in got) == len(expected) > 0
+
+
+def test_a_run_without_fills_says_so(tmp_path: Path) -> None:
+    run = _run(n=2_000, buy_down_interval=Decimal("0.5"))  # buys far below the market
+    summary = run[0].summary
+    assert summary.orders_placed > 0 and summary.buys_filled == 0
+    page = _html(write_report(*run, tmp_path))
+    assert "none filled" in page
+    assert len(_pngs(tmp_path)) == 4
+
+
+def test_a_run_without_trades_or_orders_says_so(tmp_path: Path) -> None:
+    tables = {s: TradeTable.empty(s) for s in SYMBOLS}
+    filters = parse_exchange_info(synthetic_exchange_info(SYMBOLS, "0.0001", "0.1"))
+    config = BacktestConfig({s: TradingSettings(s) for s in SYMBOLS}, filters)
+    result = asyncio.run(run_backtest(tables, config))
+    assert result.ledger == []
+    page = _html(write_report(result, tables, config, tmp_path / "empty"))
+    assert "No orders were placed" in page and "no trades" in page
+    for key in result.as_json():
+        assert f"<code>{key}</code>" in page
+
+
+def test_one_pnl_panel_per_quote_asset(tmp_path: Path) -> None:
+    run = _run(n=2_000, symbols=["AAAUSDT", "CCCBTC"])
+    assert [p.quote for p in pnl_panels(*run)] == ["BTC", "USDT"]
+    page = _html(write_report(*run, tmp_path))
+    assert "quote asset" in page and "CCCBTC" in page
+
+
+def test_the_report_leaves_matplotlib_settings_alone(run: Run, tmp_path: Path) -> None:
+    before = dict(mpl.rcParams)
+    write_report(*run, tmp_path)
+    assert dict(mpl.rcParams) == before
+
+
+def test_trader_ids_and_durations() -> None:
+    assert trader_id("XRPUSDT-12-0B") == "12"
+    assert trader_id("0a1b2c3d-run7-3-5S") == "run7-3"  # a digested symbol, a prefixed id
+    assert trader_id("odd") == "odd"
+    assert [duration(x) for x in (850, 12_300, 245_000, 10_920_000, 187_200_000)] == [
+        "850 ms",
+        "12.3 s",
+        "4 min 05 s",
+        "3 h 02 min",
+        "2 d 04 h",
+    ]

@@ -1,0 +1,118 @@
+"""The dashboard's test rig: the local simulator (a quiet market: trades only when a test posts
+them), a node trading XRPUSDT through it over loopback, and the control API with the dashboard's
+routes (fast intervals), as `hedgehog run` serves them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from hedgehog.config import Settings
+from hedgehog.control.server import build_app, serve
+from hedgehog.dashboard import Dashboard
+from hedgehog.exchange.simulator import SimulatorHandle, start_simulator
+from hedgehog.live.node import LiveNode
+from hedgehog.naive.context import leader_name
+from hedgehog.naive.settings import TradingSettings
+from hedgehog.store import Database
+from tests.live.test_live_e2e import FAST, eventually
+
+TOKEN = "dashboard-test-token"
+SYMBOL = "XRPUSDT"
+
+
+class Rig:
+    def __init__(
+        self,
+        sim: SimulatorHandle,
+        node: LiveNode,
+        dashboard: Dashboard,
+        runner: web.AppRunner,
+        url: str,
+        http: aiohttp.ClientSession,
+    ) -> None:
+        self.sim, self.node, self.dashboard = sim, node, dashboard
+        self.runner, self.url, self.http = runner, url, http
+
+    @property
+    def page_url(self) -> str:
+        return f"{self.url}/?token={TOKEN}"
+
+    async def trade(self, price: str, qty: str = "5", symbol: str = SYMBOL) -> None:
+        async with self.http.post(
+            f"{self.sim.url}/_sim/trade", json={"symbol": symbol, "price": price, "qty": qty}
+        ) as resp:
+            assert resp.status == 200, await resp.text()
+
+    async def ledger(self) -> list[dict[str, Any]]:
+        async with self.http.get(f"{self.sim.url}/_sim/ledger") as resp:
+            orders: list[dict[str, Any]] = (await resp.json())["orders"]
+            return orders
+
+    async def get(self, path: str, token: str | None = TOKEN) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        async with self.http.get(self.url + path, headers=headers) as resp:
+            return resp.status, await resp.json(content_type=None)
+
+    def leader(self) -> Any:
+        return self.node.rt.whereis(leader_name(SYMBOL))
+
+    def first_trader(self) -> Any:
+        leader = self.leader()
+        slots = list(leader.slots.values()) if leader is not None else []
+        return slots[0].pid if slots else None
+
+    def first(self, what: str) -> Any:
+        trader = self.first_trader()
+        value = trader.info().get(what) if trader is not None else None
+        return value if value is not None else {}
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    sim = await start_simulator(symbols=[SYMBOL, "ETHUSDT"])
+    settings = Settings(
+        exchange="binance",
+        rest_url=sim.url,
+        stream_url=sim.ws_url,
+        ws_api_url=sim.ws_api_url,
+        binance_api_key=sim.api_key,  # type: ignore[arg-type]
+        binance_api_secret=sim.api_secret,  # type: ignore[arg-type]
+        data_dir=tmp_path,
+    )
+    db = Database(None, tmp_path)
+    await db.migrate()
+    node = await LiveNode.create(
+        settings, db=db, trader_prefix="t", stream_options=FAST, poll_interval=0.3
+    )
+    dashboard = Dashboard(node, interval=0.1, balance_seconds=0.2, max_clients=3)
+    http = aiohttp.ClientSession()
+    runner = None
+    try:
+        await node.start()
+        await node.start_trading(SYMBOL, TradingSettings(SYMBOL, chunks=5, budget=Decimal(100)))
+        runner, url = await serve(build_app(node, TOKEN, routes=dashboard.routes()))
+        r = Rig(sim, node, dashboard, runner, url, http)
+
+        def streaming() -> bool:
+            conns = node.streamer.status().get("connections", {})
+            return any(c.get("connected") and c.get("streams") for c in conns.values())
+
+        await eventually(streaming)
+        router = node.rt.whereis("exchange.fills")
+        await eventually(lambda: router is not None and router.info()["user_stream_connected"])
+        await eventually(r.first_trader)
+        await node.rt.quiesce()  # the trader has recovered and listens to the trades
+        yield r
+    finally:
+        await http.close()
+        if runner is not None:
+            await runner.cleanup()
+        await node.stop()
+        await sim.close()

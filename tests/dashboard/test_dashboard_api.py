@@ -1,0 +1,334 @@
+"""The dashboard's endpoints on the control API: token rules, bad input, answers' shapes, the
+event stream (a snapshot, then diffs with new points), its limits and its cost to the node."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import logging
+import re
+import time
+from decimal import Decimal
+from typing import Any
+
+import aiohttp
+import pytest
+
+from hedgehog.dashboard.server import Client, Snapshot
+from hedgehog.dashboard.snapshot import Series, trader_of
+from hedgehog.live.commands import extra_routes
+from tests.dashboard.conftest import SYMBOL, TOKEN, Rig
+from tests.live.test_live_e2e import eventually
+
+GETS = ["/", "/dashboard", "/api/overview", f"/api/symbol/{SYMBOL}", "/api/process/1"]
+
+
+async def read_event(resp: aiohttp.ClientResponse) -> tuple[str, dict[str, Any]]:
+    """The next Server-Sent Event: (name, JSON data)."""
+    name, data = "message", []
+    async with asyncio.timeout(5):
+        while True:
+            raw = await resp.content.readline()
+            if not raw:
+                raise EOFError("the stream ended")
+            line = raw.decode().rstrip("\r\n")
+            if not line:
+                if data:
+                    return name, json.loads("\n".join(data))
+                continue
+            if line.startswith(":"):
+                continue
+            field, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if field == "event":
+                name = value
+            elif field == "data":
+                data.append(value)
+
+
+def events_url(rig: Rig) -> str:
+    return f"{rig.url}/api/events?token={TOKEN}"
+
+
+@pytest.mark.parametrize("path", [*GETS, "/api/events"])
+async def test_every_endpoint_needs_the_token(rig: Rig, path: str) -> None:
+    assert (await rig.get(path, token=None))[0] == 401
+    assert (await rig.get(path, token="wrong"))[0] == 401
+    sep = "&" if "?" in path else "?"
+    async with rig.http.get(f"{rig.url}{path}{sep}token=wrong") as resp:
+        assert resp.status == 401
+    async with rig.http.get(f"{rig.url}{path}{sep}token={TOKEN}") as resp:
+        assert resp.status == 200  # read-only: a link with the token opens it
+
+
+async def test_actions_from_the_page_still_need_the_header(rig: Rig) -> None:
+    async with rig.http.post(f"{rig.url}/api/kill?token={TOKEN}", json={"process": 1}) as resp:
+        assert resp.status == 401
+    async with rig.http.post(f"{rig.url}/?token={TOKEN}") as resp:
+        assert resp.status in (401, 405)
+
+
+async def test_the_page_is_self_contained_with_a_strict_policy(rig: Rig) -> None:
+    for path in ("/", "/dashboard"):
+        async with rig.http.get(f"{rig.url}{path}?token={TOKEN}") as resp:
+            assert resp.status == 200
+            assert resp.content_type == "text/html"
+            html = await resp.text()
+            csp = resp.headers["Content-Security-Policy"]
+            assert resp.headers["Cache-Control"] == "no-store"
+            assert resp.headers["Referrer-Policy"] == "no-referrer"
+        assert "{{" not in html and "drawPlot" in html and "EventSource" in html
+        assert not re.search(r"(src|href)=\"https?://", html)  # nothing from the internet
+        script = html.split("<script>", 1)[1].split("</script>", 1)[0]
+        style = html.split("<style>", 1)[1].split("</style>", 1)[0]
+        for block, directive in ((script, "script-src"), (style, "style-src")):
+            digest = base64.b64encode(hashlib.sha256(block.encode()).digest()).decode()
+            assert f"{directive} 'sha256-{digest}'" in csp
+        assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+
+
+async def test_overview_shape(rig: Rig) -> None:
+    await rig.trade("1.0000")
+    await eventually(lambda: rig.first("buy").get("status") == "NEW")
+    status, data = await rig.get("/api/overview")
+    assert status == 200
+    assert set(data) == {"version", "tree", "node", "symbols"}
+    tree = data["tree"]
+    assert tree["name"] == "root" and tree["key"] == "root"
+    ids = [c.get("name") for c in tree["children"]]
+    assert {"streamer", "exchange.fills", "observer", "naive.symbols"} <= set(ids)
+
+    def find(node: dict[str, Any], key: str) -> dict[str, Any] | None:
+        if node["key"] == key:
+            return node
+        for child in node.get("children", []):
+            if (found := find(child, key)) is not None:
+                return found
+        return None
+
+    trader = find(tree, f"trader:{SYMBOL}:t1")
+    assert trader is not None and trader["module"] == "Trader"
+    assert trader["label"] == "t1" and trader["detail"] == "buying c0"
+    assert {"pid", "status", "restarts", "started_at"} <= set(trader)
+    leader = find(tree, f"leader:{SYMBOL}")
+    assert leader is not None and leader["trader_restarts"] == 0
+
+    node = data["node"]
+    assert {"now", "exchange", "streams", "balances", "totals", "errors", "warnings"} <= set(node)
+    assert node["exchange"]["exchange"] == "binance"
+    assert node["exchange"]["user_stream_connected"] is True
+    assert node["exchange"]["max_weight_per_minute"] > 0
+    assert node["streams"]["connections"][0]["connected"] is True
+    assert node["totals"]["open_orders"] == 1 and node["totals"]["traders"] == 1
+    assets = {b["asset"]: b for b in node["balances"]["assets"]}
+    assert "USDT" in assets and assets["USDT"]["value"] is not None
+
+    xrp = data["symbols"][SYMBOL]
+    assert xrp["status"] == "on" and xrp["last_price"] == "1"
+    assert xrp["settings"]["budget"] == "100" and xrp["settings"]["chunks"] == 5
+    [t] = xrp["traders"]
+    assert t["trader_id"] == "t1" and t["key"] == f"trader:{SYMBOL}:t1"
+    assert t["buy"]["price"] == "0.9999" and t["buy"]["status"] == "NEW"
+    [order] = xrp["orders"]
+    assert order["side"] == "BUY" and order["trader_id"] == "t1" and order["price"] == "0.9999"
+
+
+async def test_symbol_detail_has_series_fills_and_cycles(rig: Rig) -> None:
+    await rig.trade("1.0000")
+    await eventually(lambda: rig.first("buy").get("status") == "NEW")
+    await asyncio.sleep(1.05)  # the observer samples prices once a second of trade time
+    await rig.trade("0.9999")  # fills the buy
+    await eventually(lambda: rig.first("sell").get("status") == "NEW")
+    sell = rig.first("sell")["price"]
+    await asyncio.sleep(1.05)
+    await rig.trade("1.0100")  # fills the sell: a completed cycle
+    await eventually(lambda: rig.node.naive.ctx.traders_started[SYMBOL] == 2)
+
+    async def detail() -> dict[str, Any]:
+        status, body = await rig.get(f"/api/symbol/{SYMBOL.lower()}")
+        assert status == 200
+        return body  # type: ignore[no-any-return]
+
+    deadline = time.monotonic() + 5
+    while (body := await detail())["cycles_completed"] < 1 and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert body["symbol"] == SYMBOL
+    assert [Decimal(p[1]) for p in body["prices"]] == [1, Decimal("0.9999"), Decimal("1.01")]
+    assert all(len(p) == 3 for p in body["pnl"])
+    sides = [(f["side"], f["price"]) for f in body["fills"]]
+    assert sides == [("BUY", "0.9999"), ("SELL", sell)], body["fills"]
+    [cycle] = body["cycles"]
+    assert cycle["trader_id"] == "t1" and cycle["buy_price"] == "0.9999"
+    assert cycle["sell_price"] == sell and float(cycle["profit"]) > 0
+    assert float(body["realised_pnl"]) > 0
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/api/symbol/bad%20symbol!", 400),
+        ("/api/symbol/NOPEUSDT", 404),
+        ("/api/process/nobody", 400),
+        ("/api/process/999999", 400),
+        ("/api/process/trader:XRPUSDT:nope", 400),
+    ],
+)
+async def test_bad_input_is_4xx(rig: Rig, path: str, status: int) -> None:
+    got, body = await rig.get(path)
+    assert (got, bool(body["error"])) == (status, True)
+    assert (await rig.get("/api/overview"))[0] == 200  # the node is unharmed
+
+
+async def test_process_detail(rig: Rig) -> None:
+    await rig.trade("1.0000")
+    await eventually(lambda: rig.first("buy").get("status") == "NEW")
+    status, root = await rig.get("/api/process/root")
+    assert status == 200 and root["pid"] == 1 and root["module"] == "Supervisor"
+    assert [c["name"] for c in root["children"]][0] == "streamer"
+    assert root["uptime"] >= 0
+    status, by_pid = await rig.get(f"/api/process/{rig.leader().pid}")
+    assert status == 200 and by_pid["module"] == "Leader"
+    status, leader = await rig.get(f"/api/process/leader:{SYMBOL}")
+    assert leader == {**by_pid, "ref": f"leader:{SYMBOL}", "uptime": leader["uptime"]}
+    assert leader["info"]["settings"]["budget"] == "100"
+    assert leader["slots"] == [
+        {"trader_id": "t1", "pid": rig.first_trader().pid, "alive": True, "phase": "buying",
+         "cycle": 0}
+    ]  # fmt: skip
+    status, trader = await rig.get(f"/api/process/trader:{SYMBOL}:t1")
+    assert status == 200 and trader["module"] == "Trader" and trader["symbol"] == SYMBOL
+    info = trader["info"]
+    assert info["trader_id"] == "t1" and info["cycle"] == 0 and info["phase"] == "buying"
+    assert info["buy"]["price"] == "0.9999" and info["sell"] is None
+    assert info["rebuy_notified"] is False
+
+
+async def test_event_stream_sends_a_snapshot_then_diffs(rig: Rig) -> None:
+    async with rig.http.get(events_url(rig)) as resp:
+        assert resp.status == 200
+        assert resp.headers["Content-Type"].startswith("text/event-stream")
+        name, first = await read_event(resp)
+        assert name == "snapshot"
+        assert {"tree", "node", f"symbol:{SYMBOL}"} <= set(first["sections"])
+        assert first["series"] == {}
+        await rig.trade("1.0000")
+        prices: list[Any] = []
+        fills: list[Any] = []
+        versions = [first["version"]]
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline and not (prices and fills):
+            name, update = await read_event(resp)
+            assert name == "update" and update["version"] > versions[-1]
+            versions.append(update["version"])
+            assert set(update["sections"]) <= set(first["sections"]) | {"symbol:ETHUSDT"}
+            new = update["series"].get(SYMBOL, {})
+            prices += new.get("prices", [])
+            if prices and not fills and rig.first("buy").get("status") == "NEW":
+                await asyncio.sleep(1.05)
+                await rig.trade("0.9999")  # fills the buy
+            fills += new.get("fills", [])
+        assert Decimal(prices[0][1]) == 1
+        assert fills and fills[0]["side"] == "BUY" and fills[0]["price"] == "0.9999"
+        # points are sent once: no duplicate times
+        times = [p[0] for p in prices]
+        assert times == sorted(set(times))
+
+
+async def test_streams_are_capped(rig: Rig) -> None:
+    limit = rig.dashboard.max_clients
+    responses = [await rig.http.get(events_url(rig)) for _ in range(limit)]
+    try:
+        for resp in responses:
+            assert resp.status == 200
+            await read_event(resp)
+        async with rig.http.get(events_url(rig)) as extra:
+            assert extra.status == 503
+            assert "too many" in (await extra.json())["error"]
+        responses.pop().close()
+        await eventually(lambda: rig.dashboard.clients < limit, 5)
+        async with rig.http.get(events_url(rig)) as again:
+            assert again.status == 200
+    finally:
+        for resp in responses:
+            resp.close()
+
+
+async def test_open_dashboards_share_one_snapshot_per_interval(rig: Rig) -> None:
+    hub = rig.dashboard.hub
+    streams = [await rig.http.get(events_url(rig)) for _ in range(3)]
+    try:
+        before, started = hub.computed, time.monotonic()
+        received = 0
+        async with asyncio.timeout(10):
+            while received < 3 * 10:
+                for resp in streams:
+                    await read_event(resp)
+                    received += 1
+        elapsed = time.monotonic() - started
+    finally:
+        for resp in streams:
+            resp.close()
+    computed = hub.computed - before
+    # three clients, one computation per interval (not three)
+    assert computed <= elapsed / (hub.interval * 0.9) + 2
+    assert received / max(computed, 1) > 2
+
+
+async def test_a_stream_does_not_hold_up_the_shutdown(rig: Rig) -> None:
+    resp = await rig.http.get(events_url(rig))
+    await read_event(resp)
+    started = time.monotonic()
+    await rig.runner.cleanup()
+    assert time.monotonic() - started < 3
+    resp.close()
+
+
+async def test_warnings_and_crashes_are_shown(rig: Rig) -> None:
+    logging.getLogger("hedgehog.test").warning("something odd: %s", "details")
+    trader = await eventually(rig.first_trader)
+    rig.node.rt.kill(trader)
+    await eventually(lambda: rig.first_trader() is not None and rig.first_trader() is not trader)
+    await asyncio.sleep(0.15)
+    _, data = await rig.get("/api/overview")
+    warnings = data["node"]["warnings"]
+    assert any(w["message"] == "something odd: details" for w in warnings)
+    assert any("restarting it" in w["message"] for w in warnings)
+    assert data["node"]["totals"]["restarts"] >= 1
+
+
+def test_client_diffs_and_fills_are_sent_once() -> None:
+    fill = {"time": 1000, "side": "BUY", "price": "1", "qty": "5", "client_order_id": "X-t1-0B"}
+    s1 = Snapshot(
+        1, 0.0, {"tree": "{}", "node": '{"now":1}'}, {"X": Series([(1000, "1")], [], [fill])}
+    )
+    client = Client()
+    first = json.loads(client.first(s1))
+    assert first["sections"] == {"tree": {}, "node": {"now": 1}} and first["series"] == {}
+    assert client.update(s1) is None  # nothing new
+    late = {**fill, "time": 999, "client_order_id": "X-t2-0B"}  # out of order, within slack
+    s2 = Snapshot(
+        2,
+        1.0,
+        {"tree": "{}", "node": '{"now":2}', "symbol:Y": "{}"},
+        {"X": Series([(1000, "1"), (2000, "2")], [(2000, "0", "0")], [fill, late])},
+    )
+    update = json.loads(client.update(s2) or "")
+    assert update["sections"] == {"node": {"now": 2}, "symbol:Y": {}}
+    assert update["series"] == {"X": {"prices": [[2000, "2"]], "pnl": [[2000, "0", "0"]],
+                                      "fills": [late]}}  # fmt: skip
+    s3 = Snapshot(3, 2.0, {"tree": "{}", "node": '{"now":2}'}, s2.series)
+    assert json.loads(client.update(s3) or "") == {
+        "version": 3, "sections": {}, "series": {}, "gone": ["symbol:Y"]
+    }  # fmt: skip
+
+
+def test_trader_of_a_client_order_id() -> None:
+    assert trader_of("XRPUSDT-t7-0B") == "t7"
+    assert trader_of("XRPUSDT-ab12c_3-12S") == "ab12c_3"
+
+
+async def test_the_node_serves_the_dashboard(rig: Rig) -> None:
+    paths = {r.path for r in extra_routes(rig.node)}  # type: ignore[attr-defined]
+    assert {"/", "/api/events", "/api/symbol/{symbol}", "/api/process/{ref}"} <= paths
