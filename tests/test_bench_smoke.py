@@ -44,4 +44,18 @@ def test_backtest_benchmark_runs() -> None:
     data = run_bench("backtest.py")
     cases = data["cases"]
     assert isinstance(cases, list) and len(cases) == 2
-    assert all(c["trades_per_s"] > 0 and c["orders"] > 0 for c in cases)
+    assert all(c["run_trades_per_s"] > 0 and c["orders"] > 0 for c in cases)
+
+
+@pytest.mark.benchmark_smoke
+def test_live_benchmark_runs() -> None:
+    data = run_bench("live.py")
+    phases = data["phases"]
+    assert isinstance(phases, dict) and set(phases) == {"saturation", "steady"}
+    for phase in phases.values():
+        assert phase["node_trades_per_s"] > 0 and phase["sim_trades_per_s"] > 0
+        assert phase["latency"]["samples"] >= 0
+        for key in ("latency", "trade_to_decision", "decision_to_order"):
+            stats = phase[key]
+            assert stats["samples"] == 0 or 0 < stats["p50_ms"] <= stats["max_ms"]
+    assert data["goals"] == {"node_trades_per_s": 50_000, "p99_ms": 5.0}

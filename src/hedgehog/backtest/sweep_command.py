@@ -111,7 +111,7 @@ def sweep(
     ] = False,
     workers: Annotated[
         int | None,
-        typer.Option(help="Worker processes [all cores]", show_default=False),
+        typer.Option(help="Worker processes (default: all cores)", show_default=False),
     ] = None,
     sort: Annotated[
         str, typer.Option(help=f"Rank by one of {', '.join(SORT_KEYS)} (highest first)")
