@@ -65,9 +65,7 @@ async def main(seconds: float, out: Path, speed: float) -> None:
     try:
         await node.start()
         for symbol in SYMBOLS:
-            await node.start_trading(
-                symbol, TradingSettings.parse(symbol, budget="200", chunks=5)
-            )
+            await node.start_trading(symbol, TradingSettings.parse(symbol, budget="200", chunks=5))
         runner, url = await serve(build_app(node, TOKEN, routes=routes(node)))
         print(f"dashboard: {url}/?token={TOKEN}; trading for {seconds:.0f} s ...")
         await asyncio.sleep(seconds)
@@ -78,9 +76,7 @@ async def main(seconds: float, out: Path, speed: float) -> None:
             )
             await page.goto(f"{url}/?token={TOKEN}")
             await page.wait_for_selector("#tree .row")
-            await page.wait_for_function(
-                "document.getElementById('conn').dataset.state === 'live'"
-            )
+            await page.wait_for_function("document.getElementById('conn').dataset.state === 'live'")
             # the symbol with the most completed cycles, and a trader of it holding a sell
             observer = node.observer()
             views = observer.views if observer is not None else {}
@@ -110,7 +106,7 @@ async def main(seconds: float, out: Path, speed: float) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Reproduce the dashboard screenshots in docs/.")
     parser.add_argument("--seconds", type=float, default=60.0, help="trading time before shots")
     parser.add_argument("--speed", type=float, default=5.0, help="market pace (x 10 trades/s)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)

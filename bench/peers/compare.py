@@ -12,8 +12,10 @@ first swaps every round):
 - bench/peers/nautilus_naive.py in a subprocess with the venv's Python: the same trades as
   Nautilus TradeTicks (building them timed apart), the same strategy in a BacktestEngine;
   "engine run" is `engine.run()` alone.
-Prints trades/s of each, the ratios hedgehog / Nautilus per round and their medians, and the
-work each side did (orders, fills, cycles). Nothing here is a dependency of hedgehog or of CI.
+Prints trades/s of each, the ratios hedgehog / Nautilus per round and their medians, the work
+each side did (orders, fills, cycles), and whether the two order ledgers (side, price, qty,
+status, placed and last update) and final USDT balances are the same. Nothing here is a
+dependency of hedgehog or of CI.
 """
 
 from __future__ import annotations
@@ -27,30 +29,47 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
+from collections import Counter
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from export import STEP, TICK, Case, cases, export, load  # noqa: E402
+from export import STEP, TICK, Case, cases, export, load
 
-from hedgehog.backtest.runner import BacktestConfig, run_backtest  # noqa: E402
-from hedgehog.backtest.synthetic import synthetic_exchange_info  # noqa: E402
-from hedgehog.core.filters import parse_exchange_info  # noqa: E402
-from hedgehog.naive.settings import TradingSettings  # noqa: E402
+from hedgehog.backtest.runner import BacktestConfig, run_backtest
+from hedgehog.backtest.synthetic import synthetic_exchange_info
+from hedgehog.core.filters import parse_exchange_info
+from hedgehog.naive.settings import TradingSettings
 
 HERE = Path(__file__).resolve().parent
 VENV_PYTHON = HERE / ".venv" / "bin" / "python"
 NAUTILUS = HERE / "nautilus_naive.py"
 
 
+Row = tuple[str, str, Decimal, Decimal, str, int, int]
+
+
 def hedgehog_run(case: Case, tables: dict[str, Any], every_tick: bool) -> dict[str, Any]:
     filters = parse_exchange_info(synthetic_exchange_info(case.names, TICK, STEP))
     settings = {s: TradingSettings(s, chunks=5) for s in case.names}
+    config = BacktestConfig(settings, filters, every_tick=every_tick)
     gc.collect()
-    result = asyncio.run(run_backtest(tables, BacktestConfig(settings, filters, every_tick=every_tick)))
+    result = asyncio.run(run_backtest(tables, config))
     s = result.summary
+    fee = settings[case.names[0]].fee
+    quote = sum((x.budget * (1 + x.fee) * 2 for x in settings.values()), Decimal(0))
+    rows: list[Row] = []
+    for o in result.ledger:
+        rows.append(
+            (o.symbol, o.side.value, o.price, o.orig_qty, o.status.value, o.time, o.update_time)
+        )
+        if o.status.value == "FILLED":
+            notional = o.price * o.executed_qty
+            quote += -notional * (1 + fee) if o.side.value == "BUY" else notional * (1 - fee)
     return {
         "run_s": round(result.elapsed_s, 3),
         "trades_per_s": round(result.ticks / result.elapsed_s),
@@ -59,19 +78,36 @@ def hedgehog_run(case: Case, tables: dict[str, Any], every_tick: bool) -> dict[s
         "cycles": s.cycles_completed,
         "traders_started": result.traders_started,
         "ledger": s.ledger_sha256[:16],
+        "quote_balance": str(quote),
+        "rows": sorted(rows),
     }
 
 
 def nautilus_run(case: Case) -> dict[str, Any]:
-    proc = subprocess.run(
-        [str(VENV_PYTHON), str(NAUTILUS), str(case.path)],
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"nautilus_naive.py failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-    out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    with tempfile.TemporaryDirectory() as tmp:
+        orders = Path(tmp) / "orders.txt"
+        cmd = [str(VENV_PYTHON), str(NAUTILUS), str(case.path), "--orders", str(orders)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(
+                f"nautilus_naive.py failed ({proc.returncode}):\n{proc.stderr[-4000:]}"
+            )
+        out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+        rows: list[Row] = []
+        for line in orders.read_text().splitlines():
+            symbol, side, price, qty, _filled, status, placed, last = line.split()
+            status = {"ACCEPTED": "NEW"}.get(status, status)
+            rows.append(
+                (symbol, side, Decimal(price), Decimal(qty), status, int(placed), int(last))
+            )
+    out["rows"] = sorted(rows)
     return out
+
+
+def ledger_diff(a: list[Row], b: list[Row]) -> int:
+    """How many orders are in one ledger and not in the other (0: the same orders)."""
+    ca, cb = Counter(a), Counter(b)
+    return sum(((ca - cb) + (cb - ca)).values())
 
 
 def machine() -> dict[str, Any]:
@@ -127,6 +163,8 @@ def main() -> None:
                 raise SystemExit("hedgehog: skip-ahead and every-tick disagree (a bug)")
             if nt is None:
                 nt = nautilus_run(case)
+            diff = ledger_diff(skip.pop("rows"), nt.pop("rows"))
+            every.pop("rows")
             row = {
                 "round": r + 1,
                 "first": "nautilus" if nautilus_first else "hedgehog",
@@ -135,6 +173,7 @@ def main() -> None:
                 "nautilus": nt,
                 "ratio_skip": skip["trades_per_s"] / nt["trades_per_s"],
                 "ratio_every_tick": every["trades_per_s"] / nt["trades_per_s"],
+                "orders_differing": diff,
             }
             rows[case.name].append(row)
             print(
@@ -205,16 +244,32 @@ def print_table(report: dict[str, Any]) -> None:
         )
         print("-" * len(head))
     print()
-    print("work done (last round; hedgehog's counts are the same in both modes):")
+    nt0 = next(iter(report["cases"].values()))[0]["nautilus"]
+    print(
+        f"work done (last round; hedgehog's counts are the same in both modes; Nautilus fill "
+        f"model {nt0['fill_model']!r}, risk engine {nt0['risk_engine']!r}):"
+    )
     for name, rows in report["cases"].items():
         hh, nt = rows[-1]["hedgehog_every_tick"], rows[-1]["nautilus"]
+        usdt = nt["final_balances"].get("USDT", "?")
         print(
-            f"  {name}: hedgehog {hh['orders']} orders, {hh['fills']} orders filled, "
-            f"{hh['cycles']} cycles, {hh['traders_started']} traders (ledger {hh['ledger']}); "
-            f"nautilus {nt['orders']} orders, {nt['buys_filled'] + nt['sells_filled']} orders "
-            f"filled in {nt['fill_events']} fill events ({nt['partial_fills']} partial), "
-            f"{nt['cycles']} cycles, {nt['traders_started']} traders, "
+            f"  {name}: hedgehog {hh['orders']} orders, {hh['fills']} filled, "
+            f"{hh['cycles']} cycles, {hh['traders_started']} traders, "
+            f"USDT {Decimal(hh['quote_balance']):.8f}"
+        )
+        print(
+            f"  {'':<{len(name)}}  nautilus {nt['orders']} orders, "
+            f"{nt['buys_filled'] + nt['sells_filled']} filled ({nt['fill_events']} fill events, "
+            f"{nt['partial_fills']} partial), {nt['cycles']} cycles, "
+            f"{nt['traders_started']} traders, USDT {Decimal(usdt):.8f}; "
             f"{nt['denied']} denied, {nt['rejected']} rejected"
+        )
+        diffs = [r["orders_differing"] for r in rows]
+        same = "the same orders" if not any(diffs) else f"orders differing per round: {diffs}"
+        cash = "equal" if Decimal(usdt) == Decimal(hh["quote_balance"]) else "different"
+        print(
+            f"  {'':<{len(name)}}  ledgers (side, price, qty, status, placed and last ms): "
+            f"{same}; final USDT {cash}"
         )
 
 

@@ -1,27 +1,40 @@
 """The naive strategy in NautilusTrader's BacktestEngine, over bench/peers/data/ (issue 6).
 
     bench/peers/.venv/bin/python bench/peers/nautilus_naive.py bench/peers/data/1x1000000-seed7
+        [--fills full|l1] [--risk checks|bypass] [--orders FILE] [--idle] [--log-level ERROR]
 
 Runs in bench/peers/.venv (see setup.sh), never with hedgehog's Python: it imports nothing of
 hedgehog. Prints one JSON object: how long building the TradeTicks took, the engine setup,
 `engine.run()` alone ("run_s", the engine run figure), the total, and the strategy's counts
-(orders, fills, cycles) so that a reader can see it did work comparable to hedgehog's.
+(orders, fills, cycles) so that a reader can see it did the same work as hedgehog. `--orders`
+also writes every order (side, price, qty, status, placed and last update in ms), untimed, for
+compare.py to set beside hedgehog's ledger.
 
 The venue is Binance-like: a cash account in USDT (the same starting balance as hedgehog's
 default: budget * (1 + fee) * 2 per symbol), 0.1 % maker and taker fee, each symbol a
-CurrencyPair with tick 0.0001 and step 0.1, an L1 book driven by the trades. The strategy is
-hedgehog's naive strategy (DESIGN.md section 3), spelled out for Nautilus's Strategy API:
+CurrencyPair with tick 0.0001, step 0.1 and min notional 1, an L1 book driven by the trades
+(a trade at p touches bid and ask at p: a resting BUY at >= p or SELL at <= p is filled at its
+limit price, hedgehog's paper-exchange rule). Two settings bring Nautilus's simulation to
+hedgehog's rules (both can be switched back to Nautilus's defaults):
+- `--fills full` (default): a crossed order fills in full at its limit price, as on hedgehog's
+  paper exchange (`LimitPriceFillModel` below); `l1`: Nautilus's default, a fill takes at most
+  the trade's size;
+- `--risk checks` (default): the pre-trade risk checks run, without their default throttle of
+  100 orders/s (hedgehog has no throttle in backtests; 10 symbols exceed it); `bypass`: none.
 
+The strategy is hedgehog's naive strategy (DESIGN.md section 3) spelled out for Nautilus's
+Strategy API:
 - per symbol up to `chunks` traders; one is started at the beginning;
 - a trader with no order places a LIMIT BUY (GTC) at floor_tick(p - p*buy_down_interval) for
   floor_step((budget/chunks)/buy_price) on the next trade p it sees;
 - once its buy is completely filled it places a LIMIT SELL of the same quantity at
-  floor_tick(buy*(1+fee)*(1+profit_interval)*(1+fee));
+  floor_tick(buy*(1+fee)*(1+profit_interval)*(1+fee)) (the fee is charged in USDT);
 - once the sell is completely filled its cycle ends and a fresh trader takes its slot;
 - while it holds a buy, a trade strictly below buy*(1-rebuy_interval) makes it ask, once, for
   one more trader, started if fewer than `chunks` are alive;
 - a trader started while a trade is being handled (after a fill or a rebuy) sees the next
-  trade first, as in hedgehog's replay; prices are computed with Decimals, as in hedgehog.
+  trade first, as in hedgehog's replay; prices are computed with Decimals, as in hedgehog;
+  a refused buy is retried on the next trade, as in hedgehog.
 """
 
 from __future__ import annotations
@@ -35,14 +48,14 @@ import time
 from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 
-import numpy as np
-
 import nautilus_trader
+import numpy as np
 from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
-from nautilus_trader.backtest.models.fill import BestPriceFillModel, FillModel
+from nautilus_trader.backtest.models.fill import FillModel
 from nautilus_trader.config import LoggingConfig, RiskEngineConfig, StrategyConfig
+from nautilus_trader.model.book import OrderBook
 from nautilus_trader.model.currencies import USDT
-from nautilus_trader.model.data import TradeTick
+from nautilus_trader.model.data import BookOrder, TradeTick
 from nautilus_trader.model.enums import (
     AccountType,
     AggressorSide,
@@ -83,8 +96,10 @@ def build_ticks(
 
     Uses `TradeTick.from_raw_arrays_to_list`, the fast path that Nautilus's own
     TradeTickDataWrangler uses (prices and sizes as doubles, rounded to the precisions)."""
+    symbols = sorted(columns)  # hedgehog's symbol order
     per_symbol = []
-    for symbol, c in columns.items():
+    for symbol in symbols:
+        c = columns[symbol]
         n = len(c["price"])
         sides = np.where(
             c["buyer_maker"] != 0, int(AggressorSide.SELLER), int(AggressorSide.BUYER)
@@ -107,10 +122,12 @@ def build_ticks(
         return per_symbol[0]
     which = np.concatenate([np.full(len(t), i, dtype=np.int64) for i, t in enumerate(per_symbol)])
     rows = np.concatenate([np.arange(len(t), dtype=np.int64) for t in per_symbol])
-    times = np.concatenate([c["time"] for c in columns.values()])
-    tids = np.concatenate([c["trade_id"] for c in columns.values()])
+    times = np.concatenate([columns[s]["time"] for s in symbols])
+    tids = np.concatenate([columns[s]["trade_id"] for s in symbols])
     order = np.lexsort((which, tids, times))
-    return [per_symbol[w][r] for w, r in zip(which[order].tolist(), rows[order].tolist())]
+    return [
+        per_symbol[w][r] for w, r in zip(which[order].tolist(), rows[order].tolist(), strict=True)
+    ]
 
 
 def currency_pair(symbol: str) -> CurrencyPair:
@@ -173,13 +190,24 @@ class Trader:
 class Leader:
     """One symbol's traders, in the order they were started."""
 
-    __slots__ = ("instrument", "in_tick", "seq", "started", "tick", "traders", "step", "min_notional")
+    __slots__ = (
+        "in_tick",
+        "instrument",
+        "min_notional",
+        "min_qty",
+        "seq",
+        "started",
+        "step",
+        "tick",
+        "traders",
+    )
 
     def __init__(self, instrument: CurrencyPair) -> None:
         self.instrument = instrument
         self.tick = instrument.price_increment.as_decimal()
         self.step = instrument.size_increment.as_decimal()
         self.min_notional = instrument.min_notional.as_decimal()
+        self.min_qty = instrument.min_quantity.as_decimal()
         self.traders: list[Trader] = []
         self.seq = 0  # trades of this symbol handled so far
         self.in_tick = False
@@ -244,7 +272,7 @@ class NaiveStrategy(Strategy):
         if price <= 0:
             return
         qty = floor_to(self.chunk_budget / price, leader.step)
-        if qty <= 0 or price * qty < leader.min_notional:
+        if qty <= 0 or qty < leader.min_qty or price * qty < leader.min_notional:
             return
         inst = leader.instrument
         order = self.order_factory.limit(
@@ -308,6 +336,13 @@ class NaiveStrategy(Strategy):
         self._refused(event.client_order_id)
 
 
+class IdleStrategy(NaiveStrategy):
+    """Subscribes to the same trades and ignores them: the engine's own cost (`--idle`)."""
+
+    def on_trade_tick(self, tick: TradeTick) -> None:
+        pass
+
+
 # -- the run --------------------------------------------------------------------------------
 def risk_config(mode: str) -> RiskEngineConfig:
     if mode == "bypass":
@@ -316,9 +351,24 @@ def risk_config(mode: str) -> RiskEngineConfig:
     return RiskEngineConfig(max_order_submit_rate="1000000/00:00:01")
 
 
+class LimitPriceFillModel(FillModel):
+    """A crossed limit order fills in full at its own limit price, as on hedgehog's paper
+    exchange: the simulated book has unlimited size at the order's price. (Nautilus's
+    `BestPriceFillModel` also fills in full, but at the trade's price, better than the limit
+    when a trade jumps over it; its default model takes at most the trade's size, at the
+    limit.) Called only when an order is crossed, so it costs nothing per trade."""
+
+    def get_orderbook_for_fill_simulation(self, instrument, order, best_bid, best_ask):
+        book = OrderBook(instrument_id=instrument.id, book_type=BookType.L2_MBP)
+        side = OrderSide.SELL if order.side == OrderSide.BUY else OrderSide.BUY
+        size = Quantity(1_000_000_000, instrument.size_precision)
+        book.add(BookOrder(side=side, price=order.price, size=size, order_id=1), 0, 0)
+        return book
+
+
 def fill_model(mode: str) -> FillModel:
     if mode == "full":
-        return BestPriceFillModel()  # unlimited size at the touched price: fills in full
+        return LimitPriceFillModel()
     return FillModel()  # Nautilus's default: an L1 fill takes at most the trade's size
 
 
@@ -328,6 +378,7 @@ def run(
     risk: str = "checks",
     fills: str = "full",
     orders_out: Path | None = None,
+    idle: bool = False,
 ) -> dict:
     t_start = time.perf_counter()
     meta, columns = load_case(folder)
@@ -362,7 +413,8 @@ def run(
         engine.add_instrument(inst)
     engine.add_data(ticks)  # sorted by ts_init: stable, so hedgehog's order is kept
     del ticks
-    strategy = NaiveStrategy(NaiveConfig(instrument_ids=[str(i) for i in ids.values()]))
+    kind = IdleStrategy if idle else NaiveStrategy
+    strategy = kind(NaiveConfig(instrument_ids=[str(i) for i in ids.values()]))
     engine.add_strategy(strategy)
     gc.collect()
     t_setup = time.perf_counter()
@@ -391,6 +443,7 @@ def run(
         "case": folder.name,
         "risk_engine": risk,
         "fill_model": fills,
+        "strategy": "idle" if idle else "naive",
         "symbols": len(symbols),
         "trades": trades,
         "load_s": round(t_loaded - t_start, 3),
@@ -412,7 +465,10 @@ def run(
 def write_orders(engine: BacktestEngine, path: Path) -> None:
     """One line per order, in placement order: symbol side price qty filled status placed_ms
     last_ms (to set beside hedgehog's ledger; not part of the timing)."""
-    orders = sorted(engine.cache.orders(), key=lambda o: (o.ts_init, int(o.client_order_id.value.rsplit("-", 1)[1])))
+    orders = sorted(
+        engine.cache.orders(),
+        key=lambda o: (o.ts_init, int(o.client_order_id.value.rsplit("-", 1)[1])),
+    )
     with path.open("w") as f:
         for o in orders:
             f.write(
@@ -437,12 +493,16 @@ def main() -> None:
         "--fills",
         choices=("full", "l1"),
         default="full",
-        help="fill a crossed order in full, as hedgehog does (BestPriceFillModel, default), or "
+        help="fill a crossed order in full at its limit, as hedgehog does (default), or take "
         "at most the trade's size (Nautilus's default FillModel)",
     )
     parser.add_argument("--orders", type=Path, help="also write every order to this file")
+    parser.add_argument(
+        "--idle", action="store_true", help="a strategy that ignores the trades (engine alone)"
+    )
     args = parser.parse_args()
-    print(json.dumps(run(args.case, args.log_level, args.risk, args.fills, args.orders)))
+    out = run(args.case, args.log_level, args.risk, args.fills, args.orders, args.idle)
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

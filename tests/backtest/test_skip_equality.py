@@ -4,7 +4,6 @@ settings (hypothesis), with chaos kills, and on the real day in ../shared/data."
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal
 
 import numpy as np
 import pytest

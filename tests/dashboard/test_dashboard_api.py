@@ -11,14 +11,18 @@ import logging
 import re
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
+from hedgehog.config import Settings
 from hedgehog.dashboard.server import Client, Snapshot
 from hedgehog.dashboard.snapshot import Series, trader_of
-from hedgehog.live.commands import extra_routes
+from hedgehog.exchange.simulator import start_simulator
+from hedgehog.live.commands import extra_routes, running_node
+from hedgehog.store import Database
 from tests.dashboard.conftest import SYMBOL, TOKEN, Rig
 from tests.live.test_live_e2e import eventually
 
@@ -158,7 +162,7 @@ async def test_symbol_detail_has_series_fills_and_cycles(rig: Rig) -> None:
     assert [Decimal(p[1]) for p in body["prices"]] == [1, Decimal("0.9999"), Decimal("1.01")]
     assert all(len(p) == 3 for p in body["pnl"])
     sides = [(f["side"], f["price"]) for f in body["fills"]]
-    assert sides == [("BUY", "0.9999"), ("SELL", sell)], body["fills"]
+    assert sides == [("BUY", "0.9999"), ("SELL", sell)], json.dumps(body["fills"])
     [cycle] = body["cycles"]
     assert cycle["trader_id"] == "t1" and cycle["buy_price"] == "0.9999"
     assert cycle["sell_price"] == sell and float(cycle["profit"]) > 0
@@ -186,7 +190,7 @@ async def test_process_detail(rig: Rig) -> None:
     await eventually(lambda: rig.first("buy").get("status") == "NEW")
     status, root = await rig.get("/api/process/root")
     assert status == 200 and root["pid"] == 1 and root["module"] == "Supervisor"
-    assert [c["name"] for c in root["children"]][0] == "streamer"
+    assert root["children"][0]["name"] == "streamer"
     assert root["uptime"] >= 0
     status, by_pid = await rig.get(f"/api/process/{rig.leader().pid}")
     assert status == 200 and by_pid["module"] == "Leader"
@@ -332,3 +336,27 @@ def test_trader_of_a_client_order_id() -> None:
 async def test_the_node_serves_the_dashboard(rig: Rig) -> None:
     paths = {r.path for r in extra_routes(rig.node)}  # type: ignore[attr-defined]
     assert {"/", "/api/events", "/api/symbol/{symbol}", "/api/process/{ref}"} <= paths
+
+
+async def test_running_node_prints_a_working_dashboard_link(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim = await start_simulator(symbols=[SYMBOL])
+    settings = Settings(
+        exchange="binance",
+        rest_url=sim.url,
+        stream_url=sim.ws_url,
+        ws_api_url=sim.ws_api_url,
+        binance_api_key=sim.api_key,  # type: ignore[arg-type]
+        binance_api_secret=sim.api_secret,  # type: ignore[arg-type]
+        data_dir=tmp_path,
+    )
+    try:
+        async with running_node(settings, db=Database(None, tmp_path)):
+            printed = capsys.readouterr().err
+            match = re.search(r"dashboard: (http://127\.0\.0\.1:\d+/\?token=\S+)", printed)
+            assert match, printed
+            async with aiohttp.ClientSession() as http, http.get(match.group(1)) as resp:
+                assert resp.status == 200 and "hedgehog" in await resp.text()
+    finally:
+        await sim.close()

@@ -189,6 +189,20 @@ async def test_a_full_cycle(h: Harness) -> None:
     assert h.engine.balances()["XRP"].total == 0  # all that was bought was sold
 
 
+async def test_order_intents_are_reported_with_their_trade(h: Harness) -> None:
+    intents: list[tuple[int, str, Side]] = []
+    h.ctx.on_order_intent = lambda trade, order: intents.append(
+        (trade.trade_id, order.client_order_id, order.side)
+    )
+    await start(h)
+    first = await h.trade("1.0")  # 1 buys: reported with this trade, before the order exists
+    assert intents == [(first.trade_id, "XRPUSDT-1-0B", BUY)]
+    await h.trade("0.99")  # fills the buy: the sell follows a fill, not a trade
+    last = await h.trade("0.9929")  # the cycle ends; 2 starts and buys on this same trade
+    assert intents == [(first.trade_id, "XRPUSDT-1-0B", BUY), (last.trade_id, "XRPUSDT-2-0B", BUY)]
+    assert [o.client_order_id for o in h.ledger()][-1] == "XRPUSDT-2-0B"
+
+
 async def test_rebuy_starts_one_more_trader_up_to_chunks(h: Harness) -> None:
     await start(h, chunks=3)
     await h.trade("1.0")  # 1 buys at 0.99: rebuy below 0.9405

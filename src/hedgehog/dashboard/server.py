@@ -166,6 +166,7 @@ class Hub:
         self._balance_asked = -1e18
         self._trades: tuple[float, dict[str, int]] | None = None
         self._log = snap.recent_log()
+        self._fills = snap.FillCache()
 
     def fresh(self, now: float) -> bool:
         return self._current is not None and now - self._current.at < self.interval * 0.9
@@ -206,7 +207,7 @@ class Hub:
 
     def _compute(self, now: float) -> Snapshot:
         rates, rate = self._rates(now)
-        symbols = snap.symbols(self.node, rates)
+        symbols = snap.symbols(self.node, rates, self._fills)
         sections = {
             "tree": _dumps(snap.tree(self.node)),
             "node": _dumps(
@@ -217,7 +218,7 @@ class Hub:
             sections[f"symbol:{symbol}"] = _dumps(data)
         self.computed += 1
         version = self._current.version + 1 if self._current is not None else 1
-        return Snapshot(version, now, sections, snap.series(self.node))
+        return Snapshot(version, now, sections, snap.series(self.node, self._fills))
 
 
 @cache

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -176,7 +177,9 @@ def cycles(view: SymbolView, limit: int = CYCLES_SHOWN) -> list[dict[str, Any]]:
     return out
 
 
-def symbols(live: LiveNode, rates: dict[str, float | None]) -> dict[str, dict[str, Any]]:
+def symbols(
+    live: LiveNode, rates: dict[str, float | None], cache: FillCache | None = None
+) -> dict[str, dict[str, Any]]:
     """Each known symbol's section: status, PnL, settings, traders, open orders, cycles."""
     observer = live.observer()
     views = observer.views if observer is not None else {}
@@ -223,17 +226,46 @@ def symbols(live: LiveNode, rates: dict[str, float | None]) -> dict[str, dict[st
             section.update(view.summary())
             orders = sorted(view.open_orders(), key=lambda o: (o.side.value, -o.price))
             section["orders"] = [_order(o) for o in orders]
-            section["cycles"] = cycles(view)
+            section["cycles"] = (cache or FillCache()).get(view)[1]
         out[symbol] = section
     return out
 
 
-def series(live: LiveNode) -> dict[str, Series]:
+def unique_fills(fills: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fills without repeats: the same fill can be reported twice (by the user data stream
+    and by the order poller), and the observer keeps both."""
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for fill in fills:
+        key = (fill["client_order_id"], fill["time"], fill["qty"], fill["price"])
+        if key not in seen:
+            seen.add(key)
+            out.append(fill)
+    return out
+
+
+class FillCache:
+    """Each symbol's de-duplicated fills and completed cycles, recomputed only when a fill
+    arrives (the observer's fills deque gains an entry) or a cycle completes."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[tuple[int, int, int], list[Any], list[Any]]] = {}
+
+    def get(self, view: SymbolView) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        key = (len(view.fills), id(view.fills[-1]) if view.fills else 0, view.cycles)
+        entry = self._entries.get(view.symbol)
+        if entry is None or entry[0] != key:
+            entry = (key, unique_fills(view.fills), cycles(view))
+            self._entries[view.symbol] = entry
+        return entry[1], entry[2]
+
+
+def series(live: LiveNode, cache: FillCache) -> dict[str, Series]:
     observer = live.observer()
     if observer is None:
         return {}
     return {
-        symbol: Series(list(view.prices), list(view.pnl), list(view.fills))
+        symbol: Series(list(view.prices), list(view.pnl), cache.get(view)[0])
         for symbol, view in observer.views.items()
     }
 

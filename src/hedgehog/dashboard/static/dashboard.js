@@ -112,6 +112,7 @@
       S.sections = m.sections;
       S.version = m.version;
       for (const s of Object.values(S.series)) s.loaded = false; // reload what is shown
+      if (S.tab !== "node" && !sym(S.tab)) S.tab = "node"; // a stale #SYMBOL link
       schedule();
       if (S.tab !== "node") loadSymbol(S.tab);
     });
@@ -155,12 +156,22 @@
     }
   }
 
-  let pending = false;
+  // The page is redrawn at most once a frame, and never while a mouse button is down: an
+  // element replaced between mousedown and mouseup would swallow the click (or a selection).
+  let pending = false, pointerDown = false, deferred = false;
   function schedule() {
     if (pending) return;
     pending = true;
-    requestAnimationFrame(() => { pending = false; render(); });
+    requestAnimationFrame(() => {
+      pending = false;
+      if (pointerDown) deferred = true; else render();
+    });
   }
+  document.addEventListener("mousedown", () => { pointerDown = true; }, true);
+  document.addEventListener("mouseup", () => {
+    pointerDown = false;
+    if (deferred) { deferred = false; setTimeout(schedule, 0); }
+  }, true);
 
   // ---------------------------------------------------------------- render
   function render() {
@@ -168,6 +179,7 @@
     renderTree();
     renderTabs();
     if (S.tab === "node" || !sym(S.tab)) renderNode(); else renderSymbol(S.tab);
+    renderProcess();
     refreshProcess();
   }
 
@@ -191,7 +203,7 @@
     const now = node().now;
     const row = h("div", {
       class: "row" + (S.selected === n.key ? " sel" : ""), "data-key": n.key, "data-pid": n.pid,
-      role: "treeitem", title: n.key,
+      role: "treeitem", title: n.key, tabindex: "0", "aria-selected": S.selected === n.key ? "true" : "false",
     },
       h("span", { class: "caret", "data-toggle": kids.length ? n.key : null }, kids.length ? (open ? "▾" : "▸") : ""),
       h("span", { class: "pdot " + (n.status || "") }),
@@ -213,7 +225,13 @@
   function renderTree() {
     const tree = S.sections.tree;
     if (!tree) return;
+    const active = document.activeElement;
+    const focused = active && active.closest && active.closest("#tree .row") ? active.dataset.key : null;
     $("tree").replaceChildren(treeRow(tree, 0));
+    if (focused) {
+      const row = [...$("tree").querySelectorAll(".row")].find((r) => r.dataset.key === focused);
+      if (row) row.focus();
+    }
     $("tree-info").textContent = countTree(tree) + " processes";
   }
   $("tree").addEventListener("click", (e) => {
@@ -226,6 +244,11 @@
     }
     const row = e.target.closest(".row");
     if (row) select(row.dataset.key);
+  });
+
+  $("tree").addEventListener("keydown", (e) => {
+    const row = e.target.closest(".row");
+    if (row && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); select(row.dataset.key); }
   });
 
   function select(key) {
@@ -253,7 +276,7 @@
     } finally {
       S.procBusy = false;
     }
-    if (key === S.selected) renderProcess();
+    if (key === S.selected) schedule(); else refreshProcess(true); // selection changed meanwhile
   }
 
   function orderRows(orders) {
@@ -270,10 +293,20 @@
       ))),
     );
   }
+  function show(key, v) {
+    if (v == null) return "—";
+    if (Array.isArray(v)) return v.length ? v.map((x) => (typeof x === "object" ? JSON.stringify(x) : String(x))).join(", ") : "—";
+    if (typeof v === "object") return JSON.stringify(v);
+    if (typeof v === "number" && /(_at|_since)$/.test(key) && v > 1e9) {
+      const now = node().now;
+      return hhmmss(v * 1000) + (now ? " (" + ago(now - v) + " ago)" : "");
+    }
+    return String(v);
+  }
   function kvList(obj) {
     return h("dl", { class: "kv" }, Object.entries(obj).flatMap(([k, v]) => [
-      h("dt", {}, k),
-      h("dd", {}, v !== null && typeof v === "object" ? JSON.stringify(v) : String(v)),
+      h("dt", {}, k.replaceAll("_", " ")),
+      h("dd", {}, show(k, v)),
     ]));
   }
 
@@ -495,11 +528,11 @@
           h("div", { class: "legend" }, h("span", {}, h("i", { class: "c-real" }), "realised"), h("span", {}, h("i", { class: "c-unreal" }), "unrealised"),
             h("span", {}, h("i", { class: "c-total" }), "total"))),
         h("canvas", { class: "plot short", id: "pnl-chart" })),
+      h("section", { class: "card" }, h("div", { class: "card-head" }, h("h2", {}, "Traders"), h("span", { class: "muted small", id: "leader-info" })), h("div", { id: "sym-traders" })),
       h("div", { class: "grid2" },
-        h("section", { class: "card" }, h("div", { class: "card-head" }, h("h2", {}, "Traders"), h("span", { class: "muted small", id: "leader-info" })), h("div", { id: "sym-traders" })),
-        h("section", { class: "card" }, h("div", { class: "card-head" }, h("h2", {}, "Open orders")), h("div", { id: "sym-orders" }))),
-      h("div", { class: "grid2" },
-        h("section", { class: "card" }, h("div", { class: "card-head" }, h("h2", {}, "Completed cycles")), h("div", { class: "scroll", id: "sym-cycles" })),
+        h("section", { class: "card" }, h("div", { class: "card-head" }, h("h2", {}, "Open orders")), h("div", { class: "scroll", id: "sym-orders" })),
+        h("section", { class: "card" }, h("div", { class: "card-head" }, h("h2", {}, "Completed cycles")), h("div", { class: "scroll", id: "sym-cycles" }))),
+      h("div", {},
         h("section", { class: "card" }, h("div", { class: "card-head" }, h("h2", {}, "Settings")),
           form,
           h("div", { class: "form-foot" },
@@ -563,7 +596,7 @@
     );
     const L = s.leader;
     $("leader-info").textContent = L ? "leader #" + L.pid + " · " + L.traders_started + " started · " + L.trader_restarts + " restarted" : "no leader running";
-    const orderCell = (o) => o ? h("span", {}, h("span", { class: "num" }, o.price + " × " + o.quantity + " "), h("span", { class: "badge " + o.status }, o.status)) : h("span", { class: "muted" }, "—");
+    const orderCell = (o) => o ? h("span", { class: "nowrap" }, h("span", { class: "num" }, o.price + " × " + o.quantity + " "), h("span", { class: "badge " + o.status }, o.status)) : h("span", { class: "muted" }, "—");
     $("sym-traders").replaceChildren(table([["trader"], ["pid"], ["phase"], ["cycle", 1], ["buy"], ["sell"], ["rebuy"]],
       s.traders.map((t) => h("tr", { class: "click", "data-key": t.key, onclick: () => select(t.key) },
         h("td", {}, h("b", {}, t.trader_id)), h("td", { class: "num" }, "#" + t.pid),

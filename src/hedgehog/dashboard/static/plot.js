@@ -126,7 +126,7 @@ function drawPlot(canvas, opts) {
     g.strokeStyle = h.color; g.lineWidth = 1; g.setLineDash([5, 4]);
     g.beginPath(); g.moveTo(left, y); g.lineTo(left + pw, y); g.stroke();
     g.setLineDash([]);
-    if (h.label && labelled.every((ly) => Math.abs(ly - y) >= 13)) {
+    if (h.label && labelled.every((ly) => Math.abs(ly - y) >= 15)) {
       labelled.push(y);
       g.fillStyle = h.color; g.textAlign = "left"; g.textBaseline = "bottom";
       g.fillText(h.label, left + 4, y - 2);
@@ -139,6 +139,10 @@ function drawPlot(canvas, opts) {
     g.beginPath();
     l.pts.forEach((p, i) => (i ? g.lineTo(X(p[0]), Y(p[1])) : g.moveTo(X(p[0]), Y(p[1]))));
     g.stroke();
+    if (l.pts.length === 1) {
+      g.fillStyle = l.color;
+      g.beginPath(); g.arc(X(l.pts[0][0]), Y(l.pts[0][1]), 3, 0, Math.PI * 2); g.fill();
+    }
   }
   g.setLineDash([]);
   // fills
