@@ -100,15 +100,20 @@ def test_demo_trades_and_stops_cleanly_on_a_signal(sig: signal.Signals) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert proc.stderr is not None
-    lines = [proc.stderr.readline()]  # the control API's address first, "trading" last
-    while "hedgehog demo" not in lines[-1] and len(lines) < 6:
-        lines.append(proc.stderr.readline())
-    assert "control API at" in lines[0] and "hedgehog demo" in lines[-1], lines
-    time.sleep(3)
-    started = time.monotonic()
-    proc.send_signal(sig)
-    out, errs = proc.communicate(timeout=20)
+    try:
+        assert proc.stderr is not None
+        lines = [proc.stderr.readline()]  # the control API's address first, "trading" last
+        while "hedgehog demo" not in lines[-1] and len(lines) < 6:
+            lines.append(proc.stderr.readline())
+        assert "control API at" in lines[0] and "hedgehog demo" in lines[-1], lines
+        time.sleep(3)
+        started = time.monotonic()
+        proc.send_signal(sig)
+        out, errs = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:  # never leave a demo running after a failed assertion
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 0, errs
     assert time.monotonic() - started < 10
     summary = json.loads(out)
