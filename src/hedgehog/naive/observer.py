@@ -103,7 +103,10 @@ class Observer(Process):
         view = self.views.get(order.symbol)
         if view is None:
             return
+        previous = view.orders.get(order.client_order_id)
         view.orders[order.client_order_id] = order
+        if previous is not None and order.executed_qty <= previous.executed_qty:
+            return  # the same fill again (user stream and poller both report it)
         if len(view.orders) > 5 * RECENT:  # forget the oldest closed orders
             for cid in [c for c, o in view.orders.items() if not o.status.is_open][:RECENT]:
                 del view.orders[cid]
