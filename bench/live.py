@@ -123,13 +123,14 @@ def run(coro: Any, uvloop: bool) -> Any:
     return asyncio.run(coro)
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of another process (Linux), None elsewhere."""
+def sched(pid: int) -> tuple[float, float] | None:
+    """(seconds on a CPU, seconds runnable but waiting for one) of a process's main thread,
+    from /proc/<pid>/schedstat (Linux); None where it is not available."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+        on_cpu, waiting, _ = Path(f"/proc/{pid}/schedstat").read_text().split()
+    except (OSError, ValueError):
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return int(on_cpu) / 1e9, int(waiting) / 1e9
 
 
 class SimProcess:
@@ -157,8 +158,8 @@ class SimProcess:
         self.info = json.loads(line)
         self.url = self.info["url"]
 
-    def cpu(self) -> float | None:
-        return cpu_seconds(self.proc.pid)
+    def sched(self) -> tuple[float, float] | None:
+        return sched(self.proc.pid)
 
     def close(self) -> None:
         if self.proc.stdin is not None:
@@ -268,8 +269,8 @@ async def snapshot(node: LiveNode, sim: SimProcess, sim_json: Any) -> dict[str, 
     return {
         "ns": time.time_ns(),
         "t": time.perf_counter(),
-        "cpu": time.process_time(),
-        "sim_cpu": sim.cpu(),
+        "sched": sched(os.getpid()),
+        "sim_sched": sim.sched(),
         "trades": sum(c.get("trades", 0) for c in conns),
         "messages": sum(c.get("messages", 0) for c in conns),
         "reconnects": sum(c.get("reconnects", 0) for c in conns),
@@ -277,6 +278,14 @@ async def snapshot(node: LiveNode, sim: SimProcess, sim_json: Any) -> dict[str, 
         "traders": traders,
         "sim": stats,
     }
+
+
+def share(
+    a: tuple[float, float] | None, b: tuple[float, float] | None, dt: float
+) -> tuple[float | None, float | None]:
+    if a is None or b is None:
+        return None, None
+    return round((b[0] - a[0]) / dt, 2), round((b[1] - a[1]) / dt, 2)
 
 
 def quantile(values: list[int], q: float) -> float:
@@ -308,8 +317,7 @@ def report(
 ) -> dict[str, Any]:
     dt = b["t"] - a["t"]
     trades = b["trades"] - a["trades"]
-    node_cpu = b["cpu"] - a["cpu"]
-    sim_cpu = None if a["sim_cpu"] is None or b["sim_cpu"] is None else b["sim_cpu"] - a["sim_cpu"]
+    node, simulator = share(a["sched"], b["sched"], dt), share(a["sim_sched"], b["sim_sched"], dt)
     sent = b["sim"]["trades_replayed"] - a["sim"]["trades_replayed"]
     orders = b["sim"]["orders"]["placed"] - a["sim"]["orders"]["placed"]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
@@ -322,9 +330,11 @@ def report(
         "node_trades_per_s": round(trades / dt),
         "node_messages_per_s": round((b["messages"] - a["messages"]) / dt),
         "sim_trades_per_s": round(sent / dt),
-        "node_cpu": round(node_cpu / dt, 2),
-        "sim_cpu": round(sim_cpu / dt, 2) if sim_cpu is not None else None,
-        "node_trades_per_cpu_s": round(trades / node_cpu) if node_cpu > 0 else None,
+        "node_cpu": node[0],  # share of the window on a CPU
+        "node_cpu_wait": node[1],  # share of the window runnable but waiting for a CPU
+        "sim_cpu": simulator[0],
+        "sim_cpu_wait": simulator[1],
+        "node_trades_per_cpu_s": round(trades / (node[0] * dt)) if node[0] else None,
         "orders_per_s": round(orders / dt, 1),
         "traders": b["traders"],
         "dropped_clients": b["sim"]["dropped_clients"] - a["sim"]["dropped_clients"],
@@ -390,9 +400,10 @@ def show(res: dict[str, Any]) -> None:
         lat = r["latency"]
         print(
             f"{r['phase']:>10}: node {r['node_trades_per_s']:>7,} trades/s "
-            f"(simulator sent {r['sim_trades_per_s']:,}/s; CPU node {r['node_cpu']}, "
-            f"simulator {r['sim_cpu']}; {r['node_trades_per_cpu_s'] or 0:,} trades per node "
-            f"CPU-s), {r['orders_per_s']} orders/s, {r['traders']} traders"
+            f"(simulator sent {r['sim_trades_per_s']:,}/s; CPU node {r['node_cpu']} "
+            f"+{r['node_cpu_wait']} waiting, simulator {r['sim_cpu']} +{r['sim_cpu_wait']}; "
+            f"{r['node_trades_per_cpu_s'] or 0:,} trades per node CPU-s), "
+            f"{r['orders_per_s']} orders/s, {r['traders']} traders"
         )
         if lat["samples"]:
             print(
@@ -402,11 +413,13 @@ def show(res: dict[str, Any]) -> None:
                 f"{r['trade_to_decision']['p99_ms']}, decision to order p50 "
                 f"{r['decision_to_order']['p50_ms']} p99 {r['decision_to_order']['p99_ms']}"
             )
-        if r["dropped_clients"] or r["reconnects"]:
+        if r["dropped_clients"] or r["reconnects"] or r["buys_unmatched"]:
             print(
                 f"{'':>12}dropped {r['dropped_clients']}, reconnects {r['reconnects']}, "
-                f"missed trades {r['missed_trades']:,}"
+                f"missed trades {r['missed_trades']:,}, buys unmatched {r['buys_unmatched']}"
             )
+        if r["log_warnings"]:
+            print(f"{'':>12}log warnings: {r['log_warnings']}")
     meta = {k: v for k, v in res.items() if k != "phases"}
     print(meta)
 

@@ -74,12 +74,12 @@ def test_summary_matches_the_ledger(baseline: BacktestResult) -> None:
     )
 
 
-def test_merge_order_interleaves_by_time_then_id() -> None:
+def test_merge_order_interleaves_by_time_then_symbol_then_id() -> None:
     a = synthetic_trades("AAAUSDT", 500, seed=1)
     b = synthetic_trades("BBBUSDT", 500, seed=2)
     _, which, rows = merge_order({"AAAUSDT": a, "BBBUSDT": b})
     keys = [
-        (int((a if w == 0 else b).time[r]), int((a if w == 0 else b).trade_id[r]), int(w))
+        (int((a if w == 0 else b).time[r]), int(w), int((a if w == 0 else b).trade_id[r]))
         for w, r in zip(which.tolist(), rows.tolist(), strict=True)
     ]
     assert keys == sorted(keys)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import re
 import zipfile
 import zlib
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -92,8 +94,19 @@ def load_trades(
     result = LoadResult({})
     parts: dict[str, list[TradeTable]] = {}
     files = _expand([paths] if isinstance(paths, str | Path) else list(paths))
-    for path in files:
-        for table in _load_file(path, want, skip_bad_rows, result):
+    # Files load in threads: inflating (zlib) and parsing (polars) release the GIL. Each file
+    # gets its own bad-row tally, merged in file order so messages stay deterministic.
+    tallies = [LoadResult({}) for _ in files]
+    with ThreadPoolExecutor(max_workers=min(len(files), os.cpu_count() or 1) or 1) as pool:
+        loaded = list(
+            pool.map(
+                lambda i: _load_file(files[i], want, skip_bad_rows, tallies[i]), range(len(files))
+            )
+        )
+    for tables, tally in zip(loaded, tallies, strict=True):
+        result.skipped_rows += tally.skipped_rows
+        result.bad_rows.extend(tally.bad_rows[: max(0, MAX_DESCRIBED - len(result.bad_rows))])
+        for table in tables:
             parts.setdefault(table.symbol, []).append(table)
     result.tables = {s: TradeTable.concat(ts) for s, ts in sorted(parts.items()) if ts}
     if not result.tables:

@@ -1,7 +1,8 @@
 """The backtest runner: replays historical trades through the very same processes as live
 trading (leaders, traders, the paper exchange), on a virtual clock, in an exact order.
 
-For each trade t, in order of (trade_time, trade_id):
+For each trade t, in order of (trade_time, trade_id) — across symbols, of (trade_time, symbol,
+trade_id):
 1. the paper exchange fills the resting orders that t crosses;
 2. the owners handle those fills one by one, in fill order (a filled buy places its sell; a
    filled sell completes the cycle and the leader starts a replacement);
@@ -75,7 +76,11 @@ class BacktestResult:
 
 
 def merge_order(tables: Mapping[str, TradeTable]) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """The global replay order: (symbol index, row) pairs sorted by (time, trade id, symbol)."""
+    """The global replay order: (symbol index, row) pairs sorted by (time, symbol, trade id).
+
+    Each table is already sorted by (time, trade id), so a stable sort by time of the tables
+    laid end to end in symbol order gives it: numpy's timsort merges the sorted runs in
+    O(n log k)."""
     symbols = sorted(tables)
     if len(symbols) == 1:
         n = len(tables[symbols[0]])
@@ -85,8 +90,7 @@ def merge_order(tables: Mapping[str, TradeTable]) -> tuple[list[str], np.ndarray
     )
     rows = np.concatenate([np.arange(len(tables[s]), dtype=np.int64) for s in symbols])
     times = np.concatenate([tables[s].time for s in symbols])
-    ids = np.concatenate([tables[s].trade_id for s in symbols])
-    order = np.lexsort((which, ids, times))
+    order = np.argsort(times, kind="stable")
     return symbols, which[order], rows[order]
 
 

@@ -94,12 +94,12 @@ async def skip_ahead(
     count = len(symbols)
     prices = [tables[s].price for s in symbols]
     sizes = [len(tables[s]) for s in symbols]
-    # global position of each symbol's rows (rows keep their order in the merged replay)
-    gpos = (
-        [np.flatnonzero(which == i) for i in range(count)]
-        if count > 1
-        else [np.arange(total, dtype=np.int64)]
-    )
+    # global position of each symbol's rows (rows keep their order in the merged replay):
+    # invert the merge permutation once
+    offsets = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+    inverse = np.empty(total, dtype=np.int64)
+    inverse[offsets[which] + rows] = np.arange(total, dtype=np.int64)
+    gpos = [inverse[offsets[i] : offsets[i] + sizes[i]] for i in range(count)]
     times = np.empty(total, dtype=np.int64)  # trade time of each global position
     for i, s in enumerate(symbols):
         times[gpos[i]] = tables[s].time

@@ -15,13 +15,32 @@ Formulas (book test vectors in tests/naive/test_strategy.py):
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from hedgehog.core.decimals import ONE, ZERO, floor_to
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.types import Order, OrderStatus, OrderUpdate, Side, TradeEvent
 from hedgehog.naive.settings import TradingSettings
+
+T = TypeVar("T")
+_setattr = object.__setattr__
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def replace(obj: T, **changes: Any) -> T:
+    """`dataclasses.replace` for our frozen slotted states, without its per-call
+    introspection (it runs on every order event of a backtest)."""
+    cls = type(obj)
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    new = object.__new__(cls)
+    for name in names:
+        _setattr(new, name, changes[name] if name in changes else getattr(obj, name))
+    return new
+
 
 PENDING = "PENDING"  # intent written, outcome of the placement not known yet
 MAX_CLIENT_ID = 36

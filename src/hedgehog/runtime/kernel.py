@@ -29,6 +29,7 @@ from hedgehog.runtime.process import (
     IDLE,
     INFO,
     INIT,
+    QUEUED,
     STOP,
     Down,
     Exit,
@@ -126,8 +127,8 @@ class Runtime:
             return
         waiter = self.wait_exit(proc)
         proc.mailbox.appendleft((STOP, reason, None))
-        if proc._state == IDLE:
-            self.scheduler.run_process(proc)  # idle: terminate right here
+        if proc._state in (IDLE, QUEUED):
+            self.scheduler.run_process(proc)  # not running: terminate right here
         if waiter.done():
             return
         timer = self.clock.call_later(timeout, self.kill, proc) if timeout is not None else None
@@ -205,8 +206,10 @@ class Runtime:
             callers = proc._callers = set()
         callers.add(fut)
         proc.mailbox.append((CALL, request, fut))
-        if proc._state == IDLE:
-            self.scheduler.run_process(proc)  # idle target: handle the call right here
+        if proc._state in (IDLE, QUEUED):
+            # not running: handle its mail up to this call right here, in order (its place
+            # in the run queue is skipped later), instead of a task switch per call
+            self.scheduler.run_process(proc)
         if fut.done():
             return fut.result()
         timer = None
