@@ -13,14 +13,17 @@ at first, up to 5 on rebuys). Each phase gets a fresh simulator and node:
   per symbol per step, so it comes as 50 bursts a second of one trade per symbol);
 - `dropping`: `--speed 0` without waiting: a client 10,000 frames behind is cut off (full run).
 
+The node runs on CPU 0, the simulator on CPU 1 (`--no-pin` to let the OS place them).
+
 Throughput: trade events the node's stream connection received and published (`info()`
 `trades`) per second over a fixed window after a warm-up, beside what the simulator sent
-(`/_sim/stats` `trades_replayed`) and the CPU each process used (node: `time.process_time`;
-simulator: /proc). Latency: for every BUY a trade made a trader place in the window
-(`NaiveContext.on_order_intent` gives the trade and the client order id), the time from the
-simulator writing that trade's frame to a socket to the simulator receiving the order
-(`POST /api/v3/order` handler), both stamped in the simulator with `time.time_ns()`
-(`/_sim/latency`); split at the trader's decision (stamped here, same clock).
+(`/_sim/stats` `trades_replayed`), and each process's share of the window on a CPU and
+runnable but waiting for one (/proc/<pid>/schedstat: on a shared machine the wait shows it).
+Latency: for every BUY a trade made a trader place in the window (`NaiveContext.on_order_intent`
+gives the trade and the client order id), the time from the simulator writing that trade's
+frame to a socket to the simulator receiving the order (`POST /api/v3/order` handler), both
+stamped in the simulator with `time.time_ns()` (`/_sim/latency`); split at the trader's
+decision (stamped here, same clock). The node's garbage collections in the window are counted.
 
 The simulator runs without a request-weight limit and the client's own weight budget is lifted:
 with 100 symbols the order poller alone (openOrders, weight 6, per symbol every 10 s) uses
@@ -36,6 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import math
@@ -75,6 +79,39 @@ class CountingHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         key = f"{record.levelname} {record.name}"
         self.counts[key] = self.counts.get(key, 0) + 1
+
+
+class GcWatch:
+    """The node's garbage collections (count and longest pause per generation) while on."""
+
+    def __init__(self) -> None:
+        self.on = False
+        self.pauses: list[tuple[int, float]] = []
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if not self.on:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], time.perf_counter() - self._started))
+
+    def start(self) -> None:
+        self.pauses, self.on = [], True
+
+    def stop(self) -> dict[str, Any]:
+        self.on = False
+        out: dict[str, Any] = {}
+        for gen in (0, 1, 2):
+            times = [t for g, t in self.pauses if g == gen]
+            out[f"gen{gen}"] = len(times)
+            out[f"gen{gen}_max_ms"] = round(max(times) * 1000, 1) if times else 0.0
+        return out
+
+
+GC = GcWatch()
 
 
 def names(n: int) -> list[str]:
@@ -215,7 +252,9 @@ async def phase(
         await sim_json("POST", "resume")
         await asyncio.sleep(warmup)
         a = await snapshot(node, sim, sim_json)
+        GC.start()
         await asyncio.sleep(window)
+        collections = GC.stop()
         b = await snapshot(node, sim, sim_json)
         await sim_json("POST", "pause")
         in_window = [(cid, *v) for cid, v in intents.items() if a["ns"] <= v[2] < b["ns"]]
@@ -234,7 +273,8 @@ async def phase(
             total.append(got - sent_ns)
             decide.append(decided - sent_ns)
             send.append(got - decided)
-        return report(name, symbols, speed, sim.wait, a, b, total, decide, send, len(in_window))
+        result = report(name, symbols, speed, sim.wait, a, b, total, decide, send, len(in_window))
+        return {**result, "node_gc": collections}
     finally:
         if node is not None:
             await node.stop()
@@ -418,6 +458,7 @@ def show(res: dict[str, Any]) -> None:
                 f"{'':>12}dropped {r['dropped_clients']}, reconnects {r['reconnects']}, "
                 f"missed trades {r['missed_trades']:,}, buys unmatched {r['buys_unmatched']}"
             )
+        print(f"{'':>12}node GC in the window: {r['node_gc']}")
         if r["log_warnings"]:
             print(f"{'':>12}log warnings: {r['log_warnings']}")
     meta = {k: v for k, v in res.items() if k != "phases"}

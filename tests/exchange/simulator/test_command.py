@@ -16,6 +16,8 @@ import typer
 from typer.testing import CliRunner
 
 from hedgehog.backtest.synthetic import synthetic_trades, write_binance_zip
+from hedgehog.errors import ConfigError
+from hedgehog.exchange.simulator import command
 from hedgehog.exchange.simulator.command import parse_balances, serve
 
 RUN = "import typer; from hedgehog.exchange.simulator.command import serve; typer.run(serve)"
@@ -102,3 +104,19 @@ def test_a_busy_port_exits_with_a_message() -> None:
 def test_parse_balances() -> None:
     assert parse_balances([]) == {"USDT": 10_000}
     assert parse_balances(["usdt=0", "XRP=12.5"]) == {"USDT": 0, "XRP": Decimal("12.5")}
+
+
+@pytest.mark.parametrize("flag", [[], ["--trace-latency"]])
+def test_trace_latency_is_opt_in(monkeypatch: pytest.MonkeyPatch, flag: list[str]) -> None:
+    seen: dict[str, object] = {}
+
+    async def fake_start(**kwargs: object) -> None:
+        seen.update(kwargs)
+        raise ConfigError("stop here")
+
+    monkeypatch.setattr(command, "start_simulator", fake_start)
+    app = typer.Typer()
+    app.command()(serve)
+    result = CliRunner().invoke(app, ["--synthetic", "XRPUSDT", *flag])
+    assert result.exit_code == 2 and "stop here" in result.output
+    assert seen["trace_latency"] is bool(flag)
