@@ -210,12 +210,44 @@ class SimProcess:
 
 
 # -- one phase -------------------------------------------------------------------------------
+async def watch_dashboards(node: LiveNode, count: int) -> tuple[Any, list[asyncio.Task[int]]]:
+    """Serve the node's control API with its dashboard and keep `count` dashboards open: each
+    reads the live event stream (/api/events) as a browser does."""
+    from hedgehog.control.server import build_app, serve
+    from hedgehog.live.commands import extra_routes
+
+    token = "bench"
+    runner, url = await serve(build_app(node, token, routes=extra_routes(node)))
+
+    async def read() -> int:
+        received = 0
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                f"{url}/api/events?token={token}", timeout=aiohttp.ClientTimeout(total=None)
+            ) as resp,
+        ):
+            async for chunk in resp.content.iter_any():
+                received += len(chunk)
+        return received
+
+    return runner, [asyncio.create_task(read()) for _ in range(count)]
+
+
 async def phase(
-    name: str, sim: SimProcess, symbols: int, speed: float, warmup: float, window: float
+    name: str,
+    sim: SimProcess,
+    symbols: int,
+    speed: float,
+    warmup: float,
+    window: float,
+    dashboards: int = 0,
 ) -> dict[str, Any]:
     sim.ready()
     http = aiohttp.ClientSession()
     node: LiveNode | None = None
+    runner = None
+    readers: list[asyncio.Task[int]] = []
     try:
         node = await LiveNode.create(
             Settings(
@@ -243,6 +275,8 @@ async def phase(
         for symbol in names(symbols):
             await node.start_trading(symbol, TradingSettings(symbol, chunks=5, budget=BUDGET))
         await until(lambda: ready(node, symbols), 30.0)
+        if dashboards:
+            runner, readers = await watch_dashboards(node, dashboards)
 
         async def sim_json(method: str, path: str, body: Any = None) -> Any:
             async with http.request(method, f"{sim.url}/_sim/{path}", json=body) as resp:
@@ -274,8 +308,12 @@ async def phase(
             decide.append(decided - sent_ns)
             send.append(got - decided)
         result = report(name, symbols, speed, sim.wait, a, b, total, decide, send, len(in_window))
-        return {**result, "node_gc": collections}
+        return {**result, "node_gc": collections, "dashboards": dashboards}
     finally:
+        for task in readers:
+            task.cancel()
+        if runner is not None:
+            await runner.cleanup()
         if node is not None:
             await node.stop()
         await http.close()
@@ -419,7 +457,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         for name in chosen:
             speed, _, w, win = plans[name]
             logs.counts = {}
-            results[name] = await phase(name, sims[name], symbols, speed, w, win)
+            results[name] = await phase(name, sims[name], symbols, speed, w, win, args.dashboards)
             results[name]["log_warnings"] = logs.counts
     finally:
         for sim in sims.values():
@@ -472,6 +510,12 @@ if __name__ == "__main__":
     parser.add_argument("--uvloop", action="store_true", help="run both processes on uvloop")
     parser.add_argument("--symbols", type=int, default=0, help="[100; 10 with --quick]")
     parser.add_argument("--phases", default="", help=f"comma-separated, of {', '.join(PHASES)}")
+    parser.add_argument(
+        "--dashboards",
+        type=int,
+        default=0,
+        help="keep this many dashboards open (their live stream read) [0]",
+    )
     parser.add_argument("--steady-rate", type=float, default=5000.0, help="trades/s [5000]")
     parser.add_argument(
         "--pin", action=argparse.BooleanOptionalAction, default=True,
