@@ -177,58 +177,69 @@ def cycles(view: SymbolView, limit: int = CYCLES_SHOWN) -> list[dict[str, Any]]:
     return out
 
 
+def symbol_names(live: LiveNode) -> list[str]:
+    """Every symbol the node knows (trading or observed), sorted."""
+    observer = live.observer()
+    views = observer.views if observer is not None else {}
+    return sorted(set(live.naive.ctx.status) | set(views))
+
+
 def symbols(
     live: LiveNode, rates: dict[str, float | None], cache: FillCache | None = None
 ) -> dict[str, dict[str, Any]]:
     """Each known symbol's section: status, PnL, settings, traders, open orders, cycles."""
+    return {s: symbol_section(live, s, rates, cache) for s in symbol_names(live)}
+
+
+def symbol_section(
+    live: LiveNode, symbol: str, rates: dict[str, float | None], cache: FillCache | None = None
+) -> dict[str, Any]:
+    """One symbol's section (see `symbols`)."""
     observer = live.observer()
     views = observer.views if observer is not None else {}
     ctx = live.naive.ctx
-    out: dict[str, dict[str, Any]] = {}
-    for symbol in sorted(set(ctx.status) | set(views)):
-        view = views.get(symbol)
-        leader = live.rt.whereis(leader_name(symbol))
-        traders: list[dict[str, Any]] = []
-        settings = ctx.settings_for(symbol).as_dict()
-        leader_data: dict[str, Any] | None = None
-        if leader is not None:
-            settings = leader.info().get("settings", settings)
-            leader_data = {
-                "pid": leader.pid,
-                "key": f"leader:{symbol}",
-                "traders_started": ctx.traders_started[symbol],
-                "trader_restarts": ctx.restarts[symbol],
-            }
-            slots = getattr(leader, "slots", {})
-            for trader_id, slot in sorted(slots.items(), key=lambda kv: kv[1].state.number):
-                pid = slot.pid
-                entry: dict[str, Any] = {
-                    "trader_id": trader_id,
-                    "key": f"trader:{symbol}:{trader_id}",
-                    "pid": pid.pid,
-                    "alive": pid.alive,
-                }
-                if pid.alive:
-                    entry.update(pid.info())
-                    entry["started_at"] = pid.started_at
-                traders.append(entry)
-        section: dict[str, Any] = {
-            "symbol": symbol,
-            "status": ctx.status.get(symbol, "off"),
-            "trade_rate": rates.get(symbol),
-            "settings": settings,
-            "leader": leader_data,
-            "traders": traders,
-            "orders": [],
-            "cycles": [],
+    view = views.get(symbol)
+    leader = live.rt.whereis(leader_name(symbol))
+    traders: list[dict[str, Any]] = []
+    settings = ctx.settings_for(symbol).as_dict()
+    leader_data: dict[str, Any] | None = None
+    if leader is not None:
+        settings = leader.info().get("settings", settings)
+        leader_data = {
+            "pid": leader.pid,
+            "key": f"leader:{symbol}",
+            "traders_started": ctx.traders_started[symbol],
+            "trader_restarts": ctx.restarts[symbol],
         }
-        if view is not None:
-            section.update(view.summary())
-            orders = sorted(view.open_orders(), key=lambda o: (o.side.value, -o.price))
-            section["orders"] = [_order(o) for o in orders]
-            section["cycles"] = (cache or FillCache()).get(view)[1]
-        out[symbol] = section
-    return out
+        slots = getattr(leader, "slots", {})
+        for trader_id, slot in sorted(slots.items(), key=lambda kv: kv[1].state.number):
+            pid = slot.pid
+            entry: dict[str, Any] = {
+                "trader_id": trader_id,
+                "key": f"trader:{symbol}:{trader_id}",
+                "pid": pid.pid,
+                "alive": pid.alive,
+            }
+            if pid.alive:
+                entry.update(pid.info())
+                entry["started_at"] = pid.started_at
+            traders.append(entry)
+    section: dict[str, Any] = {
+        "symbol": symbol,
+        "status": ctx.status.get(symbol, "off"),
+        "trade_rate": rates.get(symbol),
+        "settings": settings,
+        "leader": leader_data,
+        "traders": traders,
+        "orders": [],
+        "cycles": [],
+    }
+    if view is not None:
+        section.update(view.summary())
+        orders = sorted(view.open_orders(), key=lambda o: (o.side.value, -o.price))
+        section["orders"] = [_order(o) for o in orders]
+        section["cycles"] = (cache or FillCache()).get(view)[1]
+    return section
 
 
 def unique_fills(fills: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
