@@ -275,6 +275,7 @@ async def phase(
         for symbol in names(symbols):
             await node.start_trading(symbol, TradingSettings(symbol, chunks=5, budget=BUDGET))
         await until(lambda: ready(node, symbols), 30.0)
+        gc.freeze()  # as `hedgehog run` does once its node has booted
         if dashboards:
             runner, readers = await watch_dashboards(node, dashboards)
 
