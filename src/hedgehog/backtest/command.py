@@ -27,6 +27,15 @@ from hedgehog.core.filters import (
     split_symbol,
 )
 from hedgehog.errors import ConfigError, HedgehogError
+from hedgehog.naive.options import (
+    Budget,
+    BuyDown,
+    Chunks,
+    Fee,
+    Profit,
+    Rebuy,
+    trading_values,
+)
 from hedgehog.naive.settings import TradingSettings, normalize_symbol
 
 if TYPE_CHECKING:
@@ -79,12 +88,12 @@ def backtest(
     ] = None,
     trades: Annotated[int, typer.Option(help="Trades per synthetic symbol")] = 100_000,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic market")] = 1,
-    chunks: Annotated[int | None, typer.Option(help="Traders per symbol [5]")] = None,
-    budget: Annotated[str | None, typer.Option(help="Quote budget per symbol [1000]")] = None,
-    buy_down_interval: Annotated[str | None, typer.Option(help="[0.0001]")] = None,
-    profit_interval: Annotated[str | None, typer.Option(help="[0.001]")] = None,
-    rebuy_interval: Annotated[str | None, typer.Option(help="[0.001]")] = None,
-    fee: Annotated[str | None, typer.Option(help="Fee rate [0.001]")] = None,
+    chunks: Chunks = None,
+    budget: Budget = None,
+    buy_down_interval: BuyDown = None,
+    profit_interval: Profit = None,
+    rebuy_interval: Rebuy = None,
+    fee: Fee = None,
     exchange_info: Annotated[
         Path | None,
         typer.Option(help="A saved GET /api/v3/exchangeInfo answer giving each symbol's filters"),
@@ -143,13 +152,8 @@ def backtest(
                 skip_bad_rows,
                 as_json,
             )
-        values = dict(
-            chunks=chunks,
-            budget=budget,
-            buy_down_interval=buy_down_interval,
-            profit_interval=profit_interval,
-            rebuy_interval=rebuy_interval,
-            fee=fee,
+        values = trading_values(
+            chunks, budget, buy_down_interval, profit_interval, rebuy_interval, fee
         )
         settings = {s: TradingSettings.parse(s, **values) for s in tables}
         for s, st in settings.items():

@@ -48,6 +48,15 @@ from hedgehog.backtest.synthetic import synthetic_exchange_info
 from hedgehog.console import err, fail, out, warn
 from hedgehog.core.filters import parse_exchange_info
 from hedgehog.errors import ConfigError, DataError, HedgehogError
+from hedgehog.naive.options import (
+    Budget,
+    BuyDown,
+    Chunks,
+    Fee,
+    Profit,
+    Rebuy,
+    trading_values,
+)
 from hedgehog.naive.settings import normalize_symbol
 
 
@@ -83,12 +92,12 @@ def sweep(
     ] = None,
     trades: Annotated[int, typer.Option(help="Trades per synthetic symbol")] = 100_000,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic market")] = 1,
-    chunks: Annotated[int | None, typer.Option(help="Traders per symbol [5]")] = None,
-    budget: Annotated[str | None, typer.Option(help="Quote budget per symbol [1000]")] = None,
-    buy_down_interval: Annotated[str | None, typer.Option(help="[0.0001]")] = None,
-    profit_interval: Annotated[str | None, typer.Option(help="[0.001]")] = None,
-    rebuy_interval: Annotated[str | None, typer.Option(help="[0.001]")] = None,
-    fee: Annotated[str | None, typer.Option(help="Fee rate [0.001]")] = None,
+    chunks: Chunks = None,
+    budget: Budget = None,
+    buy_down_interval: BuyDown = None,
+    profit_interval: Profit = None,
+    rebuy_interval: Rebuy = None,
+    fee: Fee = None,
     exchange_info: Annotated[
         Path | None,
         typer.Option(help="A saved GET /api/v3/exchangeInfo answer giving each symbol's filters"),
@@ -139,14 +148,7 @@ def sweep(
             raise ConfigError("--workers must be at least 1")
         the_grid = parse_grid(grid or [])
         fixed = parse_fixed(
-            dict(
-                chunks=chunks,
-                budget=budget,
-                buy_down_interval=buy_down_interval,
-                profit_interval=profit_interval,
-                rebuy_interval=rebuy_interval,
-                fee=fee,
-            )
+            trading_values(chunks, budget, buy_down_interval, profit_interval, rebuy_interval, fee)
         )
         count = combinations(the_grid)
         if count > MAX_COMBINATIONS and not yes:

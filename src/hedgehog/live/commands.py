@@ -24,6 +24,15 @@ from hedgehog.core.filters import load_exchange_info
 from hedgehog.errors import ConfigError, HedgehogError
 from hedgehog.live.node import LiveNode
 from hedgehog.live.view import render, snapshot
+from hedgehog.naive.options import (
+    Budget,
+    BuyDown,
+    Chunks,
+    Fee,
+    Profit,
+    Rebuy,
+    trading_values,
+)
 from hedgehog.naive.settings import TradingSettings, normalize_symbol
 from hedgehog.store import Database
 
@@ -137,12 +146,12 @@ def run(
     stream_url: Annotated[str | None, typer.Option(help="Market stream base URL")] = None,
     ws_api_url: Annotated[str | None, typer.Option(help="WebSocket API URL (user data)")] = None,
     exchange_info: Annotated[Path | None, typer.Option(help="Saved exchangeInfo (paper)")] = None,
-    chunks: Annotated[int | None, typer.Option(help="Traders per symbol [5]")] = None,
-    budget: Annotated[str | None, typer.Option(help="Quote budget per symbol [1000]")] = None,
-    buy_down_interval: Annotated[str | None, typer.Option(help="[0.0001]")] = None,
-    profit_interval: Annotated[str | None, typer.Option(help="[0.001]")] = None,
-    rebuy_interval: Annotated[str | None, typer.Option(help="[0.001]")] = None,
-    fee: Annotated[str | None, typer.Option(help="[0.001]")] = None,
+    chunks: Chunks = None,
+    budget: Budget = None,
+    buy_down_interval: BuyDown = None,
+    profit_interval: Profit = None,
+    rebuy_interval: Rebuy = None,
+    fee: Fee = None,
     control_port: Annotated[int, typer.Option(help="Control API port (0: any free)")] = 0,
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds")] = None,
     view: Annotated[bool, typer.Option(help="Live view in the terminal")] = True,
@@ -157,13 +166,8 @@ def run(
             stream_url=stream_url,
             ws_api_url=ws_api_url,
         )
-        values = dict(
-            chunks=chunks,
-            budget=budget,
-            buy_down_interval=buy_down_interval,
-            profit_interval=profit_interval,
-            rebuy_interval=rebuy_interval,
-            fee=fee,
+        values = trading_values(
+            chunks, budget, buy_down_interval, profit_interval, rebuy_interval, fee
         )
         trading = _trading(symbols, values)
         filters = load_exchange_info(exchange_info) if exchange_info else None
