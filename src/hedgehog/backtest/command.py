@@ -15,6 +15,17 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from hedgehog.backtest.loaders import load_trades
+from hedgehog.backtest.options import (
+    EveryTick,
+    ExchangeInfo,
+    MinNotional,
+    Seed,
+    SkipBadRows,
+    StepSize,
+    Synthetic,
+    TickSize,
+    Trades,
+)
 from hedgehog.backtest.runner import BacktestConfig, BacktestResult, run_backtest
 from hedgehog.backtest.synthetic import synthetic_exchange_info, synthetic_trades
 from hedgehog.backtest.tables import TradeTable
@@ -57,12 +68,7 @@ def backtest(
             help="Symbol of the trades (default: from the file names); keeps only that symbol"
         ),
     ] = None,
-    synthetic: Annotated[
-        str | None,
-        typer.Option(
-            help="Instead of files: a seeded synthetic market of these symbols (XRPUSDT,ETHUSDT)"
-        ),
-    ] = None,
+    synthetic: Synthetic = None,
     from_db: Annotated[
         str | None,
         typer.Option(
@@ -86,28 +92,19 @@ def backtest(
             show_default=False,
         ),
     ] = None,
-    trades: Annotated[int, typer.Option(help="Trades per synthetic symbol")] = 100_000,
-    seed: Annotated[int, typer.Option(help="Seed of the synthetic market")] = 1,
+    trades: Trades = 100_000,
+    seed: Seed = 1,
     chunks: Chunks = None,
     budget: Budget = None,
     buy_down_interval: BuyDown = None,
     profit_interval: Profit = None,
     rebuy_interval: Rebuy = None,
     fee: Fee = None,
-    exchange_info: Annotated[
-        Path | None,
-        typer.Option(help="A saved GET /api/v3/exchangeInfo answer giving each symbol's filters"),
-    ] = None,
-    tick_size: Annotated[
-        str | None, typer.Option(help="Tick size (without --exchange-info)")
-    ] = None,
-    step_size: Annotated[
-        str | None, typer.Option(help="Step size (without --exchange-info)")
-    ] = None,
-    min_notional: Annotated[
-        str | None, typer.Option(help="Min notional (without --exchange-info)")
-    ] = None,
-    skip_bad_rows: Annotated[bool, typer.Option(help="Count and skip unreadable rows")] = False,
+    exchange_info: ExchangeInfo = None,
+    tick_size: TickSize = None,
+    step_size: StepSize = None,
+    min_notional: MinNotional = None,
+    skip_bad_rows: SkipBadRows = False,
     chaos_kills: Annotated[
         int, typer.Option(help="Kill this many random traders while running")
     ] = 0,
@@ -115,12 +112,7 @@ def backtest(
     chaos_targets: Annotated[
         str, typer.Option(help="What chaos kills: any of trader,leader,symbol")
     ] = "trader,leader,symbol",
-    every_tick: Annotated[
-        bool,
-        typer.Option(
-            help="Send every trade through the processes (no skip-ahead): slower, same result"
-        ),
-    ] = False,
+    every_tick: EveryTick = False,
     report: Annotated[
         Path | None,
         typer.Option(help="Write an HTML report with charts (self-contained) into this directory"),

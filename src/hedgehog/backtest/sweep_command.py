@@ -26,6 +26,17 @@ from rich.table import Table
 
 from hedgehog.backtest.command import _filters
 from hedgehog.backtest.loaders import _NAME_SYMBOL, _expand
+from hedgehog.backtest.options import (
+    EveryTick,
+    ExchangeInfo,
+    MinNotional,
+    Seed,
+    SkipBadRows,
+    StepSize,
+    Synthetic,
+    TickSize,
+    Trades,
+)
 from hedgehog.backtest.sweep import (
     MAX_COMBINATIONS,
     SORT_KEYS,
@@ -84,40 +95,21 @@ def sweep(
             help="Symbol of the trades (default: from the file names); keeps only that symbol"
         ),
     ] = None,
-    synthetic: Annotated[
-        str | None,
-        typer.Option(
-            help="Instead of files: a seeded synthetic market of these symbols (XRPUSDT,ETHUSDT)"
-        ),
-    ] = None,
-    trades: Annotated[int, typer.Option(help="Trades per synthetic symbol")] = 100_000,
-    seed: Annotated[int, typer.Option(help="Seed of the synthetic market")] = 1,
+    synthetic: Synthetic = None,
+    trades: Trades = 100_000,
+    seed: Seed = 1,
     chunks: Chunks = None,
     budget: Budget = None,
     buy_down_interval: BuyDown = None,
     profit_interval: Profit = None,
     rebuy_interval: Rebuy = None,
     fee: Fee = None,
-    exchange_info: Annotated[
-        Path | None,
-        typer.Option(help="A saved GET /api/v3/exchangeInfo answer giving each symbol's filters"),
-    ] = None,
-    tick_size: Annotated[
-        str | None, typer.Option(help="Tick size (without --exchange-info)")
-    ] = None,
-    step_size: Annotated[
-        str | None, typer.Option(help="Step size (without --exchange-info)")
-    ] = None,
-    min_notional: Annotated[
-        str | None, typer.Option(help="Min notional (without --exchange-info)")
-    ] = None,
-    skip_bad_rows: Annotated[bool, typer.Option(help="Count and skip unreadable rows")] = False,
-    every_tick: Annotated[
-        bool,
-        typer.Option(
-            help="Send every trade through the processes (no skip-ahead): slower, same result"
-        ),
-    ] = False,
+    exchange_info: ExchangeInfo = None,
+    tick_size: TickSize = None,
+    step_size: StepSize = None,
+    min_notional: MinNotional = None,
+    skip_bad_rows: SkipBadRows = False,
+    every_tick: EveryTick = False,
     workers: Annotated[
         int | None,
         typer.Option(help="Worker processes (default: all cores)", show_default=False),
