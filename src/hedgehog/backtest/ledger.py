@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from hedgehog.core.decimals import ONE, ZERO, fmt
@@ -57,7 +57,6 @@ class LedgerSummary:
     unrealised_pnl: Decimal = ZERO
     fees_paid: Decimal = ZERO
     ledger_sha256: str = ""
-    per_symbol: dict[str, dict[str, str | int]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, str | int | dict[str, dict[str, str | int]]]:
         return {

@@ -26,7 +26,6 @@ import numpy as np
 from hedgehog.backtest.ledger import LedgerSummary, summarise
 from hedgehog.backtest.skip import skip_ahead
 from hedgehog.backtest.tables import TradeTable, from_units
-from hedgehog.core.decimals import fmt
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.pubsub import PubSub
 from hedgehog.core.types import TradeEvent, orders_topic, trade_topic
@@ -34,7 +33,7 @@ from hedgehog.errors import ConfigError
 from hedgehog.exchange.paper.engine import MatchingEngine
 from hedgehog.exchange.paper.exchange import PaperExchange
 from hedgehog.naive.api import Naive
-from hedgehog.naive.context import NaiveContext, leader_name
+from hedgehog.naive.context import NaiveContext, leader_name, symbol_name
 from hedgehog.naive.settings import TradingSettings
 from hedgehog.naive.store import MemoryTraderStore
 from hedgehog.runtime import Runtime, VirtualClock
@@ -261,7 +260,7 @@ class _Replay:
                 if scheduler.in_task:
                     await rt.quiesce()
                 if chaos.due(start + k):
-                    await chaos.strike()
+                    await chaos.strike(start + k)
             if progress is not None:
                 progress(stop, total)
 
@@ -309,18 +308,21 @@ class _Chaos:
         self.next = 0
         self.kills = 0
 
+    def next_at(self) -> int | None:
+        """The trade index after which the next kill falls, or None when none is left."""
+        return self.at[self.next] if self.next < len(self.at) else None
+
     def due(self, index: int) -> bool:
         return self.next < len(self.at) and self.at[self.next] <= index
 
-    async def strike(self) -> None:
-        while self.due(self.at[self.next] if self.next < len(self.at) else -1):
+    async def strike(self, index: int) -> None:
+        """Make every kill due by trade `index`; each victim's supervisor restarts it."""
+        while self.due(index):
             self.next += 1
             victim = self._pick()
             if victim is not None and self.rt.kill(victim):
                 self.kills += 1
             await self.rt.quiesce()
-            if self.next >= len(self.at) or self.at[self.next] != self.at[self.next - 1]:
-                break
 
     def _pick(self) -> Any:
         kind = self.rng.choice(self.targets)
@@ -329,11 +331,11 @@ class _Chaos:
         if kind == "leader":
             return leader
         if kind == "symbol":
-            return self.rt.whereis(("symbol", symbol))
+            return self.rt.whereis(symbol_name(symbol))
         if leader is None:
             return None
         slots = sorted(leader.slots.values(), key=lambda s: s.state.number)  # type: ignore[attr-defined]
         return self.rng.choice(slots).pid if slots else None
 
 
-__all__ = ["BacktestConfig", "BacktestResult", "fmt", "run_backtest"]
+__all__ = ["BacktestConfig", "BacktestResult", "run_backtest"]

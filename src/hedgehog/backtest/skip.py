@@ -118,8 +118,9 @@ async def skip_ahead(
         deadline = replay.clock.next_deadline()
         if deadline is not None:
             best = min(best, _due(times, deadline, replay.current_ms))
-        if chaos.next < len(chaos.at):
-            best = min(best, chaos.at[chaos.next])
+        kill_at = chaos.next_at()
+        if kill_at is not None:  # a kill falls after this trade: replay it, then kill
+            best = min(best, kill_at)
         if best >= total:
             break
         sym_i, row = int(which[best]), int(rows[best])
@@ -136,7 +137,7 @@ async def skip_ahead(
         cursor[sym_i] = row + 1
         dirty.add(sym_i)
         if chaos.due(best):
-            await chaos.strike()
+            await chaos.strike(best)
             dirty.update(range(count))
         if deadline is not None:
             dirty.update(range(count))

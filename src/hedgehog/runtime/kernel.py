@@ -363,4 +363,4 @@ def _expire(fut: asyncio.Future[Any], target: Any, timeout: float) -> None:
         fut.set_exception(CallTimeout(target, timeout))
 
 
-__all__ = ["CAST", "Runtime"]
+__all__ = ["Runtime"]
