@@ -192,6 +192,10 @@ class OrderRow(Timestamps, Base):
     cumulative_quote_qty: Mapped[str | None] = mapped_column(String)
     status: Mapped[str] = mapped_column(String(16))
     trader_id: Mapped[str | None] = mapped_column(String(NAME))
+    # time.time_ns() in the transaction that commits a trader's intent (the row's first write,
+    # status PENDING), taken just before its commit: the chaos checker compares it with the
+    # time the exchange received the order (the same machine's clock)
+    intent_committed_at_ns: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class TradeEventRow(Base):

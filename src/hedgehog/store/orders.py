@@ -9,10 +9,15 @@ Rows only move forward: PENDING -> NEW -> PARTIALLY_FILLED -> a final status (FI
 CANCELED, REJECTED, EXPIRED), and the executed quantity never shrinks. A late, older report
 (a trader's state saved after the warehouse recorded the fill) does not undo a newer one;
 it can still fill in what the row lacks (the exchange's order id, the trader id).
+
+A trader's intent row also notes when it was committed (`intent_committed_at_ns`,
+`time.time_ns()` taken in the committing transaction, just before the commit), so that an
+audit can prove each order reached the exchange after its intent was durable (`bench/chaos.py`).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -122,10 +127,14 @@ def write_order(session: Session, values: dict[str, Any]) -> None:
     """Insert the order, or move its row forward (never back); inside the caller's transaction."""
     cid = values["client_order_id"]
     row = session.scalar(select(OrderRow).where(OrderRow.client_order_id == cid).with_for_update())
+    intent = values["status"] == PENDING  # a trader's intent, written before the exchange call
     if row is None:
-        session.add(OrderRow(**values))
+        stamp = time.time_ns() if intent else None
+        session.add(OrderRow(**values, intent_committed_at_ns=stamp))
         session.flush()
         return
+    if intent and row.intent_committed_at_ns is None:
+        row.intent_committed_at_ns = time.time_ns()
     if _is_newer(values, row):
         for name in _CORE:
             setattr(row, name, values[name])
