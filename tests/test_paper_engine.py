@@ -239,17 +239,28 @@ def test_client_order_id_of_36_allowed_characters_is_accepted() -> None:
     assert len(e.open_orders()) == 1
 
 
-@pytest.mark.parametrize("fill", ["open", "filled", "canceled"])
-def test_duplicate_client_order_id(fill: str) -> None:
+def test_duplicate_client_order_id_among_open_orders_is_refused() -> None:
     e = engine(balances={"USDT": D(100), "BTC": D(1)})
     e.place("XRPUSDT", BUY, D("0.5"), D("10"), "dup", 1)
-    if fill == "filled":
-        e.on_trade(trade("0.5"))
-    elif fill == "canceled":
-        e.cancel("XRPUSDT", client_order_id="dup", time_ms=2)
     exc = rejected(e, "XRPUSDT", BUY, D("0.12345"), D("10"), "dup", 3)  # duplicate beats filter
     assert exc.reason is RejectReason.DUPLICATE_CLIENT_ORDER_ID and "dup" in exc.detail
     e.place("ETHBTC", BUY, D("0.05"), D("0.01"), "dup", 3)  # unique per symbol, like Binance
+
+
+@pytest.mark.parametrize("fill", ["filled", "canceled"])
+def test_client_order_id_of_a_closed_order_can_be_used_again(fill: str) -> None:
+    """As on Binance: only open orders reserve their client id. Re-placing the id of a filled
+    order creates a second order, which is why recovery must query before it re-places."""
+    e = engine(balances={"USDT": D(100)})
+    first = e.place("XRPUSDT", BUY, D("0.5"), D("10"), "dup", 1)
+    if fill == "filled":
+        e.on_trade(trade("0.5"))
+    else:
+        e.cancel("XRPUSDT", client_order_id="dup", time_ms=2)
+    second = e.place("XRPUSDT", BUY, D("0.4"), D("10"), "dup", 3)
+    assert second.order_id != first.order_id
+    assert e.get("XRPUSDT", client_order_id="dup") == second  # the latest one
+    assert e.get("XRPUSDT", order_id=first.order_id).status.value == fill.upper()
 
 
 @pytest.mark.parametrize(
@@ -307,7 +318,9 @@ def test_closed_orders_are_forgotten_oldest_first() -> None:
         "open": 1,
         "filled": 1,
         "canceled": 3,
+        "expired": 0,
         "remembered_closed": 2,
+        "fills": 1,
     }
     for forgotten in (3, 1):
         with pytest.raises(UnknownOrder):
@@ -431,8 +444,7 @@ class EngineMachine(RuleBasedStateMachine):
         return locked
 
     def expected_rejection(self, key: tuple[str, str], side: Side, price: D, qty: D) -> object:
-        remembered = [*self.open, *self.closed[-MEMORY:]] if MEMORY else list(self.open)
-        if key in {self.keys[oid] for oid in remembered}:
+        if key in {self.keys[oid] for oid in self.open}:  # unique among open orders only
             return RejectReason.DUPLICATE_CLIENT_ORDER_ID
         if price in (D("0.905"), D("0")) or price * qty < 1:
             return RejectReason.FILTER_FAILURE

@@ -120,9 +120,9 @@ def test_no_method_ever_suspends(paper: PaperExchange, published: Recorder) -> N
     assert done(paper.open_orders()) == [order]
     assert done(paper.symbol_filters("XRPUSDT")) is XRP
     assert set(done(paper.balances())) == {"USDT", "XRP"}
-    assert done(paper.cancel_order("XRPUSDT", client_order_id="a")).status is OrderStatus.CANCELED
-    with pytest.raises(OrderRejected):
+    with pytest.raises(OrderRejected):  # "a" is open
         done(paper.place_limit_order("XRPUSDT", Side.BUY, D("0.5"), D("10"), "a"))
+    assert done(paper.cancel_order("XRPUSDT", client_order_id="a")).status is OrderStatus.CANCELED
     assert len(published.messages) == 2
 
 

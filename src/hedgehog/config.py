@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=lambda: Path(user_data_dir("hedgehog", False)))
     database_url: str | None = None
     paper_balance: str = "10000"  # quote asset balance of the paper exchange
+    # the paper exchange's money rules, Binance's by default (see exchange/paper/rules.py)
+    paper_commission: Literal["received", "quote", "bnb"] = "received"
+    paper_fills: Literal["volume", "full"] = "volume"
 
     def urls(self) -> dict[str, str]:
         base = TESTNET if self.testnet else BINANCE

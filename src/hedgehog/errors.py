@@ -37,6 +37,7 @@ class RejectReason(StrEnum):
     FILTER_FAILURE = "filter failure"
     DUPLICATE_CLIENT_ORDER_ID = "duplicate client order id"
     UNKNOWN_SYMBOL = "unknown symbol"
+    WOULD_TAKE = "would immediately match and take"  # a LIMIT_MAKER that crosses
     OTHER = "rejected"
 
 

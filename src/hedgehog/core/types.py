@@ -71,6 +71,8 @@ class Order:
     status: OrderStatus
     time: int = 0
     update_time: int = 0
+    order_type: str = "LIMIT"  # LIMIT, MARKET or LIMIT_MAKER
+    time_in_force: str = "GTC"  # GTC, IOC or FOK ("" for MARKET and LIMIT_MAKER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +85,40 @@ class OrderUpdate:
     commission: Decimal
     commission_asset: str
     event_time: int = 0
+    trade_id: int = -1  # the exchange's trade of this fill; -1 for a status change
+    is_maker: bool = True
 
     @property
     def symbol(self) -> str:
         return self.order.symbol
 
     @property
+    def is_fill(self) -> bool:
+        """A fill whose commission is known: it carries its trade (pollers' updates do not)."""
+        return self.last_qty > 0 and self.trade_id >= 0
+
+    @property
     def client_order_id(self) -> str:
         return self.order.client_order_id
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One trade of one of our orders, as `GET /api/v3/myTrades` reports it.
+
+    The commission is in `commission_asset`: on Binance a BUY pays it in the base asset it
+    receives (so it holds `qty - commission`), a SELL in the quote asset, either in BNB when
+    the account pays fees with BNB.
+    """
+
+    symbol: str
+    order_id: int
+    trade_id: int
+    side: Side
+    price: Decimal
+    qty: Decimal
+    quote_qty: Decimal
+    commission: Decimal
+    commission_asset: str
+    time: int
+    is_maker: bool

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from hedgehog.core.filters import SymbolFilters
-from hedgehog.core.types import Order, Side
+from hedgehog.core.types import Fill, Order, Side
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,4 +57,11 @@ class Exchange(Protocol):
 
     async def balances(self) -> dict[str, Balance]:
         """Balances per asset."""
+        ...
+
+    async def order_fills(self, symbol: str, order_id: int) -> list[Fill]:
+        """The trades of one order with their commissions (Binance: `myTrades?orderId=`).
+
+        The one place a commission is always known: `GET /api/v3/order` does not carry it.
+        """
         ...

@@ -28,6 +28,7 @@ from hedgehog.errors import ConfigError, HedgehogError, OrderRejected, UnknownOr
 from hedgehog.exchange.base import Exchange
 from hedgehog.exchange.binance.rest import BinanceExchange
 from hedgehog.exchange.paper.engine import MatchingEngine
+from hedgehog.exchange.paper.rules import Rules
 from hedgehog.exchange.paper.exchange import PaperExchange
 from hedgehog.live.feeds import FillRouter, PaperFeeder, WatchedExchange
 from hedgehog.naive.api import Naive
@@ -99,7 +100,12 @@ class LiveNode:
         exchange: Exchange
         if settings.exchange == "paper":
             known = dict(filters) if filters is not None else await _fetch_filters(rest)
-            engine = MatchingEngine(known, balances={"USDT": Decimal(settings.paper_balance)})
+            engine = MatchingEngine(
+                known,
+                balances={"USDT": Decimal(settings.paper_balance)},
+                rules=Rules.binance(settings.paper_commission, settings.paper_fills),
+                keep_fills=True,
+            )
             paper = PaperExchange(engine, pubsub.broadcast)
             exchange = paper
             children.append(ChildSpec("exchange", PaperFeeder, (pubsub, paper), name=FEED["paper"]))

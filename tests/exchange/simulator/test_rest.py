@@ -108,7 +108,7 @@ async def test_query_cancel_open_orders_and_account(api: Api) -> None:
     _, account, _ = await api.signed("GET", "/api/v3/account")
     usdt = next(b for b in account["balances"] if b["asset"] == "USDT")
     # 10 * 0.4 * 1.001 + 10 * 0.3 * 1.001 locked
-    assert usdt == {"asset": "USDT", "free": "992.99300000", "locked": "7.00700000"}
+    assert usdt == {"asset": "USDT", "free": "993.00000000", "locked": "7.00000000"}  # no fee
     assert account["accountType"] == "SPOT" and account["canTrade"] is True
     status, body, _ = await api.signed(
         "DELETE", "/api/v3/order", symbol="XRPUSDT", origClientOrderId="q1",
@@ -138,8 +138,8 @@ async def test_query_cancel_open_orders_and_account(api: Api) -> None:
         ({"symbol": "DOGEUSDT"}, -1121, "Invalid symbol."),
         ({"side": "HOLD"}, -1117, "Invalid side."),
         ({"type": "FANCY"}, -1116, "Invalid orderType."),
-        ({"type": "MARKET"}, -1020, "This operation is not supported"),
-        ({"timeInForce": "IOC"}, -1020, "This operation is not supported"),
+        ({"type": "STOP_LOSS"}, -1020, "This operation is not supported"),
+        ({"type": "TAKE_PROFIT_LIMIT"}, -1020, "This operation is not supported"),
         ({"timeInForce": "XYZ"}, -1115, "Invalid timeInForce."),
         ({"newOrderRespType": "ALL"}, -1130, "newOrderRespType"),
         ({"price": "0.50001"}, -1013, "Filter failure: PRICE_FILTER"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
@@ -85,21 +86,28 @@ async def test_a_resting_order_filled_by_a_trade(
         assert new["subscriptionId"] == 0
         assert (new["event"]["x"], new["event"]["X"], new["event"]["c"]) == ("NEW", "NEW", "buy-1")
         await api.trade("0.51")  # above the limit: nothing
-        await api.trade("0.5", qty="3")
+        await api.trade("0.5", qty="3")  # fills 3 of 10 (volume fills, as Binance)
+        part = wire.parse_execution_report((await next_event(ws))["event"])
+        assert part.order.status is OrderStatus.PARTIALLY_FILLED and str(part.last_qty) == "3"
+        assert (part.commission, part.commission_asset) == (Decimal("0.003"), "XRP")
+        await api.trade("0.5", qty="8")
         fill = await next_event(ws)
         update = wire.parse_execution_report(fill["event"])
         assert fill["event"]["x"] == "TRADE" and update.order.status is OrderStatus.FILLED
-        assert update.order.order_id == placed["orderId"] and str(update.last_qty) == "10"
-        assert fill["event"]["N"] == "USDT" and fill["event"]["n"] == "0.0050"
-        assert fill["event"]["t"] == 2  # the id of the trade that filled it
+        assert update.order.order_id == placed["orderId"] and str(update.last_qty) == "7"
+        assert fill["event"]["N"] == "XRP" and fill["event"]["n"] == "0.007"  # the asset bought
+        assert fill["event"]["t"] == 3 and fill["event"]["m"] is True  # the trade that filled it
     ledger = await api.sim_get("ledger")
     (order,) = ledger["orders"]
     assert order["status"] == "FILLED" and order["clientOrderId"] == "buy-1"
-    assert order["fills"] == [{"price": "0.5", "qty": "10", "commission": "0.0050",
-                               "commissionAsset": "USDT", "tradeId": 2,
-                               "time": order["updateTime"]}]  # fmt: skip
+    assert order["fills"] == [
+        {"price": "0.5", "qty": "3", "commission": "0.003", "commissionAsset": "XRP",
+         "tradeId": 2, "time": part.order.update_time, "isMaker": True},
+        {"price": "0.5", "qty": "7", "commission": "0.007", "commissionAsset": "XRP",
+         "tradeId": 3, "time": order["updateTime"], "isMaker": True},
+    ]  # fmt: skip
     stats = await api.sim_get("stats")
-    assert stats["fills"] == 1 and stats["trades_injected"] == 2
+    assert stats["fills"] == 2 and stats["trades_injected"] == 3
     assert stats["last_price"] == {"XRPUSDT": "0.5"}
 
 

@@ -41,7 +41,7 @@ from yarl import URL
 
 from hedgehog.core.decimals import fmt
 from hedgehog.core.filters import SymbolFilters, parse_symbol
-from hedgehog.core.types import Order, Side
+from hedgehog.core.types import Fill, Order, Side
 from hedgehog.errors import (
     AuthenticationError,
     ConfigError,
@@ -502,6 +502,14 @@ class BinanceExchange:
         if not isinstance(data, list):
             raise wire.WireError(f"openOrders answered {type(data).__name__}, not a list")
         return [wire.parse_order(_object(item)) for item in data]
+
+    async def order_fills(self, symbol: str, order_id: int) -> list[Fill]:
+        """The trades of one order with their commissions (GET /api/v3/myTrades?orderId=)."""
+        params: Params = [("symbol", symbol), ("orderId", order_id)]
+        data = await self._request("GET", "/api/v3/myTrades", params, signed=True)
+        if not isinstance(data, list):
+            raise wire.WireError(f"myTrades answered {type(data).__name__}, not a list")
+        return [wire.parse_my_trade(_object(item)) for item in data]
 
 
 _NOT_JSON = object()

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from hedgehog.core.decimals import ZERO, to_decimal
-from hedgehog.core.types import Order, OrderStatus, OrderUpdate, Side, TradeEvent
+from hedgehog.core.types import Fill, Order, OrderStatus, OrderUpdate, Side, TradeEvent
 from hedgehog.errors import (
     AuthenticationError,
     ExchangeError,
@@ -135,6 +135,8 @@ def parse_order(data: Mapping[str, Any]) -> Order:
         status=_enum(data, "status", OrderStatus),
         time=time if isinstance(time, int) else 0,
         update_time=_int(data, "updateTime", time if isinstance(time, int) else 0),
+        order_type=str(data.get("type") or "LIMIT"),
+        time_in_force=str(data.get("timeInForce") or "GTC"),
     )
 
 
@@ -150,8 +152,8 @@ def format_order(order: Order, *, transact: bool = False) -> dict[str, Any]:
         "executedQty": format(order.executed_qty, "f"),
         "cummulativeQuoteQty": format(order.cumulative_quote_qty, "f"),
         "status": order.status.value,
-        "timeInForce": "GTC",
-        "type": "LIMIT",
+        "timeInForce": order.time_in_force or "GTC",
+        "type": order.order_type,
         "side": order.side.value,
     }
     if transact:
@@ -192,6 +194,42 @@ def format_cancel_response(order: Order, cancel_client_order_id: str = "") -> di
     data["transactTime"] = order.update_time or order.time
     data["origQuoteOrderQty"] = "0"
     return data
+
+
+def parse_my_trade(data: Mapping[str, Any]) -> Fill:
+    """One element of `GET /api/v3/myTrades` (or the WS API's `myTrades`)."""
+    return Fill(
+        symbol=_str(data, "symbol"),
+        order_id=_int(data, "orderId"),
+        trade_id=_int(data, "id"),
+        side=Side.BUY if data.get("isBuyer") else Side.SELL,
+        price=_dec(data, "price"),
+        qty=_dec(data, "qty"),
+        quote_qty=_dec(data, "quoteQty"),
+        commission=_dec(data, "commission"),
+        commission_asset=_str(data, "commissionAsset"),
+        time=_int(data, "time", 0),
+        is_maker=bool(data.get("isMaker", False)),
+    )
+
+
+def format_my_trade(fill: Fill) -> dict[str, Any]:
+    """A fill as `GET /api/v3/myTrades` shows it."""
+    return {
+        "symbol": fill.symbol,
+        "id": fill.trade_id,
+        "orderId": fill.order_id,
+        "orderListId": -1,
+        "price": format(fill.price, "f"),
+        "qty": format(fill.qty, "f"),
+        "quoteQty": format(fill.quote_qty, "f"),
+        "commission": format(fill.commission, "f"),
+        "commissionAsset": fill.commission_asset,
+        "time": fill.time,
+        "isBuyer": fill.side is Side.BUY,
+        "isMaker": fill.is_maker,
+        "isBestMatch": True,
+    }
 
 
 # -- account and server time -----------------------------------------------------------------
@@ -254,8 +292,11 @@ def parse_execution_report(data: Mapping[str, Any]) -> OrderUpdate:
         status=_enum(data, "X", OrderStatus),
         time=_int(data, "O", 0),
         update_time=_int(data, "T", 0),
+        order_type=str(data.get("o") or "LIMIT"),
+        time_in_force=str(data.get("f") or "GTC"),
     )
     commission_asset = data.get("N")
+    trade_id = data.get("t")
     return OrderUpdate(
         order=order,
         last_qty=_dec(data, "l"),
@@ -263,6 +304,8 @@ def parse_execution_report(data: Mapping[str, Any]) -> OrderUpdate:
         commission=_dec(data, "n") if data.get("n") is not None else ZERO,
         commission_asset=commission_asset if isinstance(commission_asset, str) else "",
         event_time=_int(data, "E", 0),
+        trade_id=trade_id if isinstance(trade_id, int) and data.get("x") == "TRADE" else -1,
+        is_maker=bool(data.get("m", False)) if data.get("x") == "TRADE" else True,
     )
 
 
@@ -274,8 +317,12 @@ def _original_client_id(data: Mapping[str, Any]) -> str:
     return _str(data, "c")
 
 
-def format_execution_report(update: OrderUpdate, trade_id: int = -1) -> dict[str, Any]:
+def format_execution_report(update: OrderUpdate, trade_id: int | None = None) -> dict[str, Any]:
+    """An `executionReport`: `t` is the fill's trade (-1 for a status change)."""
     o = update.order
+    if trade_id is None:
+        trade_id = update.trade_id
+    fill = update.last_qty > 0
     execution = "TRADE" if update.last_qty > 0 else o.status.value
     if execution == "PARTIALLY_FILLED":
         execution = "TRADE"
@@ -285,8 +332,8 @@ def format_execution_report(update: OrderUpdate, trade_id: int = -1) -> dict[str
         "s": o.symbol,
         "c": o.client_order_id,
         "S": o.side.value,
-        "o": "LIMIT",
-        "f": "GTC",
+        "o": o.order_type,
+        "f": o.time_in_force or "GTC",
         "q": format(o.orig_qty, "f"),
         "p": format(o.price, "f"),
         "P": "0",
@@ -306,7 +353,7 @@ def format_execution_report(update: OrderUpdate, trade_id: int = -1) -> dict[str
         "t": trade_id,
         "I": 0,
         "w": o.status.is_open,
-        "m": True,
+        "m": update.is_maker if fill else False,
         "M": False,
         "O": o.time,
         "Z": format(o.cumulative_quote_qty, "f"),

@@ -11,11 +11,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 
 from hedgehog.core.decimals import ZERO
 from hedgehog.core.filters import SymbolFilters
-from hedgehog.core.types import Order, OrderUpdate, Side, TradeEvent, orders_topic
+from hedgehog.core.types import (
+    Fill,
+    Order,
+    OrderStatus,
+    OrderUpdate,
+    Side,
+    TradeEvent,
+    orders_topic,
+)
 from hedgehog.exchange.base import Balance
 from hedgehog.exchange.paper.engine import MatchingEngine
 
@@ -32,7 +41,12 @@ def _drop(topic: str, message: object) -> None:
 
 
 class PaperExchange:
-    """An `Exchange` that matches resting LIMIT orders against trades fed to `process_trade`."""
+    """An `Exchange` that matches resting LIMIT orders against trades fed to `process_trade`.
+
+    The engine's `Rules` decide the money rules: `hedgehog run --exchange paper` uses Binance's
+    (commission in the received asset, volume fills, crossing orders fill at once), backtests
+    their quote-asset default. Its engine must keep fills (`keep_fills=True`) for `order_fills`.
+    """
 
     def __init__(
         self,
@@ -61,12 +75,22 @@ class PaperExchange:
     async def place_limit_order(
         self, symbol: str, side: Side, price: Decimal, quantity: Decimal, client_order_id: str
     ) -> Order:
-        """Place a LIMIT GTC order and publish its NEW update; raises `OrderRejected`."""
-        order = self.engine.place(symbol, side, price, quantity, client_order_id, self._now_ms())
+        """Place a LIMIT GTC order; publish its NEW update, then any immediate fill (a taker
+        engine fills a crossing order at once). Raises `OrderRejected`."""
+        order, fills = self.engine.submit(
+            symbol, side, "LIMIT", quantity, client_order_id, self._now_ms(), price
+        )
+        topic = orders_topic(symbol)
+        new = replace(order, status=OrderStatus.NEW, executed_qty=ZERO, cumulative_quote_qty=ZERO)
         quote = self.engine.assets(symbol)[1]
-        update = OrderUpdate(order, ZERO, ZERO, ZERO, quote, order.time)
-        self._publish(orders_topic(symbol), update)
+        self._publish(topic, OrderUpdate(new, ZERO, ZERO, ZERO, quote, order.time))
+        for update in fills:
+            self._publish(topic, update)
         return order
+
+    async def order_fills(self, symbol: str, order_id: int) -> list[Fill]:
+        """The fills of a remembered order, each with its commission."""
+        return self.engine.fills(symbol, order_id)
 
     async def get_order(
         self, symbol: str, *, client_order_id: str | None = None, order_id: int | None = None

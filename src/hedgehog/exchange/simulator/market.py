@@ -2,7 +2,12 @@
 
 Every trade (replayed or injected) goes through `process_trade`: it is stamped with the wall
 clock, matched by the engine first (each fill becomes an `executionReport` for the user data
-streams and an entry of the ledger), then published to the trade-stream subscribers.
+streams and an entry of the ledger), then published to the trade-stream subscribers. An order
+that fills at once (MARKET, or a LIMIT crossing the last price) is reported NEW then TRADE, and
+its fill is published as a public trade too, as Binance prints it on the trade stream.
+
+The money rules are Binance's by default (`Rules.binance()`: commission in the received asset,
+fills up to each trade's quantity); `hedgehog exchange serve --commission/--fills` changes them.
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ from typing import Any
 
 from hedgehog.core.decimals import ZERO
 from hedgehog.core.filters import SymbolFilters
-from hedgehog.core.types import Order, OrderUpdate, Side, TradeEvent
+from hedgehog.core.types import Fill, Order, OrderStatus, OrderUpdate, Side, TradeEvent
 from hedgehog.exchange.binance.wire import format_execution_report, format_order
 from hedgehog.exchange.paper.engine import MatchingEngine
+from hedgehog.exchange.paper.rules import Rules
 
 TradeListener = Callable[[TradeEvent], None]
 ReportListener = Callable[[dict[str, Any]], None]
@@ -44,17 +50,18 @@ class Market:
         balances: Mapping[str, Decimal] | None = None,
         fee: Decimal = Decimal("0.001"),
         now_ms: Callable[[], int] = wall_clock_ms,
+        rules: Rules | None = None,
     ) -> None:
-        self.engine = MatchingEngine(filters, fee=fee, balances=balances, keep_ledger=True)
+        rules = rules if rules is not None else Rules.binance(maker_fee=fee, taker_fee=fee)
+        self.engine = MatchingEngine(filters, balances=balances, keep_ledger=True, rules=rules)
+        self.rules = rules
         self.symbols = list(filters)
         self.exchange_info = exchange_info
         self.now_ms = now_ms
-        self.fills: dict[int, list[dict[str, Any]]] = {}
         self.last_price: dict[str, Decimal] = {}
         self.last_trade_id: dict[str, int] = {}
         self.trades_replayed = 0
         self.trades_injected = 0
-        self.fill_count = 0
         self.trade_listeners: list[TradeListener] = []
         self.report_listeners: list[ReportListener] = []
         kinds = {
@@ -86,36 +93,59 @@ class Market:
             self.trades_replayed += 1
         updates = self.engine.on_trade(event)
         for update in updates:
-            self._record_fill(update, trade_id)
-            self._report(format_execution_report(update, trade_id))
+            self._report(format_execution_report(update))
         for listener in self.trade_listeners:
             listener(event)
         return event, updates
 
+    @property
+    def fill_count(self) -> int:
+        return self.engine.stats()["fills"]
+
     def next_trade_id(self, symbol: str) -> int:
         return self.last_trade_id.get(symbol, 0) + 1
 
-    def _record_fill(self, update: OrderUpdate, trade_id: int) -> None:
-        self.fill_count += 1
-        self.fills.setdefault(update.order.order_id, []).append(
-            {
-                "price": format(update.last_price, "f"),
-                "qty": format(update.last_qty, "f"),
-                "commission": format(update.commission, "f"),
-                "commissionAsset": update.commission_asset,
-                "tradeId": trade_id,
-                "time": update.event_time,
-            }
-        )
-
     # -- orders ------------------------------------------------------------------------------
     def place(
-        self, symbol: str, side: Side, price: Decimal, qty: Decimal, client_order_id: str
-    ) -> Order:
-        """Rest a LIMIT GTC order (engine errors propagate) and report it NEW."""
-        order = self.engine.place(symbol, side, price, qty, client_order_id, self.now_ms())
-        self._report(format_execution_report(OrderUpdate(order, ZERO, ZERO, ZERO, "", order.time)))
-        return order
+        self,
+        symbol: str,
+        side: Side,
+        order_type: str,
+        qty: Decimal | None,
+        client_order_id: str,
+        price: Decimal | None = None,
+        time_in_force: str = "GTC",
+        quote_qty: Decimal | None = None,
+    ) -> tuple[Order, list[OrderUpdate]]:
+        """Place any order (engine errors propagate); report it NEW, then its immediate fills
+        or expiry. (the order now, those updates)."""
+        order, updates = self.engine.submit(
+            symbol, side, order_type, qty, client_order_id, self.now_ms(), price,
+            time_in_force, quote_qty,
+        )  # fmt: skip
+        new = Order(
+            order.order_id, order.client_order_id, symbol, order.side, order.price,
+            order.orig_qty, ZERO, ZERO, OrderStatus.NEW, order.time, order.time,
+            order.order_type, order.time_in_force,
+        )  # fmt: skip
+        self._report(format_execution_report(OrderUpdate(new, ZERO, ZERO, ZERO, "", order.time)))
+        for update in updates:
+            self._report(format_execution_report(update))
+            if update.last_qty > 0:
+                self._print(update)
+        return order, updates
+
+    def _print(self, update: OrderUpdate) -> None:
+        """Publish an immediate fill as a public trade (no matching: it is the match)."""
+        symbol = update.symbol
+        trade = TradeEvent(
+            symbol, update.trade_id, update.last_price, update.last_qty, update.event_time,
+            update.order.side is Side.SELL, update.event_time,
+        )  # fmt: skip
+        self.last_trade_id[symbol] = max(update.trade_id, self.last_trade_id.get(symbol, 0))
+        self.last_price[symbol] = update.last_price
+        for listener in self.trade_listeners:
+            listener(trade)
 
     def cancel(
         self,
@@ -147,26 +177,28 @@ class Market:
     # -- views -------------------------------------------------------------------------------
     def ledger(self) -> list[dict[str, Any]]:
         """Every order ever placed, as Binance shows it, each with its fills."""
+        fills: dict[int, list[dict[str, Any]]] = {}
+        for symbol in self.symbols:
+            for fill in self.engine.fills(symbol):
+                fills.setdefault(fill.order_id, []).append(format_fill(fill))
         return [
-            {**format_order(o), "fills": self.fills.get(o.order_id, [])}
-            for o in self.engine.ledger()
+            {**format_order(o), "fills": fills.get(o.order_id, [])} for o in self.engine.ledger()
         ]
 
     def account(self, omit_zero: bool = False) -> dict[str, Any]:
         """The shape of `GET /api/v3/account`."""
-        rate = amount(self.engine.fee)
+        maker, taker = amount(self.rules.maker_fee), amount(self.rules.taker_fee)
         balances = [
             {"asset": b.asset, "free": amount(b.free), "locked": amount(b.locked)}
             for b in sorted(self.engine.balances().values(), key=lambda b: b.asset)
             if not (omit_zero and b.total == 0)
         ]
-        bps = int(self.engine.fee * 10_000)
         return {
-            "makerCommission": bps,
-            "takerCommission": bps,
+            "makerCommission": int(self.rules.maker_fee * 10_000),
+            "takerCommission": int(self.rules.taker_fee * 10_000),
             "buyerCommission": 0,
             "sellerCommission": 0,
-            "commissionRates": {"maker": rate, "taker": rate, "buyer": amount(ZERO),
+            "commissionRates": {"maker": maker, "taker": taker, "buyer": amount(ZERO),
                                 "seller": amount(ZERO)},
             "canTrade": True,
             "canWithdraw": False,
@@ -180,3 +212,16 @@ class Market:
             "permissions": ["SPOT"],
             "uid": 1,
         }  # fmt: skip
+
+
+def format_fill(fill: Fill) -> dict[str, Any]:
+    """One fill as the ledger and a new order's FULL answer show it."""
+    return {
+        "price": format(fill.price, "f"),
+        "qty": format(fill.qty, "f"),
+        "commission": format(fill.commission, "f"),
+        "commissionAsset": fill.commission_asset,
+        "tradeId": fill.trade_id,
+        "time": fill.time,
+        "isMaker": fill.is_maker,
+    }

@@ -1,7 +1,8 @@
 """Order requests: Binance's parameters validated in Binance's order, answered in its shapes.
 
-Only LIMIT GTC orders exist in the matching engine; other valid types and time-in-force values
-are refused with -1020 (unsupported operation) rather than silently treated as LIMIT GTC.
+LIMIT (GTC, IOC, FOK), MARKET (`quantity` or `quoteOrderQty`) and LIMIT_MAKER orders exist in
+the matching engine; the stop and take-profit types are refused with -1020 (unsupported
+operation) rather than silently treated as something else.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ _SYMBOL = (re.compile(r"[A-Z0-9._-]{1,20}"), r"^[A-Z0-9-_.]{1,20}$")
 _NUMBER = (re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?"), r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
 _CLIENT_ID = (re.compile(r"[A-Za-z0-9_-]{1,36}"), r"^[a-zA-Z0-9-_]{1,36}$")
 _ORDER_ID = (re.compile(r"[0-9]{1,20}"), r"^[0-9]{1,20}$")
-_OTHER_TYPES = {"MARKET", "LIMIT_MAKER", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT",
-                "TAKE_PROFIT_LIMIT"}  # fmt: skip
+_OTHER_TYPES = {"STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"}
+WOULD_TAKE_MSG = "Order would immediately match and take."
+MARKET_CLOSED_MSG = "Market is closed."
 
 
 def _matching(params: Mapping[str, str], name: str, rule: tuple[re.Pattern[str], str]) -> str:
@@ -87,35 +89,58 @@ class OrderDesk:
         kind = params.get("type") or ""
         if not kind:
             raise missing("type")
-        if kind != "LIMIT":
+        if kind not in ("LIMIT", "MARKET", "LIMIT_MAKER"):
             if kind in _OTHER_TYPES:
                 raise ApiError(UNSUPPORTED, f"This operation is not supported ({kind} orders).")
             raise ApiError(INVALID_ORDER_TYPE, "Invalid orderType.")
-        tif = params.get("timeInForce") or ""
-        if not tif:
-            raise missing("timeInForce")
-        if tif != "GTC":
-            if tif in ("IOC", "FOK"):
-                raise ApiError(UNSUPPORTED, f"This operation is not supported ({tif}).")
-            raise ApiError(INVALID_TIF, "Invalid timeInForce.")
-        qty, price = self._amount(params, "quantity"), self._amount(params, "price")
+        tif = ""
+        if kind == "LIMIT":
+            tif = params.get("timeInForce") or ""
+            if not tif:
+                raise missing("timeInForce")
+            if tif not in ("GTC", "IOC", "FOK"):
+                raise ApiError(INVALID_TIF, "Invalid timeInForce.")
+        qty: Decimal | None = None
+        quote_qty: Decimal | None = None
+        price: Decimal | None = None
+        if kind == "MARKET":
+            if params.get("quantity"):
+                qty = self._amount(params, "quantity")
+            elif params.get("quoteOrderQty"):
+                quote_qty = self._amount(params, "quoteOrderQty")
+            else:
+                raise ApiError(-1102, "Param 'quantity' or 'quoteOrderQty' must be sent, but "
+                                      "both were empty/null!")  # fmt: skip
+        else:
+            qty, price = self._amount(params, "quantity"), self._amount(params, "price")
         client_id = params.get("newClientOrderId") or ""
         client_id = _matching(params, "newClientOrderId", _CLIENT_ID) if client_id else ""
-        respond = params.get("newOrderRespType") or "FULL"
+        respond = params.get("newOrderRespType") or ("FULL" if kind != "LIMIT_MAKER" else "ACK")
         if respond not in ("ACK", "RESULT", "FULL"):
             raise ApiError(INVALID_PARAMETER, "Data sent for parameter 'newOrderRespType' is "
                                               "not valid.")  # fmt: skip
         try:
-            order = self.market.place(
-                symbol, Side(side), price, qty, client_id or self._auto_id("x")
-            )
+            order, updates = self.market.place(
+                symbol, Side(side), kind, qty, client_id or self._auto_id("x"), price, tif,
+                quote_qty,
+            )  # fmt: skip
         except OrderRejected as exc:
             raise self._rejected(symbol, exc) from None
         if respond == "ACK":
             return {"symbol": symbol, "orderId": order.order_id, "orderListId": -1,
                     "clientOrderId": order.client_order_id, "transactTime": order.time}  # fmt: skip
         body = {**format_order(order, transact=True), "origQuoteOrderQty": "0"}
-        return {**body, "fills": []} if respond == "FULL" else body
+        if quote_qty is not None:
+            body["origQuoteOrderQty"] = format(quote_qty, "f")
+        if respond != "FULL":
+            return body
+        fills = [
+            {"price": format(u.last_price, "f"), "qty": format(u.last_qty, "f"),
+             "commission": format(u.commission, "f"), "commissionAsset": u.commission_asset,
+             "tradeId": u.trade_id}
+            for u in updates if u.last_qty > 0
+        ]  # fmt: skip
+        return {**body, "fills": fills}
 
     def _amount(self, params: Mapping[str, str], name: str) -> Decimal:
         value = Decimal(_matching(params, name, _NUMBER))
@@ -132,6 +157,10 @@ class OrderDesk:
             return ApiError(NEW_ORDER_REJECTED, INSUFFICIENT_BALANCE_MSG)
         if exc.reason is RejectReason.DUPLICATE_CLIENT_ORDER_ID:
             return ApiError(NEW_ORDER_REJECTED, DUPLICATE_ORDER_MSG)
+        if exc.reason is RejectReason.WOULD_TAKE:
+            return ApiError(NEW_ORDER_REJECTED, WOULD_TAKE_MSG)
+        if "no trade yet" in exc.detail:
+            return ApiError(NEW_ORDER_REJECTED, MARKET_CLOSED_MSG)
         return ApiError(NEW_ORDER_REJECTED, exc.detail or "NEW_ORDER_REJECTED")
 
     def _ids_of(self, params: Mapping[str, str]) -> tuple[str | None, int | None]:
