@@ -39,6 +39,7 @@ from hedgehog.exchange.simulator.feed import (
 from hedgehog.exchange.simulator.limits import WEIGHT_LIMIT, Limits, binance_rate_limits
 from hedgehog.exchange.simulator.market import Market
 from hedgehog.exchange.simulator.orders import OrderDesk
+from hedgehog.exchange.simulator.public import PublicApi
 from hedgehog.exchange.simulator.rest import RestApi
 from hedgehog.exchange.simulator.streams import StreamHub
 from hedgehog.exchange.simulator.trace import LatencyTrace
@@ -121,6 +122,7 @@ class Simulator:
         self.ws_api = WsApi(self.auth, self.limits, self.desk, ping_interval, queue_limit)
         publish = self.streams.publish if self.trace is None else self.streams.publish_traced
         self.market.trade_listeners.append(publish)
+        self.public = PublicApi(self.market, self.streams)  # market data REST + streams
         self.market.report_listeners.append(self.ws_api.publish)
         self.replayer: Replayer | None = None
         if source is not None:
@@ -146,7 +148,7 @@ class Simulator:
         app = web.Application(middlewares=[self.rest.middleware])
         app.add_routes(
             self.rest.routes() + self.streams.routes() + self.ws_api.routes()
-            + self.control.routes()
+            + self.control.routes() + self.public.routes()
         )  # fmt: skip
         return app
 

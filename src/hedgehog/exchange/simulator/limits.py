@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 # (method, path) -> weight; openOrders weighs 6 for one symbol, 80 for all
@@ -21,17 +21,50 @@ WEIGHTS = {
     ("DELETE", "/api/v3/order"): 1,
     ("GET", "/api/v3/openOrders"): 6,
     ("GET", "/api/v3/account"): 20,
+    ("GET", "/api/v3/trades"): 25,
+    ("GET", "/api/v3/historicalTrades"): 25,
+    ("GET", "/api/v3/aggTrades"): 4,
+    ("GET", "/api/v3/klines"): 2,
+    ("GET", "/api/v3/uiKlines"): 2,
+    ("GET", "/api/v3/avgPrice"): 2,
+    ("GET", "/api/v3/myTrades"): 20,
+    ("GET", "/api/v3/allOrders"): 20,
+    ("POST", "/api/v3/order/test"): 1,
+    ("POST", "/api/v3/userDataStream"): 2,
+    ("PUT", "/api/v3/userDataStream"): 2,
+    ("DELETE", "/api/v3/userDataStream"): 2,
 }
 OPEN_ORDERS_ALL = 80
+# one symbol / several or all; 24hr's weight grows with the number of symbols
+_TICKERS = {"/api/v3/ticker/price": 4, "/api/v3/ticker/bookTicker": 4, "/api/v3/ticker/24hr": 80}
 WEIGHT_LIMIT = 6000
 ORDERS_10S_LIMIT = 100
 ORDERS_1D_LIMIT = 200_000
 
 
-def rest_weight(method: str, path: str, has_symbol: bool) -> int:
+def rest_weight(
+    method: str, path: str, has_symbol: bool, query: Mapping[str, str] | None = None
+) -> int:
+    """Binance's weight of a request; `query` (when given) refines depth and ticker weights."""
     if path == "/api/v3/openOrders" and not has_symbol:
         return OPEN_ORDERS_ALL
+    if path == "/api/v3/depth":
+        return depth_weight((query or {}).get("limit", ""))
+    if path in _TICKERS:
+        if has_symbol:
+            return 2
+        listed = (query or {}).get("symbols")
+        if listed and path == "/api/v3/ticker/24hr":
+            count = listed.count(",") + 1
+            return 2 if count <= 20 else 40 if count <= 100 else 80
+        return _TICKERS[path]
     return WEIGHTS.get((method, path), 1)
+
+
+def depth_weight(limit: str) -> int:
+    """`/api/v3/depth`: 5 up to 100 levels, 25 to 500, 50 to 1000, 250 beyond."""
+    levels = int(limit) if limit.isdigit() else 100
+    return 5 if levels <= 100 else 25 if levels <= 500 else 50 if levels <= 1000 else 250
 
 
 class Limits:

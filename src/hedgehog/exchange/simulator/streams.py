@@ -1,4 +1,4 @@
-"""Trade streams over WebSocket, as Binance serves them.
+"""Market streams over WebSocket, as Binance serves them.
 
 `/ws/<symbol>@trade` sends raw events; `/stream?streams=a@trade/b@trade` wraps each as
 `{"stream": ..., "data": ...}`. On both, the live requests SUBSCRIBE, UNSUBSCRIBE,
@@ -8,13 +8,18 @@ malformed requests get Binance's `{"code": n, "msg": ...}`. The server pings eve
 most 1024 streams. Each trade is encoded once and offered to every subscriber's `Outbox`.
 With a `LatencyTrace`, the simulator publishes with `publish_traced` instead, so that the trace
 learns when each trade's frame is written.
+
+The hub also serves `<symbol>@aggTrade`, `@kline_<interval>`, `@bookTicker` and
+`@depth<5|10|20>[@100ms]`: `hedgehog.exchange.simulator.market_streams` makes their frames and
+sends them with `send`, and learns of subscription changes through `on_change`. `publish`, the
+trade stream's hot path, does not pay for them.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -25,6 +30,9 @@ from hedgehog.exchange.simulator.outbox import Outbox
 from hedgehog.exchange.simulator.trace import LatencyTrace, TracedOutbox
 
 MAX_STREAMS = 1024
+KLINE_INTERVALS = ("1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h",
+                   "1d", "3d", "1w", "1M")  # fmt: skip
+DEPTH_LEVELS = (5, 10, 20)
 _METHODS = "`SUBSCRIBE`, `UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`, `SET_PROPERTY`, `GET_PROPERTY`"
 _ID = re.compile(r"[A-Za-z0-9]{1,36}")
 
@@ -56,13 +64,15 @@ class StreamHub:
         queue_limit: int = 10_000,
         trace: LatencyTrace | None = None,
     ) -> None:
-        self.known = {f"{s.lower()}@trade" for s in symbols}
+        self.known = {name for s in symbols for name in stream_names(s)}
         self.ping_interval = ping_interval
         self.queue_limit = queue_limit
         self.trace = trace
         self.clients: set[Client] = set()
         self.subscribers: dict[str, set[Client]] = {name: set() for name in self.known}
         self.dropped = 0
+        # called after any change of subscriptions (see market_streams.MarketStreams)
+        self.on_change: Callable[[], None] | None = None
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/ws", self.handle_raw), web.get("/ws/{streams:.*}", self.handle_raw),
@@ -75,6 +85,16 @@ class StreamHub:
         if not clients:
             return
         raw = _dumps(format_trade(trade))
+        combined = f'{{"stream":"{name}","data":{raw}}}'
+        for client in tuple(clients):
+            client.outbox.offer(combined if client.combined else raw)
+
+    def send(self, name: str, data: Any) -> None:
+        """Encode `data` once and offer it to every subscriber of stream `name`."""
+        clients = self.subscribers.get(name)
+        if not clients:
+            return
+        raw = _dumps(data)
         combined = f'{{"stream":"{name}","data":{raw}}}'
         for client in tuple(clients):
             client.outbox.offer(combined if client.combined else raw)
@@ -152,6 +172,7 @@ class StreamHub:
             self.clients.discard(client)
             for name in client.streams:
                 self.subscribers[name].discard(client)
+            self._changed()
             await client.outbox.close()
         return ws
 
@@ -159,6 +180,11 @@ class StreamHub:
         for name in names:
             client.streams.add(name)
             self.subscribers[name].add(client)
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def _answer(self, client: Client, text: str) -> dict[str, Any]:
         """Binance's answer to one live request."""
@@ -201,6 +227,7 @@ class StreamHub:
                 if name in client.streams:
                     client.streams.discard(name)
                     self.subscribers[name].discard(client)
+            self._changed()
             return None
         unknown = [p for p in params if p not in self.known]
         if unknown:
@@ -209,6 +236,14 @@ class StreamHub:
             raise StreamError(2, f"Invalid request: too many streams (at most {MAX_STREAMS})")
         self._subscribe(client, params)
         return None
+
+
+def stream_names(symbol: str) -> list[str]:
+    """Every stream served for `symbol` (lower case, as Binance names them)."""
+    s = symbol.lower()
+    return [f"{s}@trade", f"{s}@aggTrade", f"{s}@bookTicker",
+            *(f"{s}@kline_{i}" for i in KLINE_INTERVALS),
+            *(f"{s}@depth{n}{fast}" for n in DEPTH_LEVELS for fast in ("", "@100ms"))]  # fmt: skip
 
 
 def _property(client: Client, method: str, params: list[Any]) -> Any:
