@@ -5,7 +5,7 @@ open orders resting in the `MatchingEngine`, aggregated by price, plus a synthet
 levels one tick apart around the last trade price (the last trade's maker side at that price),
 so that the book is never empty once a trade happened. The ladder never crosses the resting
 orders: its bids stay below the lowest resting ask and its asks above the highest resting bid.
-Its sizes are the recent average trade size (floored to the step), 1 to 4 times it.
+Its sizes are the recent average trade size (floored to the step) times 1 to 4, by price.
 `lastUpdateId` increases with every trade and every change of the resting orders.
 """
 
@@ -88,14 +88,16 @@ class BookMaker:
             ask = max(ask, max(bids) + tick)
         size = self._size(history, filters.step_size, filters.min_qty)
         zero = Decimal(0)
+        # a level's size depends on its price only: the ladder stays put as the price moves
+        first_bid, first_ask = int(bid / tick), int(ask / tick)
         for i in range(limit):
             level = bid - i * tick
             if level <= 0:
                 break
-            bids[level] = bids.get(level, zero) + size * (1 + i % 4)
+            bids[level] = bids.get(level, zero) + size * (1 + (first_bid - i) % 4)
         for i in range(limit):
             level = ask + i * tick
-            asks[level] = asks.get(level, zero) + size * (1 + i % 4)
+            asks[level] = asks.get(level, zero) + size * (1 + (first_ask + i) % 4)
 
     @staticmethod
     def _size(history: SymbolHistory, step: Decimal, min_qty: Decimal) -> Decimal:

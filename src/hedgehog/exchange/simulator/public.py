@@ -64,7 +64,8 @@ class PublicApi:
         self.market = market
         self.histories = {s: SymbolHistory() for s in market.symbols}
         self.books = BookMaker(market, self.histories)
-        self.streams = MarketStreams(hub, self.histories, self.books, market.now_ms)
+        # the market's clock, looked up at each call (tests replace it)
+        self.streams = MarketStreams(hub, self.histories, self.books, lambda: market.now_ms())
         market.trade_listeners.append(self.on_trade)
 
     def on_trade(self, trade: TradeEvent) -> None:
