@@ -25,10 +25,16 @@ async def call(ws: aiohttp.ClientWebSocketResponse, request: Any) -> dict[str, A
             return frame  # type: ignore[no-any-return]
 
 
-async def next_event(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
-    frame = await ws.receive_json()
-    assert "event" in frame, frame
-    return frame  # type: ignore[no-any-return]
+async def next_event(
+    ws: aiohttp.ClientWebSocketResponse, kind: str = "executionReport"
+) -> dict[str, Any]:
+    """The next user data event of type `kind` (the others, e.g. the outboundAccountPosition
+    after each report, are skipped)."""
+    while True:
+        frame = await ws.receive_json()
+        assert "event" in frame, frame
+        if frame["event"]["e"] == kind:
+            return frame  # type: ignore[no-any-return]
 
 
 async def test_ping_time_and_errors(session: aiohttp.ClientSession, sim: SimulatorHandle) -> None:

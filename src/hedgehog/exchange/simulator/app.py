@@ -123,6 +123,7 @@ class Simulator:
         publish = self.streams.publish if self.trace is None else self.streams.publish_traced
         self.market.trade_listeners.append(publish)
         self.public = PublicApi(self.market, self.streams)  # market data REST + streams
+        self.desk.filters.histories = self.public.histories  # average price of the filters
         self.market.report_listeners.append(self.ws_api.publish)
         self.replayer: Replayer | None = None
         if source is not None:
@@ -145,9 +146,11 @@ class Simulator:
         )  # fmt: skip
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[self.rest.middleware])
+        listen_keys = self.ws_api.listen_keys  # /ws/<listenKey> before the market streams
+        app = web.Application(middlewares=[self.rest.middleware, listen_keys.middleware])
         app.add_routes(
-            self.rest.routes() + self.streams.routes() + self.ws_api.routes()
+            self.rest.routes() + listen_keys.routes() + self.streams.routes()
+            + self.ws_api.routes()
             + self.control.routes() + self.public.routes()
         )  # fmt: skip
         return app
@@ -190,6 +193,7 @@ class SimulatorHandle:
             await self.sim.replayer.stop()
         outboxes = [c.outbox for c in self.sim.streams.clients]
         outboxes += [s.outbox for s in self.sim.ws_api.sessions]
+        outboxes += [o for k in self.sim.ws_api.listen_keys.keys.values() for o in k.clients]
         for outbox in outboxes:
             outbox.abort()
         await self.runner.cleanup()

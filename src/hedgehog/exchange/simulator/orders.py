@@ -2,7 +2,10 @@
 
 LIMIT (GTC, IOC, FOK), MARKET (`quantity` or `quoteOrderQty`) and LIMIT_MAKER orders exist in
 the matching engine; the stop and take-profit types are refused with -1020 (unsupported
-operation) rather than silently treated as something else.
+operation) rather than silently treated as something else. The symbol's filters are checked
+first (`filters.OrderFilters`, -1013 "Filter failure: NAME"), then the engine decides
+(balance, duplicate client id, LIMIT_MAKER that would take: -2010). `POST /api/v3/order/test`
+runs the same checks up to the engine, as Binance's test order does.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from hedgehog.exchange.binance.wire import (
     format_order,
 )
 from hedgehog.exchange.simulator.auth import ApiError, missing
+from hedgehog.exchange.simulator.filters import OrderFilters, OrderRequest
 from hedgehog.exchange.simulator.market import Market
+from hedgehog.exchange.simulator.user_data import order_commission
 
 ILLEGAL_CHARS = -1100
 BAD_PRECISION = -1111
@@ -64,6 +69,8 @@ class OrderDesk:
 
     def __init__(self, market: Market) -> None:
         self.market = market
+        self.filters = OrderFilters(market)
+        self.quote_orders: dict[int, str] = {}  # MARKET orders by quote: origQuoteOrderQty
         self._ids = itertools.count(1)
 
     def symbol(self, params: Mapping[str, str], required: bool = True) -> str | None:
@@ -77,8 +84,8 @@ class OrderDesk:
     def _auto_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):06d}sim{self.market.now_ms()}"[:36]
 
-    def place(self, params: Mapping[str, str]) -> dict[str, Any]:
-        """`POST /api/v3/order`: the ACK, RESULT or FULL answer; raises `ApiError`."""
+    def parse(self, params: Mapping[str, str]) -> OrderRequest:
+        """Check a new order's parameters in Binance's order; raises `ApiError`."""
         symbol = self.symbol(params)
         assert symbol is not None
         side = params.get("side") or ""
@@ -119,20 +126,46 @@ class OrderDesk:
         if respond not in ("ACK", "RESULT", "FULL"):
             raise ApiError(INVALID_PARAMETER, "Data sent for parameter 'newOrderRespType' is "
                                               "not valid.")  # fmt: skip
+        return OrderRequest(symbol, Side(side), kind, tif, qty, quote_qty, price, client_id,
+                            respond)  # fmt: skip
+
+    def check_filters(self, request: OrderRequest) -> None:
+        """The symbol's filters, as Binance checks them before the matching engine (-1013)."""
+        failed = self.filters.check(request)
+        if failed is not None:
+            raise ApiError(FILTER_FAILURE, f"Filter failure: {failed}")
+
+    def test(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """`POST /api/v3/order/test`: parameters and filters checked, nothing placed."""
+        compute = (params.get("computeCommissionRates") or "false").lower()
+        if compute not in ("true", "false"):
+            raise ApiError(ILLEGAL_CHARS, "Illegal characters found in parameter "
+                                          "'computeCommissionRates'; legal range is "
+                                          "'true, false'.")  # fmt: skip
+        self.check_filters(self.parse(params))
+        return order_commission(self.market.rules) if compute == "true" else {}
+
+    def place(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """`POST /api/v3/order`: the ACK, RESULT or FULL answer; raises `ApiError`."""
+        r = self.parse(params)
+        self.check_filters(r)
+        symbol, quote_qty = r.symbol, r.quote_qty
         try:
             order, updates = self.market.place(
-                symbol, Side(side), kind, qty, client_id or self._auto_id("x"), price, tif,
-                quote_qty,
+                symbol, r.side, r.kind, r.qty, r.client_id or self._auto_id("x"), r.price,
+                r.time_in_force, quote_qty,
             )  # fmt: skip
         except OrderRejected as exc:
             raise self._rejected(symbol, exc) from None
-        if respond == "ACK":
+        if quote_qty is not None:
+            self.quote_orders[order.order_id] = format(quote_qty, "f")
+        if r.respond == "ACK":
             return {"symbol": symbol, "orderId": order.order_id, "orderListId": -1,
                     "clientOrderId": order.client_order_id, "transactTime": order.time}  # fmt: skip
         body = {**format_order(order, transact=True), "origQuoteOrderQty": "0"}
         if quote_qty is not None:
             body["origQuoteOrderQty"] = format(quote_qty, "f")
-        if respond != "FULL":
+        if r.respond != "FULL":
             return body
         fills = [
             {"price": format(u.last_price, "f"), "qty": format(u.last_qty, "f"),
@@ -141,6 +174,15 @@ class OrderDesk:
             for u in updates if u.last_qty > 0
         ]  # fmt: skip
         return {**body, "fills": fills}
+
+    def show(self, order: Order) -> dict[str, Any]:
+        """An order as `GET /api/v3/order`, `openOrders` and `allOrders` show it (no
+        commission, as Binance; `origQuoteOrderQty` of a MARKET order by quote)."""
+        data = format_order(order)
+        quote = self.quote_orders.get(order.order_id)
+        if quote is not None:
+            data["origQuoteOrderQty"] = quote
+        return data
 
     def _amount(self, params: Mapping[str, str], name: str) -> Decimal:
         value = Decimal(_matching(params, name, _NUMBER))
@@ -182,7 +224,7 @@ class OrderDesk:
             order = self.market.engine.get(symbol, client_order_id=client_id, order_id=order_id)
         except UnknownOrder:
             raise ApiError(NO_SUCH_ORDER, NO_SUCH_ORDER_MSG) from None
-        return format_order(order)
+        return self.show(order)
 
     def cancel(self, params: Mapping[str, str]) -> dict[str, Any]:
         """`DELETE /api/v3/order`; -2011 "Unknown order sent." when not open, as Binance."""
@@ -201,7 +243,7 @@ class OrderDesk:
 
     def open_orders(self, params: Mapping[str, str]) -> list[dict[str, Any]]:
         symbol = self.symbol(params, required=False)
-        return [format_order(o) for o in self.market.engine.open_orders(symbol)]
+        return [self.show(o) for o in self.market.engine.open_orders(symbol)]
 
 
 def canceled_shape(order: Order, cancel_id: str) -> dict[str, Any]:

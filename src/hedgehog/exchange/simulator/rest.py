@@ -1,9 +1,11 @@
 """Binance's spot REST API, the part a trading bot uses: same paths, shapes and error codes.
 
 Unsigned: `GET /api/v3/ping`, `/time`, `/exchangeInfo`. Signed (`X-MBX-APIKEY` + HMAC-SHA256
-`signature` over the query string and body exactly as sent): `POST/GET/DELETE /api/v3/order`
-(LIMIT GTC only), `GET /api/v3/openOrders`, `GET /api/v3/account`. The middleware applies the
-injected REST faults, counts request weight (429 over the limit) and sets the `X-MBX-*` headers.
+`signature` over the query string and body exactly as sent): `POST/GET/DELETE /api/v3/order`,
+`POST /api/v3/order/test`, `GET /api/v3/openOrders`, `/allOrders`, `/myTrades`, `/account`,
+`/account/commission` (`hedgehog.exchange.simulator.account`); the listen-key endpoints are
+`listen_key`'s. The middleware applies the injected REST faults, counts request weight (429
+over the limit) and sets the `X-MBX-*` headers.
 With a `LatencyTrace`, each new order's arrival is noted (the time its handler starts).
 """
 
@@ -20,6 +22,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from hedgehog.exchange.binance.wire import TOO_MANY_REQUESTS, UNKNOWN, error_body
+from hedgehog.exchange.simulator.account import AccountQueries
 from hedgehog.exchange.simulator.auth import ApiError, Auth, strip_signature
 from hedgehog.exchange.simulator.faults import Faults
 from hedgehog.exchange.simulator.limits import Limits, rest_weight
@@ -50,6 +53,7 @@ class RestApi:
         trace: LatencyTrace | None = None,
     ) -> None:
         self.market, self.desk = desk.market, desk
+        self.queries = AccountQueries(desk)
         self.auth, self.limits, self.faults = auth, limits, faults
         self._closing = closing
         self.trace = trace
@@ -64,6 +68,10 @@ class RestApi:
             web.delete("/api/v3/order", self.cancel_order),
             web.get("/api/v3/openOrders", self.open_orders),
             web.get("/api/v3/account", self.account),
+            web.post("/api/v3/order/test", self.test_order),
+            web.get("/api/v3/allOrders", self.all_orders),
+            web.get("/api/v3/myTrades", self.my_trades),
+            web.get("/api/v3/account/commission", self.commission),
         ]
 
     @web.middleware
@@ -174,6 +182,16 @@ class RestApi:
         return reply(self.desk.open_orders(await self.params(request, signed=True)))
 
     async def account(self, request: web.Request) -> web.Response:
-        params = await self.params(request, signed=True)
-        omit = params.get("omitZeroBalances", "false").lower() == "true"
-        return reply(self.market.account(omit_zero=omit))
+        return reply(self.queries.account(await self.params(request, signed=True)))
+
+    async def test_order(self, request: web.Request) -> web.Response:
+        return reply(self.desk.test(await self.params(request, signed=True)))
+
+    async def all_orders(self, request: web.Request) -> web.Response:
+        return reply(self.queries.all_orders(await self.params(request, signed=True)))
+
+    async def my_trades(self, request: web.Request) -> web.Response:
+        return reply(self.queries.my_trades(await self.params(request, signed=True)))
+
+    async def commission(self, request: web.Request) -> web.Response:
+        return reply(self.queries.commission(await self.params(request, signed=True)))

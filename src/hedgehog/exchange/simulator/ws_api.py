@@ -1,13 +1,16 @@
-"""Binance's WebSocket API at `/ws-api/v3`: the user data stream and a few session requests.
+"""Binance's WebSocket API at `/ws-api/v3`: trading, account queries and the user data stream.
 
 Requests are `{"id", "method", "params"}`; answers `{"id", "status": 200, "result", "rateLimits"}`
 or `{"id", "status": 4xx, "error": {"code", "msg"}, "rateLimits"}`. Methods: `ping`, `time`,
 `userDataStream.subscribe.signature` (apiKey, timestamp, [recvWindow], signature over the sorted
-params), `userDataStream.unsubscribe` ([subscriptionId]), `session.subscriptions`, and the
-signed `order.place`, `order.status`, `order.cancel`, `openOrders.status` (params and answers
-as REST's, through the same `OrderDesk`). Every
-NEW / TRADE / CANCELED change of an order is then pushed to each subscription as
-`{"subscriptionId": n, "event": <executionReport>}`.
+params), `userDataStream.unsubscribe` ([subscriptionId]), `session.subscriptions`; the signed
+`order.place`, `order.test`, `order.status`, `order.cancel`, `openOrders.status`, `allOrders`,
+`myTrades`, `account.status`, `account.commission` (params and answers as REST's, through the
+same `OrderDesk` and `AccountQueries`); `session.logon` / `.status` / `.logout` and
+`userDataStream.subscribe` (`ws_session`); the legacy listen-key `userDataStream.start`,
+`.ping`, `.stop`. Every change of an order is pushed to each subscription as
+`{"subscriptionId": n, "event": <executionReport>}`, followed by the `outboundAccountPosition`
+of the balances it moved.
 """
 
 from __future__ import annotations
@@ -19,28 +22,41 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from hedgehog.exchange.binance import signing
+from hedgehog.exchange.simulator.account import AccountQueries
 from hedgehog.exchange.simulator.auth import ApiError, Auth, missing
 from hedgehog.exchange.simulator.limits import Limits
+from hedgehog.exchange.simulator.listen_key import ListenKeys
 from hedgehog.exchange.simulator.orders import OrderDesk
 from hedgehog.exchange.simulator.outbox import Outbox
+from hedgehog.exchange.simulator.user_data import position_event
+from hedgehog.exchange.simulator.ws_session import SessionMethods
 
 INVALID_JSON = -1135
 SUBSCRIPTION_ACTIVE = -2035
 SUBSCRIPTION_INACTIVE = -2036
 _WEIGHTS = {"ping": 1, "time": 1, "userDataStream.subscribe.signature": 2,
             "userDataStream.unsubscribe": 2, "session.subscriptions": 2, "order.place": 1,
-            "order.status": 4, "order.cancel": 1, "openOrders.status": 6}  # fmt: skip
+            "order.status": 4, "order.cancel": 1, "openOrders.status": 6, "order.test": 1,
+            "allOrders": 20, "myTrades": 20, "account.status": 20, "account.commission": 20,
+            "session.logon": 2, "session.status": 2, "session.logout": 2,
+            "userDataStream.subscribe": 2, "userDataStream.start": 2,
+            "userDataStream.ping": 2, "userDataStream.stop": 2}  # fmt: skip
 
 
 class Session:
     """One WebSocket API connection and its user data subscriptions (id -> api key)."""
 
-    __slots__ = ("next_id", "outbox", "subscriptions")
+    __slots__ = ("api_key", "authorized_since", "connected_since", "logon_subscription",
+                 "next_id", "outbox", "subscriptions")  # fmt: skip
 
-    def __init__(self, outbox: Outbox) -> None:
+    def __init__(self, outbox: Outbox, connected_since: int = 0) -> None:
         self.outbox = outbox
         self.subscriptions: dict[int, str] = {}
         self.next_id = 0
+        self.connected_since = connected_since
+        self.api_key: str | None = None  # after session.logon
+        self.authorized_since: int | None = None
+        self.logon_subscription: int | None = None  # made by userDataStream.subscribe
 
 
 class WsApi:
@@ -59,17 +75,27 @@ class WsApi:
         self.queue_limit = queue_limit
         self.sessions: set[Session] = set()
         self.dropped = 0
+        self.account = AccountQueries(desk)
+        self.market = desk.market
+        self.listen_keys = ListenKeys(desk.market, auth, ping_interval, queue_limit)
+        account = self.account
         self._methods: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
             "ping": lambda s, p: {},
             "time": lambda s, p: {"serverTime": self.auth.now_ms()},
             "userDataStream.subscribe.signature": self._subscribe,
             "userDataStream.unsubscribe": self._unsubscribe,
             "session.subscriptions": lambda s, p: [{"subscriptionId": i} for i in s.subscriptions],
-            "order.place": lambda s, p: self._trade(p, desk.place, count=True),
-            "order.status": lambda s, p: self._trade(p, desk.query),
-            "order.cancel": lambda s, p: self._trade(p, desk.cancel),
-            "openOrders.status": lambda s, p: self._trade(p, desk.open_orders),
+            "order.place": lambda s, p: self._trade(p, desk.place, True, s),
+            "order.status": lambda s, p: self._trade(p, desk.query, session=s),
+            "order.cancel": lambda s, p: self._trade(p, desk.cancel, session=s),
+            "openOrders.status": lambda s, p: self._trade(p, desk.open_orders, session=s),
+            "order.test": lambda s, p: self._trade(p, desk.test, session=s),
+            "allOrders": lambda s, p: self._trade(p, account.all_orders, session=s),
+            "myTrades": lambda s, p: self._trade(p, account.my_trades, session=s),
+            "account.status": lambda s, p: self._trade(p, account.account, session=s),
+            "account.commission": lambda s, p: self._trade(p, account.commission, session=s),
         }
+        self._methods.update(SessionMethods(self).methods())
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/ws-api/v3", self.handle)]
@@ -79,12 +105,18 @@ class WsApi:
         return sum(len(s.subscriptions) for s in self.sessions)
 
     def publish(self, report: dict[str, Any]) -> None:
-        """Push an executionReport to every user data subscription (one account)."""
-        event = None
+        """Push an executionReport, then the balances it moved, to every user data
+        subscription (one account)."""
+        events: list[str] = []
         for session in tuple(self.sessions):
             for sid in session.subscriptions:
-                event = event or json.dumps(report, separators=(",", ":"))
-                session.outbox.offer(f'{{"subscriptionId":{sid},"event":{event}}}')
+                if not events:
+                    events.append(json.dumps(report, separators=(",", ":")))
+                    position = position_event(self.market, report)
+                    if position is not None:
+                        events.append(json.dumps(position, separators=(",", ":")))
+                for event in events:
+                    session.outbox.offer(f'{{"subscriptionId":{sid},"event":{event}}}')
 
     def drop_all(self) -> int:
         sessions = tuple(self.sessions)
@@ -98,7 +130,8 @@ class WsApi:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(heartbeat=self.ping_interval or None, compress=False)
         await ws.prepare(request)
-        session = Session(Outbox(ws, request.transport, self.queue_limit, self._on_drop))
+        outbox = Outbox(ws, request.transport, self.queue_limit, self._on_drop)
+        session = Session(outbox, self.auth.now_ms())
         session.outbox.start()
         self.sessions.add(session)
         try:
@@ -138,8 +171,14 @@ class WsApi:
         return {"id": rid, "status": 200, "result": result,
                 "rateLimits": self.limits.rate_limits()}  # fmt: skip
 
-    def _verify(self, params: dict[str, Any]) -> str:
-        """Check the key, signature and timestamp of signed params; returns the api key."""
+    def _verify(self, params: dict[str, Any], session: Session | None = None) -> str:
+        """Check the key, signature and timestamp of signed params; returns the api key.
+        A session logged on may omit `apiKey` and `signature` (only the timestamp counts)."""
+        if session is not None and session.api_key is not None and not params.get("apiKey"):
+            if params.get("signature"):
+                raise missing("apiKey")
+            self.auth.check_time(params.get("timestamp"), params.get("recvWindow"))
+            return session.api_key
         for name in ("apiKey", "timestamp", "signature"):
             if params.get(name) in (None, ""):
                 raise missing(name)
@@ -152,16 +191,19 @@ class WsApi:
         return str(api_key)
 
     def _trade(self, params: dict[str, Any], action: Callable[[dict[str, str]], Any],
-               count: bool = False) -> Any:  # fmt: skip
-        """A signed order request, handled by the same `OrderDesk` as REST."""
-        self._verify(params)
+               count: bool = False, session: Session | None = None) -> Any:  # fmt: skip
+        """A signed request, handled by the same `OrderDesk` / `AccountQueries` as REST."""
+        self._verify(params, session)
         result = action({k: signing.wire_value(v) for k, v in params.items() if v is not None})
         if count:
             self.limits.count_order()
         return result
 
     def _subscribe(self, session: Session, params: dict[str, Any]) -> dict[str, Any]:
-        api_key = self._verify(params)
+        return self.add_subscription(session, self._verify(params))
+
+    def add_subscription(self, session: Session, api_key: str) -> dict[str, Any]:
+        """A new user data subscription of `api_key`'s account (-2035 if it has one here)."""
         if api_key in session.subscriptions.values():
             raise ApiError(SUBSCRIPTION_ACTIVE, "User Data Stream subscription already active.")
         sid = session.next_id
