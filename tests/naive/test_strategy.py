@@ -16,16 +16,19 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from hedgehog.core.filters import SymbolFilters
-from hedgehog.core.types import Order, OrderStatus, OrderUpdate, Side, TradeEvent
+from hedgehog.core.types import Fill, Order, OrderStatus, OrderUpdate, Side, TradeEvent
 from hedgehog.errors import ConfigError
 from hedgehog.naive import strategy
 from hedgehog.naive.settings import TradingSettings, normalize_symbol
 from hedgehog.naive.strategy import (
     MAX_CLIENT_ID,
     PENDING,
+    CheckSell,
     CycleComplete,
+    FetchFills,
     OrderRef,
     PlaceOrder,
+    Report,
     RequestRebuy,
     TraderState,
     client_order_id,
@@ -81,8 +84,23 @@ def on_exchange(
     )
 
 
-def update(order: Order, commission: str = "0", asset: str = "USDT") -> OrderUpdate:
-    return OrderUpdate(order, order.executed_qty, order.price, D(commission), asset)
+def update(
+    order: Order, commission: str = "0", asset: str = "USDT", last_qty: D | None = None
+) -> OrderUpdate:
+    """A fill of `order` (of `last_qty`, by default all it executed) when it executed
+    something, else a status change. The fill's trade id follows from the executed quantity,
+    so the same fill delivered twice has the same id."""
+    if order.executed_qty == 0:
+        return OrderUpdate(order, D(0), D(0), D(0), "")
+    qty = order.executed_qty if last_qty is None else last_qty
+    trade_id = order.order_id * 10**6 + int(order.executed_qty * 1000)
+    return OrderUpdate(order, qty, order.price, D(commission), asset, 0, trade_id)
+
+
+def fill(order_id: int, qty: str, commission: str = "0", asset: str = "XRP", tid: int = 1) -> Fill:
+    """One fill as `myTrades` lists it."""
+    q = D(qty)
+    return Fill(SYMBOL, order_id, tid, Side.BUY, D("1"), q, q, D(commission), asset, 0, True)
 
 
 def with_buy(state: TraderState, price: str = "1.00") -> tuple[TraderState, OrderRef]:
@@ -95,7 +113,7 @@ def with_buy(state: TraderState, price: str = "1.00") -> tuple[TraderState, Orde
 def bought(state: TraderState) -> tuple[TraderState, OrderRef]:
     """`state` (holding a buy) after its buy was filled: returns the state and the sell."""
     assert state.buy is not None
-    new, decisions = strategy.on_order(state, on_exchange(state.buy, OrderStatus.FILLED))
+    new, decisions = strategy.on_update(state, update(on_exchange(state.buy, OrderStatus.FILLED)))
     assert len(decisions) == 1 and isinstance(decisions[0], PlaceOrder)
     return new, decisions[0].order
 
@@ -180,8 +198,14 @@ def test_no_buy_when_an_order_would_break_the_filters(
 ) -> None:
     state = trader(filters, **values)
     new, decisions = strategy.on_trade(state, trade(price))
-    assert decisions == ()
-    assert new is state
+    assert new.buy is None
+    if new is state:  # the buy price floors to zero: nothing to say yet
+        assert decisions == ()
+        return
+    # said once (status shows it), not on every trade; no order placed
+    assert len(decisions) == 1 and isinstance(decisions[0], Report)
+    assert new.blocked == decisions[0].message and "raise the budget" in new.blocked
+    assert strategy.on_trade(new, trade(price, 2)) == (new, ())
 
 
 def test_no_buy_when_buys_are_not_allowed() -> None:
@@ -200,8 +224,10 @@ def test_buy_filled_places_the_sell_at_the_formula_price(via: str) -> None:
     state, buy = with_buy(trader(profit_interval="0.001", fee="0.001"), "1.0")
     assert (buy.price, buy.quantity) == (D("0.99"), D("10.1"))
     filled = on_exchange(buy, OrderStatus.FILLED)
-    if via == "on_order":
+    if via == "on_order":  # a poller or the placement answer: no commission in it
         new, decisions = strategy.on_order(state, filled)
+        assert decisions == (FetchFills(7),) and new.sell is None
+        new, decisions = strategy.on_fills(new, [fill(7, "10.1", "0.01", "USDT")])
     else:
         new, decisions = strategy.on_update(state, update(filled, "0.01", "USDT"))
     sell = new.sell
@@ -221,7 +247,8 @@ def test_buy_filled_places_the_sell_at_the_formula_price(via: str) -> None:
 def test_sell_is_for_the_executed_quantity() -> None:
     state, buy = with_buy(trader(), "1.0")
     # an exchange reporting FILLED with less than ordered (e.g. an adjusted lot)
-    _, decisions = strategy.on_order(state, on_exchange(buy, OrderStatus.FILLED, D("7.3")))
+    state, _ = strategy.on_order(state, on_exchange(buy, OrderStatus.FILLED, D("7.3")))
+    _, decisions = strategy.on_fills(state, [fill(7, "7.3", "0", "USDT")])
     assert isinstance(decisions[0], PlaceOrder)
     assert decisions[0].order.quantity == D("7.3")
 
@@ -329,13 +356,14 @@ def test_rejected_buy_starts_its_next_cycle_with_a_fresh_rebuy_flag() -> None:
     assert strategy.on_trade(new, trade("0.5", 3))[1] == (RequestRebuy(),)
 
 
-def test_rejected_sell_is_marked_and_places_nothing() -> None:
+def test_rejected_sell_is_marked_and_checked() -> None:
     state, _ = with_buy(trader(), "1.0")
     state, sell = bought(state)
-    new, decisions = strategy.on_rejected(state, sell)
-    assert decisions == ()
+    new, decisions = strategy.on_rejected(state, sell, "insufficient balance")
+    assert decisions == (CheckSell(),)
     assert new.sell is not None and new.sell.status == "REJECTED" and not new.sell.is_open
-    assert new.buy == state.buy
+    assert new.buy == state.buy and new.sell_rejections == 1
+    assert new.awaiting() == CheckSell()  # what a restarted trader does first
 
 
 def test_base_asset_commission_reduces_the_sell_quantity_once() -> None:
@@ -347,9 +375,9 @@ def test_base_asset_commission_reduces_the_sell_quantity_once() -> None:
     assert decisions == () and state.buy_fee_base == D("0.005")
     state, decisions = strategy.on_update(state, partial)  # the same partial fill again
     assert decisions == () and state.buy_fee_base == D("0.005")
-    filled = update(on_exchange(buy, OrderStatus.FILLED), "0.0051", "XRP")
+    filled = update(on_exchange(buy, OrderStatus.FILLED), "0.0051", "XRP", D("5.1"))
     state, decisions = strategy.on_update(state, filled)
-    assert state.buy_fee_base == D("0.0101")
+    assert state.buy_fee_base == D("0.0101") and state.buy_fee_qty == D("10.1")
     assert isinstance(decisions[0], PlaceOrder)
     # 10.1 - 0.0101 = 10.0899, floored to the step 0.1
     assert decisions[0].order.quantity == D("10")
@@ -476,14 +504,12 @@ def test_buy_orders_respect_price_and_filters(setup: tuple[TraderState, D]) -> N
     new, decisions = strategy.on_trade(state, trade(price))
     expected_price = strategy.buy_price(price, s, f)
     expected_qty = strategy.buy_quantity(expected_price, s, f) if expected_price > 0 else D(0)
-    if not decisions:
-        assert new is state
-        # nothing placed only when an order would break the exchange's filters
-        assert (
-            expected_price <= 0
-            or expected_qty <= 0
-            or expected_qty < f.min_qty
-            or expected_price * expected_qty < f.min_notional
+    if not decisions or isinstance(decisions[0], Report):
+        assert new.buy is None
+        # nothing placed only when an order (the buy, or the sell after a base-asset
+        # commission) would break the exchange's filters
+        assert expected_price <= 0 or (
+            strategy.chunk_problem(expected_price, expected_qty, s, f) is not None
         )
         return
     (decision,) = decisions
@@ -525,12 +551,21 @@ def test_sell_price_is_never_below_the_buy_price(setup: tuple[TraderState, D]) -
 def test_full_cycle_through_the_strategy(setup: tuple[TraderState, D], fee_base: D) -> None:
     state, price = setup
     state, decisions = strategy.on_trade(state, trade(price))
-    assume(decisions)
+    assume(decisions and isinstance(decisions[0], PlaceOrder))
     buy = state.buy
     assert buy is not None
     filled = on_exchange(buy, OrderStatus.FILLED)
     commission = fee_base * buy.quantity
     state, decisions = strategy.on_update(state, update(filled, str(commission), "XRP"))
+    f = state.filters
+    held = buy.quantity - commission
+    sell_at = strategy.sell_price(buy.price, state.settings, f)
+    kept = held - held % f.step_size
+    if kept <= 0 or kept < f.min_qty or kept * sell_at < f.min_notional:
+        # what the commission left is below the minimums to sell: recorded as dust
+        assert isinstance(decisions[0], Report) and decisions[1:] == (CycleComplete(),)
+        assert state.dust == held and state.phase == "done" and state.sell is None
+        return
     (decision,) = decisions
     assert isinstance(decision, PlaceOrder)
     sell = decision.order

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import event, select, text, update
 from sqlalchemy.orm import Session
 
-from hedgehog.core.types import Order, OrderStatus, Side, TradeEvent
+from hedgehog.core.types import Order, OrderStatus, OrderUpdate, Side, TradeEvent
 from hedgehog.naive import strategy
 from hedgehog.naive.store import TraderStore
 from hedgehog.naive.strategy import PENDING, TraderState
@@ -201,7 +201,9 @@ async def test_save_writes_the_order_intent_then_the_exchange_answers(db: Databa
     row = await orders.by_client_id(cid)
     assert row is not None and (row.status, row.exchange_order_id) == ("NEW", 4242)
 
-    state, decisions = strategy.on_order(state, _placed(state, OrderStatus.FILLED, "463.1"))
+    filled = _placed(state, OrderStatus.FILLED, "463.1")
+    update = OrderUpdate(filled, filled.executed_qty, filled.price, Decimal(0), "USDT", 0, 1)
+    state, decisions = strategy.on_update(state, update)
     assert isinstance(decisions[0], strategy.PlaceOrder)  # the sell
     await store.save(state)
     assert state.sell is not None

@@ -6,9 +6,10 @@ in it is lost when a trader, a leader or a symbol supervisor crashes.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from hedgehog.core.pubsub import PubSub
 from hedgehog.core.types import TradeEvent
@@ -46,6 +47,9 @@ class NaiveContext:
     retry_seconds: float = 5.0  # after the exchange was unreachable, a trader checks again
     traders_started: Counter[str] = field(default_factory=Counter)
     restarts: Counter[str] = field(default_factory=Counter)
+    rejections: Counter[tuple[str, str]] = field(default_factory=Counter)  # (symbol, side)
+    dust: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    errored: dict[str, str] = field(default_factory=dict)  # symbol -> why its leader gave up
 
     on_status: Callable[[str, str], Awaitable[None]] | None = None  # persists status changes
     on_order_intent: Callable[[TradeEvent, OrderRef], None] | None = None

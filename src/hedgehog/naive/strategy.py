@@ -10,6 +10,14 @@ Formulas (book test vectors in tests/naive/test_strategy.py):
     buy_price  = floor_tick(p - p * buy_down_interval)
     quantity   = floor_step((budget / chunks) / buy_price)
     sell_price = floor_tick(buy_price * (1 + fee) * (1 + profit_interval) * (1 + fee))
+    sell_qty   = floor_step(executed_buy_qty - buy commission charged in the base asset)
+
+Binance charges a BUY's commission in the coins bought, and only its fills (the user stream's
+`executionReport`, `myTrades`) carry commissions: an order query or the placement answer does
+not. So the sell is sized only once every fill of the buy is known (`FetchFills` otherwise).
+A buy cancelled after part of it filled is sold for what it bought, or recorded as dust when
+that is below the symbol's minimums. A refused sell makes the trader re-read its fills and the
+free balance (`CheckSell`) and sell what it holds, or say why it cannot (`blocked`).
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from typing import Any, TypeVar
 
 from hedgehog.core.decimals import ONE, ZERO, floor_to
 from hedgehog.core.filters import SymbolFilters
-from hedgehog.core.types import Order, OrderStatus, OrderUpdate, Side, TradeEvent
+from hedgehog.core.types import Fill, Order, OrderStatus, OrderUpdate, Side, TradeEvent
 from hedgehog.naive.settings import TradingSettings
 
 T = TypeVar("T")
@@ -44,6 +52,7 @@ def replace(obj: T, **changes: Any) -> T:
 
 PENDING = "PENDING"  # intent written, outcome of the placement not known yet
 MAX_CLIENT_ID = 36
+MAX_SELL_ATTEMPTS = 3  # refused sells re-sized and placed again before the trader gives up
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +74,11 @@ class OrderRef:
     @property
     def is_filled(self) -> bool:
         return self.status == OrderStatus.FILLED.value
+
+    @property
+    def has_bought(self) -> bool:
+        """Closed with something executed: filled, or cancelled/expired after a part filled."""
+        return self.is_filled or (self.status in _DEAD_VALUES and self.executed_qty > 0)
 
     def updated(self, order: Order) -> OrderRef:
         return replace(
@@ -90,20 +104,43 @@ class TraderState:
     rebuy_notified: bool = False
     rebuy_below: Decimal | None = None  # derived from the buy price, kept for speed
     buy_fee_base: Decimal = ZERO  # commission on the buy charged in the base asset (Binance)
+    buy_fee_qty: Decimal = ZERO  # how much of the buy's executed quantity those fees cover
+    buy_fill_ids: tuple[int, ...] = ()  # the buy's fills (trade ids) already counted
+    sell_attempt: int = 0  # 0 for the first sell; each re-sized sell gets the next number
+    sell_rejections: int = 0
+    dust: Decimal = ZERO  # coins bought but below the symbol's minimums to sell
+    blocked: str = ""  # why this trader cannot go on without a human (empty: it can)
 
     @property
     def phase(self) -> str:
         if self.buy is None:
             return "idle"
-        if not self.buy.is_filled:
+        if not self.buy.has_bought:
             return "buying"
+        if self.sell is None and self.dust > 0:
+            return "done"
         if self.sell is None or not self.sell.is_filled:
             return "selling"
         return "done"
 
+    @property
+    def fees_known(self) -> bool:
+        """Whether the commission of every fill of the buy is known (the sell can be sized)."""
+        return self.buy is not None and self.buy_fee_qty >= self.buy.executed_qty
+
     def in_flight(self) -> list[OrderRef]:
         """Orders whose outcome must be checked with the exchange after a restart."""
         return [o for o in (self.buy, self.sell) if o is not None and o.is_open]
+
+    def awaiting(self) -> Decision | None:
+        """What a restarted trader must do beyond checking its orders: size its sell."""
+        if self.blocked or self.buy is None or not self.buy.has_bought:
+            return None
+        if self.sell is None and self.dust == 0:
+            return FetchFills(self.buy.order_id) if self.buy.order_id is not None else None
+        if self.sell is not None and self.sell.status == OrderStatus.REJECTED.value:
+            return CheckSell()
+        return None
 
 
 # -- decisions -------------------------------------------------------------------------------
@@ -122,7 +159,26 @@ class CycleComplete:
     pass
 
 
-Decision = PlaceOrder | RequestRebuy | CycleComplete
+@dataclass(frozen=True, slots=True)
+class FetchFills:
+    """Read the buy's fills (with their commissions) and give them to `on_fills`."""
+
+    order_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSell:
+    """Read the buy's fills and the free base balance and give them to `on_sell_check`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Something a human must know (dust left, a trader blocked); the trader logs it."""
+
+    message: str
+
+
+Decision = PlaceOrder | RequestRebuy | CycleComplete | FetchFills | CheckSell | Report
 NOTHING: tuple[Decision, ...] = ()
 
 
@@ -145,9 +201,10 @@ def rebuy_threshold(bought_at: Decimal, settings: TradingSettings) -> Decimal:
     return bought_at * (ONE - settings.rebuy_interval)
 
 
-def client_order_id(symbol: str, trader_id: str, cycle: int, side: Side) -> str:
-    """Deterministic client order id: symbol, trader, cycle, side; <= 36 of [A-Za-z0-9_-]."""
-    tail = f"-{trader_id}-{cycle}{'B' if side == Side.BUY else 'S'}"
+def client_order_id(symbol: str, trader_id: str, cycle: int, side: Side, attempt: int = 0) -> str:
+    """Deterministic client order id: symbol, trader, cycle, side (and, for a sell placed again
+    after a refusal, its attempt number); <= 36 of [A-Za-z0-9_-]."""
+    tail = f"-{trader_id}-{cycle}{'B' if side == Side.BUY else 'S'}{attempt or ''}"
     cid = symbol + tail
     if len(cid) > MAX_CLIENT_ID:
         digest = hashlib.sha1(symbol.encode()).hexdigest()[:8]
@@ -183,8 +240,13 @@ def on_trade(
         if price <= 0:
             return state, NOTHING
         qty = buy_quantity(price, settings, filters)
-        if qty <= 0 or qty < filters.min_qty or price * qty < filters.min_notional:
-            return state, NOTHING
+        problem = chunk_problem(price, qty, settings, filters)
+        if problem is not None:
+            if state.blocked == problem:
+                return state, NOTHING
+            return replace(state, blocked=problem), (Report(problem),)
+        if state.blocked:
+            state = replace(state, blocked="")
         cid = client_order_id(state.symbol, state.trader_id, state.cycle, Side.BUY)
         order = OrderRef(cid, Side.BUY, price, qty)
         new = replace(state, buy=order, rebuy_below=rebuy_threshold(price, settings))
@@ -193,6 +255,27 @@ def on_trade(
     if not state.rebuy_notified and below is not None and trade.price < below:
         return replace(state, rebuy_notified=True), (RequestRebuy(),)
     return state, NOTHING
+
+
+def chunk_problem(
+    price: Decimal, qty: Decimal, settings: TradingSettings, filters: SymbolFilters
+) -> str | None:
+    """Why a chunk bought at `price` cannot be traded (its quantity floored to the step, and
+    the sell of it after a base-asset commission), or None."""
+    sell_qty = floor_to(qty - qty * settings.fee, filters.step_size)
+    sell_at = sell_price(price, settings, filters)
+    if qty <= 0 or qty < filters.min_qty or sell_qty < filters.min_qty or sell_qty <= 0:
+        return (
+            f"budget/chunks {settings.chunk_budget} buys {qty} at {price}: below the minimum "
+            f"quantity {filters.min_qty} (after the commission: {sell_qty}); raise the budget"
+        )
+    if price * qty < filters.min_notional or sell_at * sell_qty < filters.min_notional:
+        return (
+            f"budget/chunks {settings.chunk_budget} buys {qty} at {price} = {price * qty}: "
+            f"below the minimum order value {filters.min_notional} once floored to the step "
+            f"{filters.step_size} (the sell: {sell_qty}); raise the budget"
+        )
+    return None
 
 
 def trade_band(
@@ -212,12 +295,12 @@ def on_order(state: TraderState, order: Order) -> tuple[TraderState, tuple[Decis
     buy, sell = state.buy, state.sell
     cid = order.client_order_id
     if buy is not None and cid == buy.client_order_id:
-        if buy.is_filled:
+        if buy.has_bought:
             return state, NOTHING
         state = replace(state, buy=buy.updated(order))
-        if order.status == OrderStatus.FILLED and state.sell is None:
-            return _place_sell(state, order)
-        if order.status in _DEAD and order.executed_qty == 0:
+        if order.status == OrderStatus.FILLED or (order.status in _DEAD and order.executed_qty):
+            return _after_buy(state)
+        if order.status in _DEAD:
             # cancelled or expired outside hedgehog before any fill: start a new cycle
             return replace(state, buy=None, cycle=state.cycle + 1, rebuy_notified=False), NOTHING
         return state, NOTHING
@@ -232,41 +315,135 @@ def on_order(state: TraderState, order: Order) -> tuple[TraderState, tuple[Decis
 
 
 def on_update(state: TraderState, update: OrderUpdate) -> tuple[TraderState, tuple[Decision, ...]]:
-    """An order update from `ORDERS:<SYMBOL>`; updates of other traders' orders are ignored."""
-    order = update.order
+    """An order update from `ORDERS:<SYMBOL>`; updates of other traders' orders are ignored.
+
+    A fill of the buy (it carries its trade id) adds its commission, once: the fees the
+    trader knows then cover that fill's quantity. Updates without a trade (an order poller's,
+    a status change) say nothing of commissions."""
     buy = state.buy
     if (
-        update.commission
+        update.is_fill
         and buy is not None
-        and order.client_order_id == buy.client_order_id
-        and order.executed_qty > buy.executed_qty  # a new fill, not a replayed one
-        and update.commission_asset == state.filters.base_asset
+        and update.order.client_order_id == buy.client_order_id
+        and update.trade_id not in state.buy_fill_ids
+        and not buy.has_bought
     ):
-        # Binance charges the buy's commission in the base asset: we can sell only the rest
-        state = replace(state, buy_fee_base=state.buy_fee_base + update.commission)
-    return on_order(state, order)
+        base = update.commission if update.commission_asset == state.filters.base_asset else ZERO
+        state = replace(
+            state,
+            buy_fee_base=state.buy_fee_base + base,
+            buy_fee_qty=state.buy_fee_qty + update.last_qty,
+            buy_fill_ids=(*state.buy_fill_ids, update.trade_id),
+        )
+    return on_order(state, update.order)
 
 
-def on_rejected(state: TraderState, order: OrderRef) -> tuple[TraderState, tuple[Decision, ...]]:
-    """The exchange refused an order: a refused buy is dropped (the next trade retries with a
-    new cycle number, so client order ids stay unique)."""
+def on_fills(state: TraderState, fills: list[Fill]) -> tuple[TraderState, tuple[Decision, ...]]:
+    """The buy's fills as the exchange lists them (`myTrades`): its commissions, complete.
+
+    When they cover what the buy executed, the sell is placed; otherwise (the exchange's trade
+    list lags its order status) nothing happens and the trader asks again later."""
+    state = _count_fills(state, fills)
+    if state.fees_known and state.sell is None and state.dust == 0:
+        return _place_sell(state)
+    return state, NOTHING
+
+
+def on_rejected(
+    state: TraderState, order: OrderRef, reason: str = ""
+) -> tuple[TraderState, tuple[Decision, ...]]:
+    """The exchange refused an order. A refused buy is dropped (the next trade retries with a
+    new cycle number, so client order ids stay unique); a refused sell is checked against the
+    fills and the free balance (`CheckSell`), up to `MAX_SELL_ATTEMPTS` times."""
     if state.buy is not None and order.client_order_id == state.buy.client_order_id:
         new = replace(
             state, buy=None, cycle=state.cycle + 1, rebuy_below=None, rebuy_notified=False
         )
         return new, NOTHING
     if state.sell is not None and order.client_order_id == state.sell.client_order_id:
-        return replace(state, sell=replace(state.sell, status=OrderStatus.REJECTED.value)), NOTHING
+        refused = replace(state.sell, status=OrderStatus.REJECTED.value)
+        state = replace(state, sell=refused, sell_rejections=state.sell_rejections + 1)
+        if state.sell_attempt + 1 >= MAX_SELL_ATTEMPTS:
+            why = f"sell {order.quantity} at {order.price} refused {state.sell_rejections} times"
+            blocked = f"{why} (last: {reason or 'no reason given'}); sell it by hand"
+            return replace(state, blocked=blocked), (Report(blocked),)
+        return state, (CheckSell(),)
     return state, NOTHING
 
 
-def _place_sell(state: TraderState, filled: Order) -> tuple[TraderState, tuple[Decision, ...]]:
-    settings, filters = state.settings, state.filters
-    price = sell_price(filled.price, settings, filters)
-    qty = floor_to(filled.executed_qty - state.buy_fee_base, filters.step_size)
+def on_sell_check(
+    state: TraderState, fills: list[Fill], free_base: Decimal
+) -> tuple[TraderState, tuple[Decision, ...]]:
+    """After a refused sell: sell what the buy left us (its fills, less their base-asset
+    commission) and the account still has free, or report why that is not possible."""
+    state = _count_fills(state, fills)
+    buy, sell, filters = state.buy, state.sell, state.filters
+    if buy is None or sell is None or sell.status != OrderStatus.REJECTED.value:
+        return state, NOTHING
+    if not state.fees_known:
+        return state, NOTHING  # the trade list lags: asked again later
+    held = buy.executed_qty - state.buy_fee_base
+    qty = floor_to(min(held, free_base), filters.step_size)
+    if _sellable(qty, sell.price, filters):
+        attempt = state.sell_attempt + 1
+        cid = client_order_id(state.symbol, state.trader_id, state.cycle, Side.SELL, attempt)
+        order = OrderRef(cid, Side.SELL, sell.price, qty)
+        return replace(state, sell=order, sell_attempt=attempt), (PlaceOrder(order),)
+    if not _sellable(floor_to(held, filters.step_size), sell.price, filters):
+        message = f"dust: {held} {filters.base_asset} bought is below the minimums to sell"
+        return replace(state, sell=None, dust=held), (Report(message), CycleComplete())
+    blocked = (
+        f"cannot sell {held} {filters.base_asset}: only {free_base} free on the exchange; "
+        "was part of it moved or sold outside hedgehog?"
+    )
+    return replace(state, blocked=blocked), (Report(blocked),)
+
+
+def _count_fills(state: TraderState, fills: list[Fill]) -> TraderState:
+    """The buy's commissions recomputed from its complete list of fills."""
+    buy = state.buy
+    if buy is None or buy.order_id is None:
+        return state
+    mine = [f for f in fills if f.order_id == buy.order_id]
+    if not mine:
+        return state
+    base = state.filters.base_asset
+    return replace(
+        state,
+        buy_fee_base=sum((f.commission for f in mine if f.commission_asset == base), ZERO),
+        buy_fee_qty=sum((f.qty for f in mine), ZERO),
+        buy_fill_ids=tuple(f.trade_id for f in mine),
+    )
+
+
+def _after_buy(state: TraderState) -> tuple[TraderState, tuple[Decision, ...]]:
+    """The buy is over with coins bought: size the sell, once the commissions are known."""
+    if state.sell is not None or state.dust > 0:
+        return state, NOTHING
+    if not state.fees_known:
+        buy = state.buy
+        assert buy is not None and buy.order_id is not None
+        return state, (FetchFills(buy.order_id),)
+    return _place_sell(state)
+
+
+def _sellable(qty: Decimal, price: Decimal, filters: SymbolFilters) -> bool:
+    return qty > 0 and qty >= filters.min_qty and price * qty >= filters.min_notional
+
+
+def _place_sell(state: TraderState) -> tuple[TraderState, tuple[Decision, ...]]:
+    settings, filters, buy = state.settings, state.filters, state.buy
+    assert buy is not None
+    price = sell_price(buy.price, settings, filters)
+    held = buy.executed_qty - state.buy_fee_base
+    qty = floor_to(held, filters.step_size)
+    if not _sellable(qty, price, filters):
+        message = f"dust: {held} {filters.base_asset} bought is below the minimums to sell"
+        return replace(state, dust=held), (Report(message), CycleComplete())
     cid = client_order_id(state.symbol, state.trader_id, state.cycle, Side.SELL)
     order = OrderRef(cid, Side.SELL, price, qty)
     return replace(state, sell=order), (PlaceOrder(order),)
 
 
 _DEAD = (OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED)
+_DEAD_VALUES = tuple(status.value for status in _DEAD)

@@ -5,6 +5,11 @@ intent (its new state) to the trader store and reports it to its leader; after t
 answers it records the outcome. Restarted from a state with orders in flight, it first asks the
 exchange about each of them by client order id: it adopts what exists and places what never got
 there, so a crash at any point neither loses nor duplicates an order.
+
+Commissions: a buy's sell is sized from its fills. When a fill was learnt without its
+commission (an order query, the placement answer), the trader reads the buy's fills from the
+exchange (`FetchFills`) before it sells; after a refused sell it reads them again with the free
+balance (`CheckSell`). Either read that fails is tried again after `ctx.retry_seconds`.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from hedgehog.core.decimals import ZERO
 from hedgehog.core.types import OrderUpdate, TradeEvent, orders_topic, trade_topic
 from hedgehog.errors import (
     ExchangeUnavailable,
@@ -25,10 +31,13 @@ from hedgehog.naive import strategy
 from hedgehog.naive.context import NaiveContext
 from hedgehog.naive.strategy import (
     PENDING,
+    CheckSell,
     CycleComplete,
     Decision,
+    FetchFills,
     OrderRef,
     PlaceOrder,
+    Report,
     RequestRebuy,
     TraderState,
 )
@@ -46,7 +55,7 @@ class Trader(Process):
         self._exchange = ctx.exchange
         ctx.pubsub.subscribe(self, trade_topic(state.symbol), rank=state.number)
         ctx.pubsub.subscribe(self, orders_topic(state.symbol), rank=state.number)
-        if state.in_flight() or state.phase == "done":
+        if state.in_flight() or state.phase == "done" or state.awaiting() is not None:
             return Continue("recover")
         return None
 
@@ -97,6 +106,9 @@ class Trader(Process):
             "sell": _ref(s.sell),
             "rebuy_notified": s.rebuy_notified,
             "shutting_down": self.shutting_down,
+            "sell_rejections": s.sell_rejections,
+            "dust": str(s.dust) if s.dust else None,
+            "blocked": s.blocked or None,
         }
 
     # -- carrying out decisions -------------------------------------------------------------
@@ -110,6 +122,12 @@ class Trader(Process):
                 self.rt.cast(self.leader, ("rebuy", self.state.trader_id))
             elif isinstance(decision, CycleComplete):
                 self.stop("normal")
+            elif isinstance(decision, FetchFills):
+                await self._fetch_fills(decision.order_id)
+            elif isinstance(decision, CheckSell):
+                await self._check_sell()
+            elif isinstance(decision, Report):
+                self._report(decision.message)
         if self.shutting_down and self.state.buy is None:
             self.stop("normal")  # its buy was cancelled or refused: it may not buy again
 
@@ -145,7 +163,8 @@ class Trader(Process):
                 await self._recover()  # it got there before: adopt it
                 return
             log.warning("%s: %s %s refused: %s", s.symbol, order.side.value, order.price, exc)
-            state, decisions = strategy.on_rejected(self.state, order)
+            self.ctx.rejections[(s.symbol, order.side.value)] += 1
+            state, decisions = strategy.on_rejected(self.state, order, str(exc))
             await self._apply(state, decisions)
             return
         except ExchangeUnavailable as exc:
@@ -158,6 +177,48 @@ class Trader(Process):
         state, decisions = strategy.on_order(self.state, order)
         if state is not self.state:
             await self._apply(state, decisions)
+
+    async def _fetch_fills(self, order_id: int) -> None:
+        """Complete the buy's commissions from the exchange's list of its fills, then sell."""
+        s = self.state
+        try:
+            fills = await self._exchange.order_fills(s.symbol, order_id)
+        except ExchangeUnavailable as exc:
+            log.warning("%s: fills of %s unknown (%s)", s.symbol, order_id, exc)
+            self.rt.send_after(self, "recover", self.ctx.retry_seconds)
+            return
+        state, decisions = strategy.on_fills(self.state, fills)
+        if state is not self.state:
+            await self._apply(state, decisions)
+        if not self.state.fees_known:  # the exchange's trade list lags its order status
+            self.rt.send_after(self, "recover", self.ctx.retry_seconds)
+
+    async def _check_sell(self) -> None:
+        """After a refused sell: read the buy's fills and the free balance, sell what we can."""
+        s = self.state
+        if s.buy is None or s.buy.order_id is None:
+            return
+        base = s.filters.base_asset
+        try:
+            fills = await self._exchange.order_fills(s.symbol, s.buy.order_id)
+            balances = await self._exchange.balances()
+        except ExchangeUnavailable as exc:
+            log.warning("%s: cannot check the refused sell (%s)", s.symbol, exc)
+            self.rt.send_after(self, "recover", self.ctx.retry_seconds)
+            return
+        balance = balances.get(base)
+        free = balance.free if balance is not None else ZERO
+        state, decisions = strategy.on_sell_check(self.state, fills, free)
+        if state is not self.state:
+            await self._apply(state, decisions)
+        elif not self.state.fees_known:
+            self.rt.send_after(self, "recover", self.ctx.retry_seconds)
+
+    def _report(self, message: str) -> None:
+        s = self.state
+        log.warning("%s: trader %s: %s", s.symbol, s.trader_id, message)
+        if s.dust:
+            self.ctx.dust[s.symbol] += s.dust
 
     async def _recover(self) -> None:
         """Ask the exchange about every order in flight: adopt, or place what never arrived."""
@@ -179,6 +240,9 @@ class Trader(Process):
                 self.rt.send_after(self, "recover", self.ctx.retry_seconds)
                 return
             await self._on_order(order)
+        pending = self.state.awaiting()
+        if pending is not None and not self.state.in_flight():
+            await self._apply(self.state, (pending,))
 
 
 def _ref(ref: OrderRef | None) -> dict[str, Any] | None:

@@ -2,7 +2,8 @@
 
 Decimals are written as their exact string (`str(Decimal)`, so even the exponent survives),
 enums as their values. The document carries a format number (`"v"`) so a later hedgehog can
-read what an earlier one wrote. A document that cannot be read raises `CorruptRow`.
+read what an earlier one wrote (format 1 lacks the fill, sell-attempt and dust fields of 2).
+A document that cannot be read raises `CorruptRow`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from hedgehog.naive.settings import DECIMAL_FIELDS, TradingSettings
 from hedgehog.naive.strategy import OrderRef, TraderState
 from hedgehog.store.errors import CorruptRow
 
-FORMAT = 1
+FORMAT = 2
+_READABLE = (1, 2)
 _FILTER_DECIMALS = tuple(f.name for f in fields(SymbolFilters) if f.type in ("Decimal", Decimal))
 
 
@@ -46,13 +48,19 @@ def state_to_json(state: TraderState) -> dict[str, Any]:
         "rebuy_notified": state.rebuy_notified,
         "rebuy_below": None if state.rebuy_below is None else str(state.rebuy_below),
         "buy_fee_base": str(state.buy_fee_base),
+        "buy_fee_qty": str(state.buy_fee_qty),
+        "buy_fill_ids": list(state.buy_fill_ids),
+        "sell_attempt": state.sell_attempt,
+        "sell_rejections": state.sell_rejections,
+        "dust": str(state.dust),
+        "blocked": state.blocked,
     }
 
 
 def state_from_json(data: dict[str, Any]) -> TraderState:
     """The state `state_to_json` wrote; `CorruptRow` if `data` is not such a document."""
     try:
-        if data.get("v") != FORMAT:
+        if data.get("v") not in _READABLE:
             raise ValueError(f"unknown format {data.get('v')!r}")
         s, f = data["settings"], data["filters"]
         settings = TradingSettings(
@@ -67,6 +75,16 @@ def state_from_json(data: dict[str, Any]) -> TraderState:
             **{name: _dec(f[name]) for name in _FILTER_DECIMALS},
         )
         below = data["rebuy_below"]
+        extra: dict[str, Any] = {}
+        if data["v"] >= 2:
+            extra = {
+                "buy_fee_qty": _dec(data["buy_fee_qty"]),
+                "buy_fill_ids": tuple(_int(i) for i in data["buy_fill_ids"]),
+                "sell_attempt": _int(data["sell_attempt"]),
+                "sell_rejections": _int(data["sell_rejections"]),
+                "dust": _dec(data["dust"]),
+                "blocked": _str(data["blocked"]),
+            }
         return TraderState(
             symbol=_str(data["symbol"]),
             trader_id=_str(data["trader_id"]),
@@ -79,6 +97,7 @@ def state_from_json(data: dict[str, Any]) -> TraderState:
             rebuy_notified=_bool(data["rebuy_notified"]),
             rebuy_below=None if below is None else _dec(below),
             buy_fee_base=_dec(data["buy_fee_base"]),
+            **extra,
         )
     except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:
         what = f"{exc!r}" if isinstance(exc, KeyError) else str(exc)
