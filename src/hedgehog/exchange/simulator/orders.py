@@ -100,7 +100,7 @@ class OrderDesk:
             if kind in _OTHER_TYPES:
                 raise ApiError(UNSUPPORTED, f"This operation is not supported ({kind} orders).")
             raise ApiError(INVALID_ORDER_TYPE, "Invalid orderType.")
-        tif = ""
+        tif = "GTC" if kind == "LIMIT_MAKER" else ""  # the engine shows LIMIT_MAKER's as ""
         if kind == "LIMIT":
             tif = params.get("timeInForce") or ""
             if not tif:
