@@ -120,11 +120,16 @@ async def test_a_full_cycle_over_real_sockets(rig: Rig, caplog: pytest.LogCaptur
     await eventually(lambda: rig.first("buy").get("status") == "NEW")
     ledger = await rig.ledger()
     assert [o["price"] for o in by_side(ledger, "BUY")] == ["0.9999"]
-    await rig.trade("0.9999")  # fills the buy: the sell follows at once
+    await rig.trade("0.9999", qty="5")  # fills 5 of the buy's 20 (volume fills, as Binance)
+    await eventually(lambda: rig.first("buy").get("status") == "PARTIALLY_FILLED")
+    assert rig.first("sell") == {}
+    await rig.trade("0.9999", qty="100")  # fills the rest: the sell follows at once
     await eventually(lambda: rig.first("sell").get("status") == "NEW")
-    sell_price = rig.first("sell")["price"]
-    assert Decimal(sell_price) > Decimal("0.9999")
-    await rig.trade("1.0100")  # fills the sell: the cycle completes, a fresh trader starts
+    sell = rig.first("sell")
+    assert Decimal(sell["price"]) > Decimal("0.9999")
+    # the commission was taken from the XRP bought (20 * 0.001): the sell is for the rest
+    assert Decimal(sell["quantity"]) == Decimal("19.9")
+    await rig.trade("1.0100", qty="100")  # fills the sell: the cycle completes, a fresh trader
     await eventually(lambda: rig.node.naive.ctx.traders_started[SYMBOL] == 2)
     await rig.trade("1.0100")
     await eventually(lambda: len(rig.traders()) == 1 and rig.first("buy"))

@@ -21,7 +21,15 @@ from typing import Any
 
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.pubsub import PubSub
-from hedgehog.core.types import Order, OrderUpdate, Side, TradeEvent, orders_topic, trade_topic
+from hedgehog.core.types import (
+    Fill,
+    Order,
+    OrderUpdate,
+    Side,
+    TradeEvent,
+    orders_topic,
+    trade_topic,
+)
 from hedgehog.exchange.base import Balance, Exchange
 from hedgehog.exchange.binance.reconcile import OrderPoller
 from hedgehog.exchange.binance.rest import BinanceExchange
@@ -174,3 +182,6 @@ class WatchedExchange:
 
     async def balances(self) -> dict[str, Balance]:
         return await self.inner.balances()
+
+    async def order_fills(self, symbol: str, order_id: int) -> list[Fill]:
+        return await self.inner.order_fills(symbol, order_id)
