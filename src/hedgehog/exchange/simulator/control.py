@@ -2,6 +2,13 @@
 
 - `GET /_sim/ledger`: every order ever placed (Binance order objects), each with its `fills`;
 - `GET /_sim/stats`: trades, last prices, connections, orders, fills, drops, faults, weight;
+- `GET /_sim/arrivals[?since=N]`: every order request (REST and WS API) from sequence number N
+  on: when it arrived (`time.time_ns()`), its client order id, symbol, side, and the order id
+  it got or the error it was refused with (see `hedgehog.exchange.simulator.trace`);
+- `GET /_sim/account`: the account's balances (`GET /api/v3/account`'s shape, unsigned);
+- `GET /_sim/wait?event=arrival|ack|fill[&timeout=S]`: answers as soon as the next order
+  request arrives, is accepted, or fills (at most S seconds, default 10: then `"event": null`),
+  with that request's record or that fill's executionReport; chaos runs aim kills with it;
 - `POST /_sim/faults` (JSON): inject faults, see `hedgehog.exchange.simulator.faults`;
 - `POST /_sim/pause`, `POST /_sim/resume`: hold and continue the replay;
 - `POST /_sim/trade` (JSON `{"symbol", "price", "qty", ["buyer_maker"]}`): one trade, matched
@@ -14,6 +21,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -28,7 +36,7 @@ from hedgehog.exchange.simulator.limits import Limits
 from hedgehog.exchange.simulator.market import Market
 from hedgehog.exchange.simulator.rest import reply
 from hedgehog.exchange.simulator.streams import StreamHub
-from hedgehog.exchange.simulator.trace import LatencyTrace
+from hedgehog.exchange.simulator.trace import LatencyTrace, order_arrivals
 from hedgehog.exchange.simulator.ws_api import WsApi
 
 
@@ -66,6 +74,10 @@ class Control:
         self.market, self.faults, self.streams, self.ws_api = market, faults, streams, ws_api
         self.limits, self.replayer = limits, replayer
         self.trace = trace
+        self.arrivals = order_arrivals(market)
+        self._waiters: dict[str, list[asyncio.Future[Any]]] = {}
+        self.arrivals.listeners.append(self._fire)
+        market.report_listeners.append(self._on_report)
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -76,6 +88,9 @@ class Control:
             web.post("/_sim/resume", self.resume),
             web.post("/_sim/trade", self.trade),
             web.get("/_sim/latency", self.latency),
+            web.get("/_sim/arrivals", self.arrivals_handler),
+            web.get("/_sim/account", self.account),
+            web.get("/_sim/wait", self.wait),
             web.post("/_sim/latency", self.latency_of_trades),
         ]
 
@@ -137,6 +152,43 @@ class Control:
         if self.replayer is not None:
             self.replayer.resume()
         return reply({"paused": False})
+
+    async def arrivals_handler(self, request: web.Request) -> web.Response:
+        try:
+            since = int(request.query.get("since", "0"))
+        except ValueError:
+            return _bad("since must be an integer")
+        arrivals = self.arrivals
+        return reply({"count": arrivals.count, "forgotten": arrivals.forgotten,
+                      "arrivals": arrivals.since(since)})  # fmt: skip
+
+    async def account(self, request: web.Request) -> web.Response:
+        return reply(self.market.account())
+
+    async def wait(self, request: web.Request) -> web.Response:
+        event = request.query.get("event", "")
+        if event not in ("arrival", "ack", "fill"):
+            return _bad("event must be arrival, ack or fill")
+        try:
+            timeout = float(request.query.get("timeout", "10"))
+        except ValueError:
+            return _bad("timeout must be a number of seconds")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(event, []).append(future)
+        try:
+            found = await asyncio.wait_for(future, max(0.0, min(timeout, 300.0)))
+        except TimeoutError:
+            return reply({"event": None})
+        return reply({"event": event, "detail": found})
+
+    def _fire(self, event: str, detail: dict[str, Any]) -> None:
+        for future in self._waiters.pop(event, ()):
+            if not future.done():
+                future.set_result(detail)
+
+    def _on_report(self, report: dict[str, Any]) -> None:
+        if report.get("x") == "TRADE" and "fill" in self._waiters:
+            self._fire("fill", report)
 
     async def latency(self, request: web.Request) -> web.Response:
         if self.trace is None:

@@ -27,7 +27,7 @@ from hedgehog.exchange.simulator.auth import ApiError, Auth, strip_signature
 from hedgehog.exchange.simulator.faults import Faults
 from hedgehog.exchange.simulator.limits import Limits, rest_weight
 from hedgehog.exchange.simulator.orders import OrderDesk
-from hedgehog.exchange.simulator.trace import LatencyTrace
+from hedgehog.exchange.simulator.trace import LatencyTrace, order_arrivals
 
 _DUPLICATE = -1101
 
@@ -161,11 +161,11 @@ class RestApi:
     # -- signed ------------------------------------------------------------------------------
     async def new_order(self, request: web.Request) -> web.Response:
         trace = self.trace
-        arrived = time.time_ns() if trace is not None else 0
+        arrived = time.time_ns()
         params = await self.params(request, signed=True)
         if trace is not None:
             trace.order_received(params.get("newClientOrderId") or "", arrived)
-        body = self.desk.place(params)
+        body = order_arrivals(self.market).place(self.desk.place, params, "rest", arrived)
         self.limits.count_order()
         if self.faults.take_timeout():
             await self._closing.wait()  # until the client gives up (its handler is cancelled)

@@ -1,4 +1,13 @@
-"""Opt-in latency tracing (`start_simulator(trace_latency=True)`, `--trace-latency`).
+"""Order arrivals (always on) and opt-in latency tracing (`--trace-latency`).
+
+`OrderArrivals` (`order_arrivals(market)`) notes every order request, REST `POST /api/v3/order`
+and WS API `order.place` alike: when it arrived (`time.time_ns()`, before the order is placed),
+its client order id, symbol and side, and what became of it (the exchange's order id, or the
+error code and message of its refusal). Every request counts, a re-placed client order id too.
+It is one small dict per order; `GET /_sim/arrivals` serves it (the chaos checker compares these
+times with the moments the node's store committed each intent, on the same machine's clock).
+
+Opt-in latency tracing (`start_simulator(trace_latency=True)`, `--trace-latency`):
 
 When on, the simulator notes when each trade frame is written to a stream connection (the
 first connection's write, just before the frame goes to the socket: the time it spent in the
@@ -17,16 +26,88 @@ runs: the stream hub and the REST handler take their plain paths.
 from __future__ import annotations
 
 import time
+import weakref
 from array import array
 from collections import deque
-from collections.abc import Collection, Iterable
-from typing import Any
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any, TypeVar
 
 from hedgehog.core.types import TradeEvent
 from hedgehog.exchange.simulator.outbox import Outbox
 
 DEFAULT_CAPACITY = 1 << 21  # trades remembered in all (16 bytes each: 32 MiB)
 DEFAULT_ORDER_CAPACITY = 1 << 17
+ARRIVALS_CAPACITY = 1 << 20  # order requests remembered (the oldest are forgotten, and counted)
+T = TypeVar("T")
+ArrivalListener = Callable[[str, dict[str, Any]], None]
+
+
+class OrderArrivals:
+    """Every order request: when it arrived and what became of it (see the module doc)."""
+
+    def __init__(self, capacity: int = ARRIVALS_CAPACITY) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be >= 1")
+        self.records: deque[dict[str, Any]] = deque(maxlen=capacity)
+        self.count = 0  # requests noted in all; record i has "seq" i
+        self.listeners: list[ArrivalListener] = []  # (kind "arrival" | "ack", record)
+
+    @property
+    def forgotten(self) -> int:
+        return self.count - len(self.records)
+
+    def place(
+        self,
+        place: Callable[[Mapping[str, str]], T],
+        params: Mapping[str, str],
+        via: str,
+        at_ns: int | None = None,
+    ) -> T:
+        """Note the request (arrived at `at_ns`, default now), then `place(params)`, noting
+        the order id it answers or the error it raises (re-raised)."""
+        record: dict[str, Any] = {
+            "seq": self.count,
+            "clientOrderId": params.get("newClientOrderId") or "",
+            "symbol": params.get("symbol") or "",
+            "side": params.get("side") or "",
+            "via": via,
+            "at_ns": time.time_ns() if at_ns is None else at_ns,
+            "orderId": None,
+            "error": None,
+        }
+        self.count += 1
+        self.records.append(record)
+        self._tell("arrival", record)
+        try:
+            answer = place(params)
+        except Exception as exc:
+            code = getattr(exc, "code", None)
+            record["error"] = {"code": code, "msg": str(getattr(exc, "msg", exc))}
+            raise
+        if isinstance(answer, dict):
+            record["orderId"] = answer.get("orderId")
+        self._tell("ack", record)
+        return answer
+
+    def since(self, seq: int) -> list[dict[str, Any]]:
+        """The records from sequence number `seq` on (those still remembered)."""
+        first = self.count - len(self.records)
+        return list(self.records)[max(0, seq - first) :]
+
+    def _tell(self, kind: str, record: dict[str, Any]) -> None:
+        for listener in self.listeners:
+            listener(kind, record)
+
+
+_ARRIVALS: weakref.WeakKeyDictionary[object, OrderArrivals] = weakref.WeakKeyDictionary()
+
+
+def order_arrivals(market: object) -> OrderArrivals:
+    """The `OrderArrivals` of a simulated market (made at first use)."""
+    arrivals = _ARRIVALS.get(market)
+    if arrivals is None:
+        arrivals = _ARRIVALS[market] = OrderArrivals()
+    return arrivals
 
 
 class LatencyTrace:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -28,6 +29,7 @@ from hedgehog.exchange.simulator.limits import Limits
 from hedgehog.exchange.simulator.listen_key import ListenKeys
 from hedgehog.exchange.simulator.orders import OrderDesk
 from hedgehog.exchange.simulator.outbox import Outbox
+from hedgehog.exchange.simulator.trace import order_arrivals
 from hedgehog.exchange.simulator.user_data import position_event
 from hedgehog.exchange.simulator.ws_session import SessionMethods
 
@@ -79,13 +81,14 @@ class WsApi:
         self.market = desk.market
         self.listen_keys = ListenKeys(desk.market, auth, ping_interval, queue_limit)
         account = self.account
+        arrivals = partial(order_arrivals(desk.market).place, desk.place, via="ws_api")
         self._methods: dict[str, Callable[[Session, dict[str, Any]], Any]] = {
             "ping": lambda s, p: {},
             "time": lambda s, p: {"serverTime": self.auth.now_ms()},
             "userDataStream.subscribe.signature": self._subscribe,
             "userDataStream.unsubscribe": self._unsubscribe,
             "session.subscriptions": lambda s, p: [{"subscriptionId": i} for i in s.subscriptions],
-            "order.place": lambda s, p: self._trade(p, desk.place, True, s),
+            "order.place": lambda s, p: self._trade(p, arrivals, True, s),
             "order.status": lambda s, p: self._trade(p, desk.query, session=s),
             "order.cancel": lambda s, p: self._trade(p, desk.cancel, session=s),
             "openOrders.status": lambda s, p: self._trade(p, desk.open_orders, session=s),
