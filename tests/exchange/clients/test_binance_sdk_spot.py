@@ -349,7 +349,7 @@ class _Frames(logging.Handler):
 
 async def _collect(sim: Sim) -> tuple[dict[str, list[Any]], list[str]]:
     """Subscribe to every stream of STREAMS on one connection, then trade until each has
-    delivered a message (at most 6 s: klines push every 2 s on Binance)."""
+    delivered a message (at most 5 s: klines push every 2 s on Binance)."""
     got: dict[str, list[Any]] = {name: [] for name in STREAMS}
     frames = _Frames()
     root = logging.getLogger()
@@ -372,7 +372,7 @@ async def _collect(sim: Sim) -> tuple[dict[str, list[Any]], list[str]]:
         }
         for name, handle in handles.items():
             handle.on("message", lambda m, name=name: got[name].append(plain(m)))
-        deadline = asyncio.get_running_loop().time() + 6
+        deadline = asyncio.get_running_loop().time() + 5
         price = Decimal("1.2000")
         while not all(got.values()) and asyncio.get_running_loop().time() < deadline:
             price += Decimal("0.0001")

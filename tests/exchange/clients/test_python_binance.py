@@ -11,6 +11,7 @@ through `Traced` with a loop of its own, so that both clients run the same sessi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import uuid
 import warnings
@@ -83,13 +84,29 @@ class Traced:
         return call
 
 
+@contextlib.contextmanager
+def sync_client(sim: Sim, secret: str | None = None) -> Iterator[Client]:
+    """A `Client` with an event loop we own: `Client.__init__` takes the current loop (for its
+    WebSocket API helpers) and creates one, never closed, when there is none."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        made = client_classes(sim)[0](sim.api_key, secret or sim.api_secret)  # pings
+        try:
+            yield made
+        finally:
+            made.close_connection()
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
 @pytest.fixture(scope="module", params=["Client", "AsyncClient"])
 def client(request: pytest.FixtureRequest, sim: Sim) -> Iterator[Any]:
-    sync_class, async_class = client_classes(sim)
+    _, async_class = client_classes(sim)
     if request.param == "Client":
-        plain = sync_class(sim.api_key, sim.api_secret)  # pings /api/v3/ping
-        yield Traced(plain)
-        plain.close_connection()
+        with sync_client(sim) as plain:
+            yield Traced(plain)
         return
     runner = asyncio.Runner()
     made = runner.run(async_class.create(sim.api_key, sim.api_secret))
@@ -249,15 +266,13 @@ def test_duplicate_client_order_id_of_an_open_order(client: Any) -> None:
 
 
 def test_bad_signature(sim: Sim) -> None:
-    sync_class, _ = client_classes(sim)
-    wrong = sync_class(sim.api_key, "not" + sim.api_secret)
-    try:
-        with pytest.raises(BinanceAPIException) as caught:
-            wrong.get_account()
-        assert caught.value.code == -1022
-        assert caught.value.message == "Signature for this request is not valid."
-    finally:
-        wrong.close_connection()
+    with (
+        sync_client(sim, secret="not" + sim.api_secret) as wrong,
+        pytest.raises(BinanceAPIException) as caught,
+    ):
+        wrong.get_account()
+    assert caught.value.code == -1022
+    assert caught.value.message == "Signature for this request is not valid."
 
 
 # -- sockets (BinanceSocketManager) ------------------------------------------------------------
@@ -290,6 +305,7 @@ async def test_trade_socket(sim: Sim) -> None:
 async def test_user_socket_reports_parts_with_base_commission(sim: Sim) -> None:
     _, async_class = client_classes(sim)
     client = await async_class.create(sim.api_key, sim.api_secret)
+    client.ws_api.TIMEOUT = 0.2  # its read loop's poll, awaited on close (10 s by default)
     try:
         socket = socket_manager(client, sim).user_socket()  # userDataStream.subscribe.signature
         async with socket:
