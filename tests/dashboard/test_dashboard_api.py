@@ -143,11 +143,11 @@ async def test_symbol_detail_has_series_fills_and_cycles(rig: Rig) -> None:
     await rig.trade("1.0000")
     await eventually(lambda: rig.first("buy").get("status") == "NEW")
     await asyncio.sleep(1.05)  # the observer samples prices once a second of trade time
-    await rig.trade("0.9999")  # fills the buy
+    await rig.trade("0.9999", qty="100")  # fills the whole buy
     await eventually(lambda: rig.first("sell").get("status") == "NEW")
     sell = rig.first("sell")["price"]
     await asyncio.sleep(1.05)
-    await rig.trade("1.0100")  # fills the sell: a completed cycle
+    await rig.trade("1.0100", qty="100")  # fills the sell: a completed cycle
     await eventually(lambda: rig.node.naive.ctx.traders_started[SYMBOL] == 2)
 
     async def detail() -> dict[str, Any]:

@@ -22,7 +22,7 @@ from hedgehog.core.types import Order, OrderStatus, Side, orders_topic
 from hedgehog.errors import ConfigError
 from hedgehog.naive import strategy
 from hedgehog.naive.context import SYMBOLS, leader_name, symbol_name, traders_name
-from hedgehog.naive.leader import Leader
+from hedgehog.naive.leader import MAX_RESTARTS, RESTART_PERIOD, Leader
 from hedgehog.naive.settings import TradingSettings
 from hedgehog.naive.strategy import PENDING, OrderRef, TraderState, client_order_id
 from hedgehog.naive.supervisors import DynamicTraderSupervisor, SymbolSupervisor
@@ -284,6 +284,39 @@ async def test_a_trader_killed_again_and_again_loses_nothing(h: Harness) -> None
         ("XRPUSDT-1-0S", SELL, D("0.9929"), D("10.1"), FILLED),
         ("XRPUSDT-2-0B", BUY, D("0.9829"), D("10.1"), NEW),
     ]
+
+
+async def test_a_trader_crashing_in_a_loop_is_left_stopped_and_the_symbol_errored() -> None:
+    """The leader's restarts are bounded like a supervisor's intensity: more than
+    MAX_RESTARTS crashes within RESTART_PERIOD seconds and the trader stays stopped, its open
+    order is left on the exchange and named, and the symbol says why it is errored."""
+    clock = VirtualClock()
+    async with open_harness(clock) as h:
+        await start(h, chunks=1)
+        await h.trade("1.0")  # trader 1 buys at 0.99
+        for _ in range(MAX_RESTARTS):  # within the intensity: restarted each time
+            assert h.rt.kill(h.trader("1"))
+            await h.rt.quiesce()
+        assert h.ctx.restarts[S] == MAX_RESTARTS and S not in h.ctx.errored
+        assert h.rt.kill(h.trader("1"))  # one crash too many
+        await h.rt.quiesce()
+        assert h.traders() == {} and h.ctx.restarts[S] == MAX_RESTARTS
+        why = h.ctx.errored[S]
+        assert f"crashed {MAX_RESTARTS + 1} times" in why and "XRPUSDT-1-0B" in why
+        assert h.leader().info()["errored"] == why
+        assert view(h.engine.open_orders()) == [("XRPUSDT-1-0B", BUY, D("0.99"), D("10.1"), NEW)]
+
+
+async def test_crashes_spread_over_time_are_always_restarted() -> None:
+    clock = VirtualClock()
+    async with open_harness(clock) as h:
+        await start(h, chunks=1)
+        await h.trade("1.0")
+        for _ in range(3 * MAX_RESTARTS):
+            clock.advance(RESTART_PERIOD / 2)
+            assert h.rt.kill(h.trader("1"))
+            await h.rt.quiesce()
+        assert list(h.traders()) == ["1"] and S not in h.ctx.errored
 
 
 async def test_a_fill_missed_while_the_trader_was_dead(h: Harness) -> None:

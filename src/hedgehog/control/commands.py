@@ -105,6 +105,14 @@ def status(
             f"cycles={s.get('cycles_completed', 0)} realised={s.get('realised_pnl', 0)} "
             f"unrealised={s.get('unrealised_pnl', 0)}"
         )
+        rejected = (s.get("buy_rejections", 0), s.get("sell_rejections", 0))
+        if any(rejected) or s.get("dust"):
+            out.print(
+                f"  rejected orders: {rejected[0]} buys, {rejected[1]} sells"
+                + (f"; dust held: {s['dust']}" if s.get("dust") else "")
+            )
+        if s.get("errored"):
+            out.print(f"  [red]errored:[/red] {s['errored']}")
         for t in s["traders"]:
             buy, sell = t.get("buy") or {}, t.get("sell") or {}
             out.print(
@@ -112,6 +120,8 @@ def status(
                 f"  buy {buy.get('price', '-')} {buy.get('status', '')}"
                 f"  sell {sell.get('price', '-')} {sell.get('status', '')}"
             )
+            if t.get("blocked"):
+                out.print(f"    [red]blocked:[/red] {t['blocked']}")
     for symbol, problem in data.get("boot_errors", {}).items():
         out.print(f"[red]{symbol} failed to start:[/red] {problem}")
     for order in data.get("unknown_orders", []):

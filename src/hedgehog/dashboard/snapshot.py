@@ -233,6 +233,10 @@ def symbol_section(
         "traders": traders,
         "orders": [],
         "cycles": [],
+        "errored": ctx.errored.get(symbol),
+        "buy_rejections": ctx.rejections[(symbol, "BUY")],
+        "sell_rejections": ctx.rejections[(symbol, "SELL")],
+        "dust": str(ctx.dust[symbol]) if ctx.dust.get(symbol) else None,
     }
     if view is not None:
         section.update(view.summary())

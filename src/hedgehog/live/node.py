@@ -28,8 +28,8 @@ from hedgehog.errors import ConfigError, HedgehogError, OrderRejected, UnknownOr
 from hedgehog.exchange.base import Exchange
 from hedgehog.exchange.binance.rest import BinanceExchange
 from hedgehog.exchange.paper.engine import MatchingEngine
-from hedgehog.exchange.paper.rules import Rules
 from hedgehog.exchange.paper.exchange import PaperExchange
+from hedgehog.exchange.paper.rules import Rules
 from hedgehog.live.feeds import FillRouter, PaperFeeder, WatchedExchange
 from hedgehog.naive.api import Naive
 from hedgehog.naive.context import NaiveContext

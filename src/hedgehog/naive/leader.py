@@ -5,7 +5,11 @@
 - Traders report every state change; the leader keeps the last one of each.
 - A trader that ends normally (its cycle completed) is replaced by a fresh trader, unless the
   symbol is shutting down; then the symbol stops once its last trader has ended.
-- A trader that crashes (or is killed) is restarted with its last reported state, same id.
+- A trader that crashes (or is killed) is restarted with its last reported state, same id,
+  up to `MAX_RESTARTS` times within `RESTART_PERIOD` seconds (a supervisor's intensity). One
+  that crashes more often is left stopped: the symbol is marked errored with the reason
+  (`ctx.errored`, shown by status and the dashboard) and that trader's open orders are left on
+  the exchange, listed in the log, for a human to decide.
 - A trader's rebuy request starts one more trader while fewer than `chunks` are alive.
 """
 
@@ -34,6 +38,8 @@ from hedgehog.runtime import (
 )
 
 log = logging.getLogger("hedgehog.naive.leader")
+MAX_RESTARTS = 5
+RESTART_PERIOD = 10.0  # seconds
 
 
 @dataclass
@@ -50,6 +56,7 @@ class Leader(Process):
         self.slots: dict[str, Slot] = {}
         self.settings = ctx.settings_for(symbol)
         self.filters: Any = None
+        self.crashes: dict[str, list[float]] = {}  # trader id -> times of its recent crashes
         return Continue("boot")
 
     async def handle_continue(self, payload: Any) -> None:
@@ -114,9 +121,29 @@ class Leader(Process):
             else:
                 await self._start_fresh()
             return
+        now = self.rt.clock.monotonic()
+        recent = [t for t in self.crashes.get(trader_id, []) if now - t < RESTART_PERIOD]
+        recent.append(now)
+        self.crashes[trader_id] = recent
+        if len(recent) > MAX_RESTARTS:
+            self._give_up(slot.state, reason)
+            return
         log.warning("%s: trader %s exited (%s); restarting it", self.symbol, trader_id, reason)
         self.ctx.restarts[self.symbol] += 1
         await self._start(slot.state)
+
+    def _give_up(self, state: TraderState, reason: Any) -> None:
+        """A trader crashing in a loop: leave it stopped, its orders alone, and say so."""
+        orders = ", ".join(
+            f"{o.side.value} {o.quantity} at {o.price} ({o.client_order_id}, {o.status})"
+            for o in state.in_flight()
+        )
+        why = (
+            f"trader {state.trader_id} crashed {MAX_RESTARTS + 1} times in "
+            f"{RESTART_PERIOD:g} s (last: {reason}); not restarted"
+        )
+        self.ctx.errored[self.symbol] = why + (f"; open orders left: {orders}" if orders else "")
+        log.error("%s: %s", self.symbol, self.ctx.errored[self.symbol])
 
     def info(self) -> dict[str, Any]:
         return {
@@ -126,6 +153,7 @@ class Leader(Process):
             "traders": {tid: s.pid.pid for tid, s in self.slots.items()},
             "traders_started": self.ctx.traders_started[self.symbol],
             "restarts": self.ctx.restarts[self.symbol],
+            "errored": self.ctx.errored.get(self.symbol),
         }
 
     # -- helpers ----------------------------------------------------------------------------

@@ -517,7 +517,8 @@
             h("button", { class: "warn", id: "btn-shutdown", onclick: act("shutdown", () => "Shut " + name + " down?\n\nNo new buys; it stops when its last cycle ends.") }, "Shutdown"),
             h("button", { class: "danger", id: "btn-stop", onclick: act("stop", (c) => "Stop trading " + name + " now?\n\n" + (c ? "Its open orders will be cancelled." : "Its open orders stay on the exchange.")) }, "Stop"),
             h("label", {}, canCancel, "cancel its orders on stop"))),
-        h("div", { class: "stats", id: "sym-stats" })),
+        h("div", { class: "stats", id: "sym-stats" }),
+        h("div", { class: "msg danger", id: "sym-errored", "data-testid": "sym-errored" })),
       h("section", { class: "card" },
         h("div", { class: "card-head" }, h("h2", {}, "Price · recent trades"),
           h("div", { class: "legend" }, h("span", {}, h("i", { class: "c-price" }), "price"), h("span", {}, h("i", { class: "tri-up" }), "our buys"),
@@ -593,16 +594,20 @@
       stat("realised PnL", signed(s.realised_pnl)),
       stat("unrealised PnL", signed(s.unrealised_pnl)),
       stat("fees paid", money(s.fees_paid)),
+      stat("rejected", (s.buy_rejections ?? 0) + " buys · " + (s.sell_rejections ?? 0) + " sells"),
+      s.dust ? stat("dust held", s.dust) : null,
     );
+    $("sym-errored").textContent = s.errored ? "errored: " + s.errored : "";
     const L = s.leader;
     $("leader-info").textContent = L ? "leader #" + L.pid + " · " + L.traders_started + " started · " + L.trader_restarts + " restarted" : "no leader running";
     const orderCell = (o) => o ? h("span", { class: "nowrap" }, h("span", { class: "num" }, o.price + " × " + o.quantity + " "), h("span", { class: "badge " + o.status }, o.status)) : h("span", { class: "muted" }, "—");
-    $("sym-traders").replaceChildren(table([["trader"], ["pid"], ["phase"], ["cycle", 1], ["buy"], ["sell"], ["rebuy"]],
+    $("sym-traders").replaceChildren(table([["trader"], ["pid"], ["phase"], ["cycle", 1], ["buy"], ["sell"], ["rebuy"], ["blocked"]],
       s.traders.map((t) => h("tr", { class: "click", "data-key": t.key, onclick: () => select(t.key) },
         h("td", {}, h("b", {}, t.trader_id)), h("td", { class: "num" }, "#" + t.pid),
         h("td", {}, h("span", { class: "badge " + (t.phase || "") }, t.phase || (t.alive ? "?" : "restarting"))),
         h("td", { class: "r num" }, t.cycle ?? "—"), h("td", {}, orderCell(t.buy)), h("td", {}, orderCell(t.sell)),
-        h("td", {}, t.rebuy_notified ? "asked" : ""))),
+        h("td", {}, t.rebuy_notified ? "asked" : ""),
+        h("td", { class: "warn" }, t.blocked || ""))),
       s.status === "off" ? "not trading" : "no traders yet"));
     $("sym-orders").replaceChildren(table([["side"], ["price", 1], ["qty", 1], ["filled", 1], ["status"], ["trader"]],
       s.orders.map((o) => h("tr", {},
