@@ -34,7 +34,7 @@ KLINE_INTERVALS = ("1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h",
                    "1d", "3d", "1w", "1M")  # fmt: skip
 DEPTH_LEVELS = (5, 10, 20)
 _METHODS = "`SUBSCRIBE`, `UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`, `SET_PROPERTY`, `GET_PROPERTY`"
-_ID = re.compile(r"[A-Za-z0-9]{1,36}")
+_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
 
 
 class StreamError(Exception):
@@ -264,7 +264,8 @@ def _dumps(data: Any) -> str:
 
 
 def _valid_id(rid: Any) -> bool:
-    """Binance accepts ids that are 64-bit integers, alphanumeric strings up to 36, or null."""
+    """Binance accepts ids that are 64-bit integers, strings of up to 36 letters, digits, `-`
+    and `_` (its own connector sends UUIDs), or null."""
     if rid is None:
         return True
     if isinstance(rid, bool):
