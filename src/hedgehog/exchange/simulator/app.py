@@ -26,6 +26,7 @@ from hedgehog.backtest.tables import TradeTable, from_units
 from hedgehog.core.filters import parse_exchange_info
 from hedgehog.errors import ConfigError
 from hedgehog.exchange.paper.engine import MatchingEngine
+from hedgehog.exchange.paper.rules import Rules
 from hedgehog.exchange.simulator.auth import API_KEY, DEMO_API_KEY, DEMO_API_SECRET, Auth
 from hedgehog.exchange.simulator.control import Control
 from hedgehog.exchange.simulator.faults import Faults
@@ -105,10 +106,11 @@ class Simulator:
         weight_limit: int = WEIGHT_LIMIT,
         wait_for_clients: float | None = None,
         trace_latency: bool = False,
+        rules: Rules | None = None,
     ) -> None:
         filters = parse_exchange_info(exchange_info)
         start = DEFAULT_BALANCES if balances is None else balances
-        self.market = Market(filters, exchange_info, start, fee)
+        self.market = Market(filters, exchange_info, start, fee, rules=rules)
         self.keys = dict(keys or {DEMO_API_KEY: DEMO_API_SECRET})
         self.auth = Auth(self.keys, self.market.now_ms)
         self.limits = Limits(weight_limit)
@@ -230,6 +232,7 @@ async def start_simulator(
     weight_limit: int = WEIGHT_LIMIT,
     wait_for_clients: float | None = None,
     trace_latency: bool = False,
+    rules: Rules | None = None,
 ) -> SimulatorHandle:
     """Serve a simulated exchange on `host:port` (0: a free port) and return its handle.
 
@@ -239,7 +242,8 @@ async def start_simulator(
     more than `queue_limit` frames behind is dropped; with `wait_for_clients` (seconds), a
     speed-0 replay instead waits for slow clients, dropping one only when stuck that long.
     `trace_latency` notes when trade frames are written and orders arrive (`/_sim/latency`;
-    see `hedgehog.exchange.simulator.trace`); off, it costs nothing.
+    see `hedgehog.exchange.simulator.trace`); off, it costs nothing. `rules` are the money
+    rules (default Binance's: commission in the asset received, volume fills, at `fee`).
     """
     if tables is not None and synthetic:
         raise ConfigError("give recorded tables or synthetic symbols, not both")
@@ -261,7 +265,7 @@ async def start_simulator(
     try:
         sim = Simulator(info, source, speed, {api_key: api_secret}, balances, fee, paused,
                         ping_interval, queue_limit, weight_limit, wait_for_clients,
-                        trace_latency)  # fmt: skip
+                        trace_latency, rules)  # fmt: skip
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     runner = web.AppRunner(

@@ -18,6 +18,7 @@ from hedgehog.backtest.tables import TradeTable
 from hedgehog.console import fail, warn
 from hedgehog.core.decimals import to_decimal
 from hedgehog.errors import ConfigError, HedgehogError
+from hedgehog.exchange.paper.rules import Commission, FillMode, Rules
 from hedgehog.exchange.simulator.app import DEFAULT_BALANCES, SimulatorHandle, start_simulator
 from hedgehog.exchange.simulator.auth import DEMO_API_KEY, DEMO_API_SECRET
 from hedgehog.naive.settings import normalize_symbol
@@ -88,6 +89,23 @@ def serve(
             help="Note when trade frames are written and orders arrive (GET/POST /_sim/latency)"
         ),
     ] = False,
+    commission: Annotated[
+        str,
+        typer.Option(
+            help="Who pays the commission: received (Binance: a BUY in the base asset, a SELL "
+            "in the quote asset), bnb (in BNB when the account holds enough, else received) "
+            "or quote (always the quote asset)"
+        ),
+    ] = "received",
+    fills: Annotated[
+        str,
+        typer.Option(
+            help="volume (a resting order fills up to each crossing trade's quantity, in parts, "
+            "as on Binance) or full (a crossing trade fills it whole)"
+        ),
+    ] = "volume",
+    maker_fee: Annotated[str, typer.Option(help="Maker commission rate")] = "0.001",
+    taker_fee: Annotated[str, typer.Option(help="Taker commission rate")] = "0.001",
 ) -> None:
     """Serve a local Binance-compatible exchange (REST, trade streams, WebSocket API)."""
     try:
@@ -98,6 +116,7 @@ def serve(
         tables = _tables(data or [], symbol, synthetic, skip_bad_rows)
         names = [normalize_symbol(s) for s in (synthetic or "").split(",") if s.strip()]
         balances = parse_balances(balance or [])
+        rules = parse_rules(commission, fills, maker_fee, taker_fee)
 
         def start() -> Awaitable[SimulatorHandle]:
             return start_simulator(
@@ -106,7 +125,7 @@ def serve(
                 api_secret=api_secret or DEMO_API_SECRET, exchange_info=exchange_info,
                 balances=balances, paused=paused, ping_interval=ping_interval,
                 weight_limit=weight_limit, wait_for_clients=5.0 if wait_for_clients else None,
-                trace_latency=trace_latency,
+                trace_latency=trace_latency, rules=rules,
             )  # fmt: skip
 
         code = asyncio.run(_serve(start, demo=api_secret is None))
@@ -130,6 +149,20 @@ def _tables(
     if loaded.skipped_rows:
         warn(f"skipped {loaded.skipped_rows} bad rows: " + "; ".join(loaded.bad_rows[:3]))
     return list(loaded.tables.values())
+
+
+def parse_rules(commission: str, fills: str, maker_fee: str, taker_fee: str) -> Rules:
+    """The simulator's money rules from the command line; `ConfigError` on bad input."""
+    if commission not in {c.value for c in Commission}:
+        raise ConfigError(f"--commission must be received, bnb or quote, not {commission!r}")
+    if fills not in {f.value for f in FillMode}:
+        raise ConfigError(f"--fills must be volume or full, not {fills!r}")
+    maker = to_decimal(maker_fee, "--maker-fee")
+    taker = to_decimal(taker_fee, "--taker-fee")
+    try:
+        return Rules.binance(commission, fills, maker, taker)
+    except ValueError as exc:
+        raise ConfigError("--" + str(exc).replace("_", "-", 1)) from None
 
 
 def parse_balances(items: list[str]) -> dict[str, Decimal]:
