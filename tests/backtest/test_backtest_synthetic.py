@@ -91,3 +91,38 @@ def test_missing_filters_is_a_clear_error() -> None:
     config = BacktestConfig({"AAAUSDT": TradingSettings("AAAUSDT")}, {})
     with pytest.raises(ConfigError, match="AAAUSDT"):
         asyncio.run(run_backtest(tables, config))
+
+
+def test_commission_in_the_coins_bought_sells_fewer_coins_and_is_chaos_invariant() -> None:
+    """`--commission received` (Binance's rule): each sell is the buy's quantity less its
+    commission, floored to the step; repeatable, and the same under chaos."""
+    received = _run(10_000, commission="received")
+    assert received.summary.cycles_completed > 0
+    buys = {o.client_order_id[:-1]: o for o in received.ledger if o.side == Side.BUY}
+    fee = Decimal("0.001")
+    for sell in (o for o in received.ledger if o.side == Side.SELL):
+        bought = buys[sell.client_order_id[:-1]].executed_qty
+        held = bought - bought * fee
+        assert sell.orig_qty == held - held % Decimal("0.1") < bought
+    quote = _run(10_000)
+    assert received.summary.realised_pnl < quote.summary.realised_pnl  # fewer coins sold
+    chaotic = _run(10_000, commission="received", chaos_kills=10, chaos_seed=2)
+    assert _stable(chaotic) == _stable(received)
+
+
+def test_the_summary_of_buys_paid_in_coins() -> None:
+    """Realised PnL of a cycle whose buy paid its commission in coins: the sell's quote net of
+    its fee, less the buy's whole quote cost."""
+    from hedgehog.core.types import Order
+
+    buy = Order(1, "S-1-0B", "XRPUSDT", Side.BUY, Decimal("1"), Decimal("10"), Decimal("10"),
+                Decimal("10"), OrderStatus.FILLED)  # fmt: skip
+    sell = Order(2, "S-1-0S", "XRPUSDT", Side.SELL, Decimal("1.1"), Decimal("9.9"),
+                 Decimal("9.9"), Decimal("10.89"), OrderStatus.FILLED)  # fmt: skip
+    fees, last = {"XRPUSDT": Decimal("0.001")}, {"XRPUSDT": Decimal("1")}
+    coins = summarise([buy, sell], fees, last, paid_in_coins={1})
+    assert coins.realised_pnl == Decimal("9.9") * Decimal("1.1") * Decimal("0.999") - 10
+    quote = summarise([buy, sell], fees, last)
+    assert quote.realised_pnl == Decimal("9.9") * (
+        Decimal("1.1") * Decimal("0.999") - Decimal("1.001")
+    )

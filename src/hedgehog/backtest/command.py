@@ -113,6 +113,15 @@ def backtest(
         str, typer.Option(help="What chaos kills: any of trader,leader,symbol")
     ] = "trader,leader,symbol",
     every_tick: EveryTick = False,
+    commission: Annotated[
+        str,
+        typer.Option(
+            help="Who pays the commission: quote (every fill in the quote asset: exact, "
+            "comparable results), received (Binance's rule: a buy pays in the coins bought, "
+            "so it sells fewer) or bnb (in BNB when a BNB<quote> market is replayed, else as "
+            "received)"
+        ),
+    ] = "quote",
     report: Annotated[
         Path | None,
         typer.Option(help="Write an HTML report with charts (self-contained) into this directory"),
@@ -155,9 +164,12 @@ def backtest(
             raise ConfigError(
                 "--chaos-kills must be >= 0 and --chaos-targets a list of trader, leader, symbol"
             )
+        if commission not in ("quote", "received", "bnb"):
+            raise ConfigError(f"--commission must be quote, received or bnb, not {commission!r}")
         config = BacktestConfig(
             settings,
             filters,
+            commission=commission,
             chaos_kills=chaos_kills,
             chaos_seed=chaos_seed,
             chaos_targets=targets or ("trader",),

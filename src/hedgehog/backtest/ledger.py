@@ -1,8 +1,10 @@
 """The summary of a backtest, computed from the exchange's order ledger.
 
-- realised PnL: over completed cycles, q*sell*(1-fee) - q*buy*(1+fee);
+- realised PnL: over completed cycles, q*sell*(1-fee) - q*buy*(1+fee) when the buy's commission
+  was paid in the quote asset (the default); q*sell*(1-fee) - buy's quote cost when it was taken
+  from the coins bought (`--commission received`: the sell is then for fewer coins);
 - unrealised PnL: positions whose buy filled and sell did not, valued at the last price net of
-  the selling fee, minus their cost with fee;
+  the selling fee (and of the buy's commission when it was taken in coins), minus their cost;
 - the ledger digest: sha256 of the canonical JSON lines of every order, in order id order.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -74,14 +76,19 @@ class LedgerSummary:
 
 
 def cycle_key(order: Order) -> str:
-    """The part of a client order id shared by a cycle's buy and sell (drops the side)."""
-    return f"{order.symbol}:{order.client_order_id[:-1]}"
+    """The part of a client order id shared by a cycle's buy and sell (drops the side, and the
+    attempt number of a sell placed again after a refusal)."""
+    return f"{order.symbol}:{order.client_order_id.rstrip('0123456789')[:-1]}"
 
 
 def summarise(
-    orders: list[Order], fees: Mapping[str, Decimal], last_prices: Mapping[str, Decimal]
+    orders: list[Order],
+    fees: Mapping[str, Decimal],
+    last_prices: Mapping[str, Decimal],
+    paid_in_coins: Collection[int] = frozenset(),
 ) -> LedgerSummary:
-    """Summarise a ledger; `fees` and `last_prices` are per symbol."""
+    """Summarise a ledger; `fees` and `last_prices` are per symbol; `paid_in_coins` the ids of
+    the buys whose commission was taken from the coins bought."""
     s = LedgerSummary(orders_placed=len(orders), ledger_sha256=ledger_sha256(orders))
     filled_buys: dict[str, Order] = {}
     filled_sells: dict[str, Order] = {}
@@ -103,12 +110,18 @@ def summarise(
     for key, buy in filled_buys.items():
         fee = fees[buy.symbol]
         sell = filled_sells.get(key)
+        in_coins = buy.order_id in paid_in_coins
         if sell is not None:
             q = sell.executed_qty
-            s.realised_pnl += q * sell.price * (ONE - fee) - q * buy.price * (ONE + fee)
+            cost = buy.cumulative_quote_qty if in_coins else q * buy.price * (ONE + fee)
+            s.realised_pnl += q * sell.price * (ONE - fee) - cost
             s.cycles_completed += 1
         else:
             q = buy.executed_qty
             last = last_prices[buy.symbol]
-            s.unrealised_pnl += q * last * (ONE - fee) - q * buy.price * (ONE + fee)
+            if in_coins:
+                held = q - q * fee
+                s.unrealised_pnl += held * last * (ONE - fee) - buy.cumulative_quote_qty
+            else:
+                s.unrealised_pnl += q * last * (ONE - fee) - q * buy.price * (ONE + fee)
     return s

@@ -28,10 +28,11 @@ from hedgehog.backtest.skip import skip_ahead
 from hedgehog.backtest.tables import TradeTable, from_units
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.pubsub import PubSub
-from hedgehog.core.types import TradeEvent, orders_topic, trade_topic
+from hedgehog.core.types import Side, TradeEvent, orders_topic, trade_topic
 from hedgehog.errors import ConfigError
 from hedgehog.exchange.paper.engine import MatchingEngine
 from hedgehog.exchange.paper.exchange import PaperExchange
+from hedgehog.exchange.paper.rules import Commission, Rules
 from hedgehog.naive.api import Naive
 from hedgehog.naive.context import NaiveContext, leader_name, symbol_name
 from hedgehog.naive.settings import TradingSettings
@@ -51,6 +52,7 @@ class BacktestConfig:
     chaos_seed: int = 0
     chaos_targets: tuple[str, ...] = ("trader",)
     every_tick: bool = False  # True: every trade through the processes (no skipping)
+    commission: str = "quote"  # who pays the commission: quote (exact, comparable), received, bnb
 
 
 @dataclass
@@ -72,6 +74,19 @@ class BacktestResult:
         out["elapsed_s"] = round(self.elapsed_s, 6)
         out["ticks_per_s"] = round(self.ticks / self.elapsed_s) if self.elapsed_s > 0 else None
         return out
+
+
+def paid_in_coins(engine: MatchingEngine, symbols: list[str]) -> set[int]:
+    """The buys whose commission the engine took from the coins bought."""
+    out: set[int] = set()
+    for symbol in symbols:
+        base = engine.assets(symbol)[0]
+        out.update(
+            f.order_id
+            for f in engine.fills(symbol)
+            if f.side is Side.BUY and f.commission_asset == base
+        )
+    return out
 
 
 def merge_order(tables: Mapping[str, TradeTable]) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -120,11 +135,13 @@ async def run_backtest(
     rt = Runtime(clock)
     pubsub = PubSub(rt)
     now = [first_ms]
+    fee = next(iter(fees.values())) if fees else Decimal("0.001")
     engine = MatchingEngine(
         {s: config.filters[s] for s in symbols},
-        fee=next(iter(fees.values())) if fees else Decimal("0.001"),
+        fee=fee,
         balances=_default_balance(config),
         keep_ledger=True,
+        rules=Rules(Commission(config.commission), maker_fee=fee, taker_fee=fee),
     )
     exchange = PaperExchange(engine, pubsub.broadcast, now_ms=lambda: now[0])
     ctx = NaiveContext(rt, pubsub, exchange, MemoryTraderStore())
@@ -144,7 +161,7 @@ async def run_backtest(
     await rt.quiesce()
     elapsed = time.perf_counter() - started
     ledger = engine.ledger()
-    summary = summarise(ledger, fees, last_prices)
+    summary = summarise(ledger, fees, last_prices, paid_in_coins(engine, symbols))
     result = BacktestResult(
         ticks=total,
         summary=summary,
