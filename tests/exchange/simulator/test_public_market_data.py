@@ -275,6 +275,8 @@ async def test_weights(api: Api) -> None:
     _, _, second = await api.get("/api/v3/klines", symbol="XRPUSDT", interval="1m")
     used = int(second["X-MBX-USED-WEIGHT-1M"]) - int(first["X-MBX-USED-WEIGHT-1M"])
     assert used == 2
+    _, _, deep = await api.get("/api/v3/depth", symbol="XRPUSDT", limit=5000)
+    assert int(deep["X-MBX-USED-WEIGHT-1M"]) - int(second["X-MBX-USED-WEIGHT-1M"]) == 250
     assert rest_weight("GET", "/api/v3/depth", True, {"limit": "5000"}) == 250
     assert rest_weight("GET", "/api/v3/depth", True, {"limit": "500"}) == 25
     assert rest_weight("GET", "/api/v3/depth", True) == 5

@@ -81,7 +81,9 @@ class RestApi:
         delay = self.faults.take_delay()
         if delay:
             await asyncio.sleep(delay)
-        weight = rest_weight(request.method, request.path, "symbol" in request.query)
+        weight = rest_weight(
+            request.method, request.path, "symbol" in request.query, request.query
+        )
         within = self.limits.spend(weight)
         throttle = self.faults.take_throttle()
         execute = self.faults.take_error()
