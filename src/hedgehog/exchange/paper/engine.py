@@ -25,19 +25,18 @@ from collections.abc import Mapping
 from decimal import Decimal
 from heapq import heapify, heappop, heappush
 
-from hedgehog.core.decimals import ZERO, floor_to, fmt
+from hedgehog.core.decimals import ZERO, fmt
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.types import Fill, Order, OrderStatus, OrderUpdate, Side, TradeEvent
 from hedgehog.errors import OrderRejected, RejectReason, UnknownOrder, UnknownSymbol
 from hedgehog.exchange.base import Balance
 from hedgehog.exchange.paper.book import NO_BUY, NO_SELL, Book, replace_order
 from hedgehog.exchange.paper.rules import BNB, Commission, FillMode, Rules, commission_for
+from hedgehog.exchange.paper.terms import order_terms
 
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")  # Binance: ^[a-zA-Z0-9-_]{1,36}$
 _BUY, _NEW, _FILLED, _CANCELED = Side.BUY, OrderStatus.NEW, OrderStatus.FILLED, OrderStatus.CANCELED
 _PARTIAL, _EXPIRED = OrderStatus.PARTIALLY_FILLED, OrderStatus.EXPIRED
-ORDER_TYPES = ("LIMIT", "MARKET", "LIMIT_MAKER")
-TIMES_IN_FORCE = ("GTC", "IOC", "FOK")
 
 
 class MatchingEngine:
@@ -155,32 +154,10 @@ class MatchingEngine:
             raise OrderRejected(
                 RejectReason.DUPLICATE_CLIENT_ORDER_ID, f"{symbol} {client_order_id}"
             )
-        if order_type not in ORDER_TYPES:
-            raise OrderRejected(RejectReason.OTHER, f"order type {order_type!r} not supported")
         last = book.last_price
-        if order_type == "MARKET":
-            if last is None:
-                raise OrderRejected(RejectReason.OTHER, f"{symbol} has no trade yet: no price")
-            if qty is None:
-                if quote_qty is None or not quote_qty.is_finite():
-                    raise OrderRejected(RejectReason.OTHER, "give quantity or quoteOrderQty")
-                qty = floor_to(quote_qty / last, book.filters.step_size)
-            price, time_in_force, crosses = last, "", True
-        else:
-            if price is None or qty is None:
-                raise OrderRejected(RejectReason.OTHER, f"{order_type} needs price and quantity")
-            if time_in_force not in TIMES_IN_FORCE:
-                raise OrderRejected(RejectReason.OTHER, f"time in force {time_in_force!r}")
-            crosses = last is not None and (price >= last if side is _BUY else price <= last)
-            if order_type == "LIMIT_MAKER":
-                if crosses:
-                    raise OrderRejected(RejectReason.WOULD_TAKE, f"{symbol} {side} at {price}")
-                time_in_force = ""
-        if not (price.is_finite() and qty.is_finite()):
-            raise OrderRejected(RejectReason.OTHER, "price and quantity must be finite numbers")
-        problem = book.filters.check(price, qty)
-        if problem is not None:
-            raise OrderRejected(RejectReason.FILTER_FAILURE, problem)
+        price, qty, time_in_force, crosses = order_terms(
+            book.filters, side, order_type, qty, price, time_in_force, quote_qty, last
+        )
         order = self._rest(book, side, price, qty, client_order_id, time_ms, order_type,
                            time_in_force)  # fmt: skip
         immediate = order_type == "MARKET" or time_in_force in ("IOC", "FOK") or self.rules.taker
