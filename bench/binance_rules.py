@@ -109,6 +109,12 @@ def main() -> int:
     parser.add_argument("--budget", default="1000")
     parser.add_argument("--chunks", type=int, default=5)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--node-src",
+        type=Path,
+        help="run the node from this source tree (e.g. a worktree of an older commit: the "
+        "checks must fail for traders that ignore the base-asset commission)",
+    )
     args = parser.parse_args()
     if not DAY.exists() or not INFO.exists():
         log(f"skipped: the recorded day is not in {DATA}")
@@ -120,6 +126,8 @@ def main() -> int:
     sim, url, key, secret = start_simulator(args, env, sim_log)
     ws = url.replace("http://", "ws://")
     node_env = dict(env, HEDGEHOG_BINANCE_API_KEY=key, HEDGEHOG_BINANCE_API_SECRET=secret)
+    if args.node_src is not None:
+        node_env["PYTHONPATH"] = str(args.node_src.resolve())
     duration = args.minutes * 60
     node = subprocess.Popen(
         [*CMD, "run", "--exchange", "binance", "--symbols", "XRPUSDT", "--rest-url", url,

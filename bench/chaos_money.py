@@ -47,6 +47,21 @@ def known_at_ns(fill_ns: int, down: list[tuple[int, int]]) -> int:
     return fill_ns
 
 
+def sell_due_ns(fill_ns: int, down: list[tuple[int, int]], limit_ns: int) -> int:
+    """When the sell of a buy filled at `fill_ns` is due: `limit_ns` after the fill became known
+    to a node that then stayed up that long. A node SIGKILLed sooner cannot be blamed: what it
+    had learnt died with it, and its successor learns the fill again when it answers (the end
+    of that down interval). The clock restarts only at a kill, never otherwise."""
+    known = known_at_ns(fill_ns, down)
+    for start, end in sorted(down):
+        if end <= known:
+            continue
+        if start - known >= limit_ns:
+            break  # this node had the whole time limit before it was killed
+        known = max(known, end)
+    return known + limit_ns
+
+
 def check_positions(ev: Evidence, limit_s: float = LIVENESS_S) -> dict[str, int]:
     v = Counter(
         late_sells=0, missing_sells=0, orphaned_sells=0, oversold_positions=0,
@@ -85,11 +100,11 @@ def check_positions(ev: Evidence, limit_s: float = LIVENESS_S) -> dict[str, int]
             v["undersold_positions"] += 1
         fills = [f["time"] for b in buys for f in b.get("fills", [])]
         fill_ns = max(fills) * 1_000_000 if fills else buys[-1]["updateTime"] * 1_000_000
-        known = known_at_ns(fill_ns, ev.node_down)
+        due = sell_due_ns(fill_ns, ev.node_down, int(limit_s * 1e9))
         placed = [arrived.get(s["orderId"], s["time"] * 1_000_000) for s in sells]
         if not placed:
-            v["missing_sells"] += ev.end_ns - known > limit_s * 1e9
-        elif min(placed) - known > limit_s * 1e9:
+            v["missing_sells"] += ev.end_ns > due
+        elif min(placed) > due:
             v["late_sells"] += 1
     return dict(v)
 

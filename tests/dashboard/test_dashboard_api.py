@@ -102,7 +102,9 @@ async def test_overview_shape(rig: Rig) -> None:
     tree = data["tree"]
     assert tree["name"] == "root" and tree["key"] == "root"
     ids = [c.get("name") for c in tree["children"]]
-    assert {"streamer", "exchange.fills", "observer", "naive.symbols"} <= set(ids)
+    assert {"streamer", "exchange.fills", "observer", "naive"} <= set(ids)
+    (naive,) = [c for c in tree["children"] if c.get("name") == "naive"]
+    assert [c.get("name") for c in naive["children"]] == ["naive.symbols", "naive.autostart"]
 
     def find(node: dict[str, Any], key: str) -> dict[str, Any] | None:
         if node["key"] == key:

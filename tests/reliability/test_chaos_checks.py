@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 from chaos_aim import Strike, aim_summary
 from chaos_check import Evidence, Market, Ref, Row, Trader, check_order_path
-from chaos_money import check_money, known_at_ns
+from chaos_money import check_money, known_at_ns, sell_due_ns
 
 S = 1_000_000_000  # one second in ns
 BUY, SELL = "AAAUSDT-t1-0B", "AAAUSDT-t1-0S"
@@ -137,6 +137,12 @@ def test_a_sell_placed_late_or_never() -> None:
     ev = clean()
     ev.node_down = [(S // 2, 3 * S)]  # no node when it filled: known at 3 s, sold at 1.5 s
     assert violations(ev) == {}
+    ev = clean()  # the node that knew was killed at 3 s; its successor answered at 4 s
+    ev.node_down = [(3 * S, 4 * S)]
+    ev.arrivals[1] = arrival(SELL, 12 * S, 2, "SELL")  # 11 s after the fill, 8 s after 4 s
+    assert violations(ev) == {}
+    ev.arrivals[1] = arrival(SELL, 15 * S, 2, "SELL")  # 11 s after its successor answered
+    assert violations(ev) == {"late_sells": 1}
     ev = clean()
     del ev.ledger[1], ev.arrivals[1], ev.rows[1]
     ev.traders[0] = replace(ev.traders[0], sell=None)
@@ -200,6 +206,11 @@ def test_a_sell_without_its_buy() -> None:
 def test_kill_moments_and_when_a_fill_was_known() -> None:
     assert known_at_ns(5, [(1, 10)]) == 10
     assert known_at_ns(12, [(1, 10)]) == 12
+    # due 10 after the fill, unless the node is killed sooner: then 10 after its successor
+    assert sell_due_ns(0, [], 10) == 10
+    assert sell_due_ns(0, [(10, 12)], 10) == 10  # killed just as it was due: still late
+    assert sell_due_ns(0, [(3, 4), (9, 11), (30, 31)], 10) == 21
+    assert sell_due_ns(5, [(1, 7)], 10) == 17  # filled while no node ran
     strikes = [Strike("intent", 100, "a"), Strike("intent", 100, "b"), Strike("fill", 1, "c")]
     summary = aim_summary(strikes, [arrival("a", 150, 1), arrival("b", 50, 2)])
     assert summary["intent"] == {"kills": 2, "timed_out": 0, "before_the_call": 1}

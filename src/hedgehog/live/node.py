@@ -7,7 +7,7 @@ system under a root supervisor.
       ├─ streamer (rest_for_one): connections supervisor, manager
       ├─ exchange.paper (PaperFeeder)   or   exchange.fills (FillRouter: user stream + poller)
       ├─ observer (prices, fills, PnL for the view and the dashboard)
-      └─ naive.symbols (DynamicSymbolSupervisor)
+      └─ naive (rest_for_one): naive.symbols (DynamicSymbolSupervisor), naive.autostart
 """
 
 from __future__ import annotations

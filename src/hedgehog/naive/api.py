@@ -22,7 +22,7 @@ from hedgehog.naive.context import (
     symbol_name,
 )
 from hedgehog.naive.settings import TradingSettings, normalize_symbol
-from hedgehog.naive.supervisors import DynamicSymbolSupervisor, symbol_spec
+from hedgehog.naive.supervisors import DynamicSymbolSupervisor, NaiveSupervisor, symbol_spec
 from hedgehog.runtime import ChildSpec, Process, start_child, terminate_child
 
 
@@ -32,8 +32,8 @@ class Naive:
         self.rt = ctx.rt
 
     def child_spec(self) -> ChildSpec:
-        """The DynamicSymbolSupervisor, to put under the node's root supervisor."""
-        return ChildSpec("naive", DynamicSymbolSupervisor, (self.ctx,), name=SYMBOLS)
+        """The naive tree (naive.symbols and its autostart), to put under the node's root."""
+        return ChildSpec("naive", NaiveSupervisor, (self.ctx,), name="naive")
 
     async def start(self) -> Process:
         """Start the DynamicSymbolSupervisor on its own (tests, backtests)."""

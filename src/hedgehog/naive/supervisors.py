@@ -1,18 +1,41 @@
 """The naive system's supervision tree, as in chapter 5 of the book:
 
-DynamicSymbolSupervisor (one_for_one, "naive.symbols")
-  └─ SymbolSupervisor (one_for_all, ("symbol", S))
-       ├─ DynamicTraderSupervisor (("traders", S)): traders, temporary children
-       └─ Leader (("leader", S)): starts and monitors the traders
+NaiveSupervisor (rest_for_one, "naive")
+  ├─ DynamicSymbolSupervisor (one_for_one, "naive.symbols")
+  │    └─ SymbolSupervisor (one_for_all, ("symbol", S))
+  │         ├─ DynamicTraderSupervisor (("traders", S)): traders, temporary children
+  │         └─ Leader (("leader", S)): starts and monitors the traders
+  └─ SymbolsAutostart ("naive.autostart"): after any restart of naive.symbols (a kill, or
+     its restart intensity exceeded), starts again every symbol that was trading
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from hedgehog.naive.context import OFF, NaiveContext, leader_name, symbol_name, traders_name
+from hedgehog.naive.context import (
+    OFF,
+    ON,
+    SHUTDOWN,
+    SYMBOLS,
+    NaiveContext,
+    leader_name,
+    symbol_name,
+    traders_name,
+)
 from hedgehog.naive.leader import Leader
-from hedgehog.runtime import ChildSpec, DynamicSupervisor, Supervisor
+from hedgehog.runtime import (
+    ChildSpec,
+    Continue,
+    DynamicSupervisor,
+    Process,
+    Supervisor,
+    start_child,
+)
+
+log = logging.getLogger("hedgehog.naive")
+AUTOSTART = "naive.autostart"
 
 
 class DynamicTraderSupervisor(DynamicSupervisor):
@@ -54,6 +77,43 @@ class DynamicSymbolSupervisor(DynamicSupervisor):
             self.children.remove(child)
             await self._stop_child(child)
         await self.ctx.set_status(symbol, OFF)
+
+
+class SymbolsAutostart(Process):
+    """The book's autostart task: it runs after naive.symbols under a rest_for_one parent, so
+    it is restarted whenever naive.symbols is, and then starts every symbol the context says
+    is trading (on, or shutting down: its leader carries the shutdown on). The context lives
+    outside the tree, so what was trading survives any kill inside it. At a node's first start
+    the context is empty: the node's boot starts the stored symbols itself."""
+
+    def init(self, ctx: NaiveContext) -> Continue:
+        self.ctx = ctx
+        self.restarted: list[str] = []
+        return Continue("start")
+
+    async def handle_continue(self, payload: object) -> None:
+        for symbol, status in list(self.ctx.status.items()):
+            if status in (ON, SHUTDOWN) and self.rt.whereis(symbol_name(symbol)) is None:
+                await start_child(self.rt, SYMBOLS, symbol_spec(symbol, self.ctx))
+                self.restarted.append(symbol)
+        if self.restarted:
+            log.warning("symbols started again after a restart: %s", ", ".join(self.restarted))
+
+    def info(self) -> dict[str, object]:
+        return {"restarted": list(self.restarted)}
+
+
+class NaiveSupervisor(Supervisor):
+    """naive.symbols, then its autostart, rest_for_one (see the module docstring)."""
+
+    async def init(self, ctx: NaiveContext) -> None:  # type: ignore[override]
+        await super().init(
+            [
+                ChildSpec("symbols", DynamicSymbolSupervisor, (ctx,), name=SYMBOLS),
+                ChildSpec("autostart", SymbolsAutostart, (ctx,), name=AUTOSTART),
+            ],
+            strategy="rest_for_one",
+        )
 
 
 def symbol_spec(symbol: str, ctx: NaiveContext) -> ChildSpec:
