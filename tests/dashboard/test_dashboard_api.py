@@ -233,7 +233,7 @@ async def test_event_stream_sends_a_snapshot_then_diffs(rig: Rig) -> None:
             prices += new.get("prices", [])
             if prices and not fills and rig.first("buy").get("status") == "NEW":
                 await asyncio.sleep(1.05)
-                await rig.trade("0.9999")  # fills the buy
+                await rig.trade("0.9999", qty="100")  # fills the whole buy
             fills += new.get("fills", [])
         assert Decimal(prices[0][1]) == 1
         assert fills and fills[0]["side"] == "BUY" and fills[0]["price"] == "0.9999"

@@ -139,7 +139,7 @@ async def test_symbol_view_chart_settings_and_stop(rig: Rig, browser: Browser) -
     assert "0.9999" in await browser.text("#sym-orders")
     # the price chart draws the trades (and our open order) once loaded
     await asyncio.sleep(1.05)  # the observer keeps a price a second (of trade time)
-    await rig.trade("0.9999")  # fills the buy: a fill marker, then a sell order
+    await rig.trade("0.9999", qty="100")  # fills the buy: a fill marker, then a sell
     await eventually(lambda: rig.first("sell").get("status") == "NEW")
     await browser.until(
         "() => { const c = document.getElementById('price-chart');"

@@ -465,20 +465,31 @@ def _outcome(index: int, params: Params, future: Future[dict[str, Any]]) -> Outc
 
 def _abort(executor: Executor, pending: Iterable[Future[Any]]) -> None:
     """Cancel what has not started and end the workers now (their runs are thrown away)."""
-    for future in pending:
-        future.cancel()
     terminate = getattr(executor, "terminate_workers", None)  # Python 3.14
     if callable(terminate):  # pragma: no cover - newer Python
+        for future in pending:
+            future.cancel()
         terminate()
         executor.shutdown(wait=True, cancel_futures=True)
         return
-    # a ProcessPoolExecutor forgets its processes on shutdown: take them first
     processes = list((getattr(executor, "_processes", None) or {}).values())
+    if not processes:
+        for future in pending:
+            future.cancel()
+        executor.shutdown(wait=True, cancel_futures=True)
+        return
+    # A ProcessPoolExecutor: its manager thread cancels the queued work itself (and forgets
+    # it). Cancelling those futures here instead races with the pool noticing its terminated
+    # workers: on Python 3.11 it then sets an exception on a cancelled future and its thread
+    # dies with InvalidStateError. It forgets its processes on shutdown: take them first.
+    manager = getattr(executor, "_executor_manager_thread", None)
+    executor.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
-    executor.shutdown(wait=True, cancel_futures=True)
     for process in processes:
         process.join(timeout=5)
+    if manager is not None:
+        manager.join(timeout=5)
 
 
 # ----------------------------------------------------------------------------- the ranking
