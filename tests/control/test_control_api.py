@@ -19,7 +19,8 @@ from hedgehog.exchange.simulator import start_simulator
 from hedgehog.live.node import LiveNode
 from hedgehog.naive.context import leader_name
 from hedgehog.store import Database
-from tests.live.test_live_e2e import FAST, eventually
+from tests.helpers import eventually
+from tests.live.test_live_e2e import FAST
 
 TOKEN = "secret-token-for-tests"
 

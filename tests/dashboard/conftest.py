@@ -21,7 +21,8 @@ from hedgehog.live.node import LiveNode
 from hedgehog.naive.context import leader_name
 from hedgehog.naive.settings import TradingSettings
 from hedgehog.store import Database
-from tests.live.test_live_e2e import FAST, eventually
+from tests.helpers import eventually
+from tests.live.test_live_e2e import FAST
 
 TOKEN = "dashboard-test-token"
 SYMBOL = "XRPUSDT"

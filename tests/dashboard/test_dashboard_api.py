@@ -24,7 +24,7 @@ from hedgehog.exchange.simulator import start_simulator
 from hedgehog.live.commands import extra_routes, running_node
 from hedgehog.store import Database
 from tests.dashboard.conftest import SYMBOL, TOKEN, Rig
-from tests.live.test_live_e2e import eventually
+from tests.helpers import eventually
 
 GETS = ["/", "/dashboard", "/api/overview", f"/api/symbol/{SYMBOL}", "/api/process/1"]
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.dashboard.conftest import SYMBOL, Rig
-from tests.live.test_live_e2e import eventually
+from tests.helpers import eventually
 
 playwright_api = pytest.importorskip(
     "playwright.async_api", reason="the browser tests need `pip install playwright`"

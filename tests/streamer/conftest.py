@@ -1,6 +1,6 @@
 """Fixtures of the streamer tests: a runtime on a virtual clock (rotation and backoff-reset
 timing move only when a test advances it; network I/O is real, on 127.0.0.1), a fake Binance
-stream server, a trade collector process and `eventually`, for waiting on network effects."""
+stream server and a trade collector process (`tests.helpers.eventually` waits on the network)."""
 
 from __future__ import annotations
 
@@ -47,24 +47,6 @@ class Collector(Process):
 
     def ids(self, symbol: str | None = None) -> list[int]:
         return [t.trade_id for t in self.trades if symbol is None or t.symbol == symbol]
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 3.0, what: str = "") -> Any:
-    """Poll `check` until it returns something truthy (an AssertionError counts as not yet);
-    for network effects, which no event of ours signals. Returns what `check` returned."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        error: AssertionError | None = None
-        try:
-            result = check()
-        except AssertionError as exc:
-            result, error = None, exc
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}") from error
-        await asyncio.sleep(0.005)
 
 
 @pytest.fixture

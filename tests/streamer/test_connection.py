@@ -22,7 +22,8 @@ from hedgehog.streamer import (
     list_subscriptions,
     stream_name,
 )
-from tests.streamer.conftest import FAST, Collector, eventually
+from tests.helpers import eventually
+from tests.streamer.conftest import FAST, Collector
 from tests.streamer.fake_binance import T0, FakeBinance, FakeConn, trade_frame
 
 

@@ -19,7 +19,8 @@ from hedgehog.streamer import (
     Streamer,
     connection_name,
 )
-from tests.streamer.conftest import FAST, eventually
+from tests.helpers import eventually
+from tests.streamer.conftest import FAST
 from tests.streamer.fake_binance import FakeBinance, FakeConn
 
 Changes = list[tuple[str, bool]]

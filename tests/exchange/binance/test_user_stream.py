@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from decimal import Decimal as D
 from typing import Any
 
@@ -16,6 +16,7 @@ from hedgehog.errors import AuthenticationError
 from hedgehog.exchange.binance import wire
 from hedgehog.exchange.binance.user_stream import UserDataStream
 from tests.exchange.binance.fakes import API_KEY, API_SECRET, FakeClock, FakeWsApi
+from tests.helpers import eventually
 
 
 class Recorder:
@@ -33,14 +34,6 @@ class Recorder:
     async def on_reconnect(self) -> None:
         await asyncio.sleep(0)
         self.reconnects += 1
-
-
-async def eventually(condition: Callable[[], bool], timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.005)
 
 
 def make_stream(
