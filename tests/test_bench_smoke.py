@@ -59,3 +59,18 @@ def test_live_benchmark_runs() -> None:
             stats = phase[key]
             assert stats["samples"] == 0 or 0 < stats["p50_ms"] <= stats["max_ms"]
     assert data["goals"] == {"node_trades_per_s": 50_000, "p99_ms": 5.0}
+
+
+@pytest.mark.benchmark_smoke
+def test_hot_paths_benchmark_runs() -> None:
+    data = run_bench("hot_paths.py")
+    goals = data["goals"]
+    assert isinstance(goals, dict)
+    assert set(goals) == {
+        "store_insert_rows_per_s",
+        "engine_deep_book_trades_per_s",
+        "synthetic_million_s",
+    }
+    for key in goals:
+        value = data[key]
+        assert isinstance(value, float) and value > 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -92,10 +91,9 @@ def test_the_market_is_busy_enough_for_a_grid() -> None:
     assert swings(prices, 0.005) >= 20
 
 
-def test_a_million_trades_is_fast_and_compact() -> None:
-    started = time.perf_counter()
+def test_a_million_trades_is_compact() -> None:
+    """(Its speed, ~0.2 s for a million, is `bench/hot_paths.py`'s `synthetic_million_s`.)"""
     t = synthetic_trades("XRPUSDT", 1_000_000, 5)
-    assert time.perf_counter() - started < 2.0  # ~0.2 s; generous for a loaded CI machine
     assert len(t) == 1_000_000 and t.nbytes / len(t) <= 100
 
 

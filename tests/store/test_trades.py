@@ -1,10 +1,10 @@
-"""`TradeEventRepo`: idempotent batched inserts, reads in (time, id) order, and the speed the
-warehouse needs (> 50k rows/s on SQLite)."""
+"""`TradeEventRepo`: idempotent batched inserts, reads in (time, id) order, bulk inserts whole.
+The insert speed the warehouse needs (>= 50,000 rows/s on SQLite) is measured by
+`bench/hot_paths.py`, not asserted here: a figure of the machine, not of the code."""
 
 from __future__ import annotations
 
 import random
-import time
 from decimal import Decimal
 
 import pytest
@@ -74,14 +74,12 @@ async def test_a_corrupt_trade_row_is_named(db: Database) -> None:
         await repo.query("XRPUSDT")
 
 
-async def test_bulk_insert_is_fast(db_url: str | None, db: Database) -> None:
-    n = 60_000 if db_url is None else 20_000
+async def test_a_bulk_insert_stores_every_row_once(db: Database) -> None:
+    n = 12_000  # several of the repository's batches
     trades = [_trade(i, 1_558_742_400_000 + i * 7) for i in range(n)]
     repo = TradeEventRepo(db)
-    started = time.perf_counter()
     await repo.insert_many(trades)
-    rate = n / (time.perf_counter() - started)
+    await repo.insert_many(trades[-2_500:])  # a batch boundary again: nothing doubles
     assert await repo.count("XRPUSDT") == n
-    if db_url is None:  # the warehouse's requirement on the default database
-        assert rate > 50_000, f"{rate:,.0f} rows/s"
-    assert len(await repo.query("XRPUSDT", end_ms=1_558_742_400_000 + 7_000)) == 1000
+    window = await repo.query("XRPUSDT", end_ms=1_558_742_400_000 + 7_000)
+    assert window == trades[:1000]
