@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -10,16 +11,18 @@ from typing import Any
 async def eventually(
     check: Callable[[], Any], timeout: float = 10.0, what: str = "", interval: float = 0.01
 ) -> Any:
-    """Poll `check` until it returns something truthy and return that (an AssertionError it
-    raises counts as "not yet"). For network and subprocess effects, which tests cannot await
-    directly. The timeout is a bound for a stuck test, not a measure of speed: keep it generous
-    so a loaded machine passes."""
+    """Poll `check` until it returns something truthy and return that. An AssertionError it
+    raises counts as "not yet"; a coroutine it returns is awaited, so a check may ask a server.
+    For network and subprocess effects, which tests cannot await directly. The timeout bounds a
+    stuck test and measures nothing: keep it generous so a loaded machine passes."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
         error: AssertionError | None = None
         try:
             result = check()
+            if inspect.isawaitable(result):
+                result = await result
         except AssertionError as exc:
             result, error = None, exc
         if result:

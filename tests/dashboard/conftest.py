@@ -1,6 +1,6 @@
 """The dashboard's test rig: the local simulator (a quiet market: trades only when a test posts
-them), a node trading XRPUSDT through it over loopback, and the control API with the dashboard's
-routes (fast intervals), as `hedgehog run` serves them."""
+them, stamped by a clock the test moves ahead), a node trading XRPUSDT through it over loopback,
+and the control API with the dashboard's routes (fast intervals), as `hedgehog run` serves them."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from hedgehog.config import Settings
 from hedgehog.control.server import build_app, serve
 from hedgehog.dashboard import Dashboard
 from hedgehog.exchange.simulator import SimulatorHandle, start_simulator
+from hedgehog.exchange.simulator.market import wall_clock_ms
 from hedgehog.live.node import LiveNode
 from hedgehog.naive.context import leader_name
 from hedgehog.naive.settings import TradingSettings
@@ -40,6 +41,14 @@ class Rig:
     ) -> None:
         self.sim, self.node, self.dashboard = sim, node, dashboard
         self.runner, self.url, self.http = runner, url, http
+        self.ahead_ms = 0
+        sim.market.now_ms = lambda: wall_clock_ms() + self.ahead_ms
+
+    def next_second(self) -> None:
+        """Move the simulator's trade clock a second ahead: the next trade falls in a later
+        second of trade time, where the observer keeps a new price point (it samples once a
+        second of trade time), without the test sleeping a second."""
+        self.ahead_ms += 1_050
 
     @property
     def page_url(self) -> str:

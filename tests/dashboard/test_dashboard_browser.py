@@ -7,7 +7,6 @@ Skipped when Playwright or Chromium is absent (CI installs both: `apt-get instal
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -138,7 +137,7 @@ async def test_symbol_view_chart_settings_and_stop(rig: Rig, browser: Browser) -
     assert "t1" in await browser.text("#sym-traders")
     assert "0.9999" in await browser.text("#sym-orders")
     # the price chart draws the trades (and our open order) once loaded
-    await asyncio.sleep(1.05)  # the observer keeps a price a second (of trade time)
+    rig.next_second()  # the observer keeps a price a second (of trade time)
     await rig.trade("0.9999", qty="100")  # fills the buy: a fill marker, then a sell
     await eventually(lambda: rig.first("sell").get("status") == "NEW")
     await browser.until(
