@@ -1,0 +1,150 @@
+"""One node per store: a second `hedgehog run` on the same database is refused at once with one
+line naming the running node, and leaves the first node's control files alone, so the first
+stays reachable. The lock itself, on SQLite and on PostgreSQL (skipped with the reason when no
+server answers); control files written atomically and removed only by their owner."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from hedgehog.control.token import (
+    ADDRESS_FILE,
+    TOKEN_FILE,
+    clear_address,
+    write_address,
+    write_token,
+)
+from hedgehog.exchange.simulator import SimulatorHandle, start_simulator
+from hedgehog.store import Database
+from hedgehog.store.lock import StoreLock, StoreLocked
+
+from .test_live_e2e import eventually
+
+PG_URL = os.environ.get("HEDGEHOG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def node_env(sim: SimulatorHandle, data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEDGEHOG_")}
+    env.update(
+        HEDGEHOG_DATA_DIR=str(data_dir),
+        HEDGEHOG_BINANCE_API_KEY=sim.api_key,
+        HEDGEHOG_BINANCE_API_SECRET=sim.api_secret,
+    )
+    return env
+
+
+def run_args(sim: SimulatorHandle) -> list[str]:
+    return [
+        *("-m", "hedgehog", "run", "--exchange", "binance", "--no-view"),
+        *("--rest-url", sim.url, "--stream-url", sim.ws_url, "--ws-api-url", sim.ws_api_url),
+    ]
+
+
+async def hedgehog(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, *args, env=env, stdout=-1, stderr=-1
+    )
+    stdout, stderr = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode is not None
+    return proc.returncode, stdout.decode(), stderr.decode()
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[SimulatorHandle]:
+    handle = await start_simulator(symbols=["XRPUSDT"])
+    try:
+        yield handle
+    finally:
+        await handle.close()
+
+
+async def test_a_second_node_is_refused_and_the_first_stays_reachable(
+    sim: SimulatorHandle, tmp_path: Path
+) -> None:
+    env = node_env(sim, tmp_path)
+    first = await asyncio.create_subprocess_exec(
+        sys.executable, *run_args(sim), env=env, stdout=-1, stderr=-1
+    )
+    try:
+        await eventually(lambda: (tmp_path / ADDRESS_FILE).exists() or first.returncode, 60)
+        assert first.returncode is None, "the first node did not start"
+        address = json.loads((tmp_path / ADDRESS_FILE).read_text())
+        token = (tmp_path / TOKEN_FILE).read_text()
+        assert address["pid"] == first.pid
+
+        # (with --duration, so that a second node wrongly let in ends by itself)
+        code, _, stderr = await hedgehog(env, *run_args(sim), "--duration", "20")
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        assert code != 0
+        assert len(lines) == 1, stderr
+        assert "Traceback" not in stderr
+        assert f"pid {first.pid}" in lines[0] and address["url"] in lines[0], lines[0]
+
+        assert json.loads((tmp_path / ADDRESS_FILE).read_text()) == address  # untouched
+        assert (tmp_path / TOKEN_FILE).read_text() == token
+        code, stdout, stderr = await hedgehog(env, "-m", "hedgehog", "status", "--json")
+        assert code == 0, stderr
+        assert "tree" in json.loads(stdout)
+    finally:
+        if first.returncode is None:
+            first.terminate()
+        await asyncio.wait_for(first.communicate(), 30)
+    assert not (tmp_path / ADDRESS_FILE).exists()  # its owner removed it on the way out
+
+
+def test_the_sqlite_lock_is_exclusive_and_names_its_holder(tmp_path: Path) -> None:
+    db = Database(None, tmp_path)
+    first, second = StoreLock(db, tmp_path), StoreLock(Database(None, tmp_path), tmp_path)
+    first.acquire()
+    write_address(tmp_path, "http://127.0.0.1:1234", os.getpid())
+    with pytest.raises(StoreLocked, match=rf"pid {os.getpid()}, control API http://127.0.0.1:1234"):
+        second.acquire()
+    assert not second.held
+    first.release()
+    second.acquire()  # free again once released
+    second.release()
+    db.close_sync()
+
+
+def test_control_files_are_removed_only_by_their_owner(tmp_path: Path) -> None:
+    write_token(tmp_path)
+    write_address(tmp_path, "http://127.0.0.1:1", os.getpid() + 1)  # another node's
+    assert not clear_address(tmp_path)
+    assert (tmp_path / ADDRESS_FILE).exists() and (tmp_path / TOKEN_FILE).exists()
+    assert (tmp_path / TOKEN_FILE).stat().st_mode & 0o777 == 0o600
+    write_address(tmp_path, "http://127.0.0.1:2", os.getpid())
+    assert clear_address(tmp_path)
+    assert not (tmp_path / ADDRESS_FILE).exists() and not (tmp_path / TOKEN_FILE).exists()
+    assert [p.name for p in tmp_path.iterdir()] == []  # no temp file left behind
+
+
+def pg_database() -> Database:
+    db = Database(PG_URL)
+    try:
+        asyncio.run(db.check())
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means: no server here
+        db.close_sync()
+        pytest.skip(f"no PostgreSQL server answers at 127.0.0.1:5432 ({exc})")
+    return db
+
+
+def test_the_postgresql_lock_is_exclusive_and_names_its_holder(tmp_path: Path) -> None:
+    db, other = pg_database(), Database(PG_URL)
+    first, second = StoreLock(db, tmp_path), StoreLock(other, tmp_path)
+    first.acquire()
+    try:
+        with pytest.raises(StoreLocked, match=rf"pid {os.getpid()}, control API not published"):
+            second.acquire()
+    finally:
+        first.release()
+    second.acquire()  # the session ended, the lock went with it
+    second.release()
+    db.close_sync()
+    other.close_sync()
