@@ -23,9 +23,9 @@ from hedgehog.control.token import (
 )
 from hedgehog.exchange.simulator import SimulatorHandle, start_simulator
 from hedgehog.store import Database
+from hedgehog.store.errors import DatabaseUnavailable
 from hedgehog.store.lock import StoreLock, StoreLocked
-
-from .test_live_e2e import eventually
+from tests.helpers import eventually
 
 PG_URL = os.environ.get("HEDGEHOG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -129,7 +129,7 @@ def pg_database() -> Database:
     db = Database(PG_URL)
     try:
         asyncio.run(db.check())
-    except Exception as exc:  # noqa: BLE001 - any failure to connect means: no server here
+    except DatabaseUnavailable as exc:
         db.close_sync()
         pytest.skip(f"no PostgreSQL server answers at 127.0.0.1:5432 ({exc})")
     return db
