@@ -2,7 +2,10 @@
 
 Every request needs the node's token (`Authorization: Bearer ...`; read-only GETs also accept
 `?token=...`, for the dashboard link). A missing or wrong token is 401; a malformed request is
-400 with a message; nothing a client sends can crash the node.
+400 with a message; nothing a client sends can crash the node or earn a 500. Bodies are bounded
+before they are parsed (64 KB; nesting and numbers by `hedgehog.core.jsonlimits`); settings
+accept only their known fields, each bounded. `hedgehog.control.openapi` describes the routes
+(served at `/api/openapi.json`); the suite fuzzes the server against it.
 
     GET  /api/status                       the tree, each symbol's traders, PnL, errors
     POST /api/trade/{start|stop|shutdown}  {"symbol": "XRPUSDT", "cancel_orders": false}
@@ -11,6 +14,7 @@ Every request needs the node's token (`Authorization: Bearer ...`; read-only GET
     GET  /api/settings[?symbol=S]          stored trading settings
     PUT  /api/settings/{symbol}            {"budget": "500", ...}  (validated)
     POST /api/warehouse/{start|stop}       {"topic": "TRADE_EVENTS:XRPUSDT"}
+    GET  /api/openapi.json                 the OpenAPI description of these routes
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ from typing import Any
 
 from aiohttp import web
 
+from hedgehog.control.openapi import openapi
+from hedgehog.core import jsonlimits
 from hedgehog.errors import HedgehogError
 from hedgehog.live.node import LiveNode
 from hedgehog.live.view import snapshot
 from hedgehog.naive.context import leader_name
-from hedgehog.naive.settings import normalize_symbol
+from hedgehog.naive.settings import FIELDS, normalize_symbol
 from hedgehog.runtime import Process
 from hedgehog.runtime.process import _label
 
@@ -37,6 +43,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 NODE = web.AppKey("node", LiveNode)
 TOKEN = web.AppKey("token", str)
 EXTRA = web.AppKey("extra", dict)
+MAX_BODY = 64 * 1024
 
 
 class BadRequest(Exception):
@@ -58,9 +65,9 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except BadRequest as exc:
-        return _error(400, str(exc))
+        return _error(400, _cut(str(exc)))
     except HedgehogError as exc:
-        return _error(400, str(exc))
+        return _error(400, _cut(str(exc)))
     except web.HTTPException:
         raise
     except Exception as exc:  # never let a request take the node down
@@ -68,11 +75,21 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         return _error(500, f"{type(exc).__name__}: {exc}")
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
+def _cut(message: str, limit: int = 300) -> str:
+    """An error message of bounded size (it may quote a client's input)."""
+    return message if len(message) <= limit else message[:limit] + "..."
+
+
+def parse_json(raw: bytes) -> Any:
+    """JSON from a client, with its size, nesting and numbers bounded (`jsonlimits`)."""
     try:
-        data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequest("the body must be a JSON object") from None
+        return jsonlimits.loads(raw, max_size=MAX_BODY)
+    except jsonlimits.BadJson as exc:
+        raise BadRequest(f"the body must be a JSON object: {exc}") from None
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    data = parse_json(await request.read()) if request.can_read_body else None
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object")
     return data
@@ -88,8 +105,13 @@ def _symbol(data: dict[str, Any]) -> str:
 def find_process(node: LiveNode, name: Any) -> Process:
     """A process by pid number, registered name ("leader:XRPUSDT") or "trader:SYMBOL:ID"."""
     rt = node.rt
-    if isinstance(name, int) or (isinstance(name, str) and name.isdigit()):
-        proc = rt.processes.get(int(name))
+    if isinstance(name, str) and len(name) > 200:
+        raise BadRequest("a process name is at most 200 characters")
+    pid = name if isinstance(name, int) and not isinstance(name, bool) else None
+    if isinstance(name, str) and name.isascii() and name.isdigit():  # not "²": int() refuses it
+        pid = int(name)
+    if pid is not None:
+        proc = rt.processes.get(pid)
         if proc is not None:
             return proc
     if isinstance(name, str):
@@ -104,7 +126,7 @@ def find_process(node: LiveNode, name: Any) -> Process:
                 proc = rt.whereis(registered)
                 if proc is not None:
                     return proc
-    raise BadRequest(f"no live process {name!r} (see `hedgehog status` for names)")
+    raise BadRequest(f"no live process {_cut(repr(name), 80)} (see `hedgehog status` for names)")
 
 
 async def status(request: web.Request) -> web.Response:
@@ -115,6 +137,9 @@ async def status(request: web.Request) -> web.Response:
     data["unknown_orders"] = node.unknown_orders
     data["restarts"] = node.rt.restarts + sum(node.naive.ctx.restarts.values())
     data["warehouse"] = node.warehouse.status() if node.warehouse is not None else {}
+    data["alive"], data["down_reason"] = node.health()
+    for symbol, section in data["symbols"].items():  # what the tree does, not what was asked
+        section["state"], section["reason"] = node.symbol_state(symbol)
     for extra, provider in request.app[EXTRA].items():
         data[extra] = provider()
     return web.json_response(data, dumps=lambda d: json.dumps(d, default=str))
@@ -142,6 +167,7 @@ async def stream(request: web.Request) -> web.Response:
     node, action = request.app[NODE], request.match_info["action"]
     symbol = _symbol(await _body(request))
     if action == "start":
+        await node.exchange.symbol_filters(symbol)  # UnknownSymbol (400) before anything stored
         changed = await node.streamer.start_streaming(symbol)
     elif action == "stop":
         changed = await node.streamer.stop_streaming(symbol)
@@ -180,6 +206,10 @@ async def settings_put(request: web.Request) -> web.Response:
 
     symbol = normalize_symbol(request.match_info["symbol"])
     values = await _body(request)
+    unknown = sorted(k for k in values if k not in FIELDS)
+    if unknown:
+        shown = ", ".join(_cut(repr(k), 40) for k in unknown[:5])
+        raise BadRequest(f"unknown setting(s) {shown} (known: {', '.join(FIELDS)})")
     filters = await node.exchange.symbol_filters(symbol)
     row = await SettingsRepo(node.db).update(symbol, filters, **values)
     return web.json_response({**row.settings.as_dict(), "status": row.status})
@@ -203,13 +233,17 @@ async def warehouse(request: web.Request) -> web.Response:
     )
 
 
+async def openapi_json(request: web.Request) -> web.Response:
+    return web.json_response(openapi())
+
+
 def build_app(
     node: LiveNode,
     token: str,
     extra: dict[str, Callable[[], Any]] | None = None,
     routes: list[web.RouteDef] | None = None,
 ) -> web.Application:
-    app = web.Application(middlewares=[_guard], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[_guard], client_max_size=MAX_BODY)
     app[NODE] = node
     app[TOKEN] = token
     app[EXTRA] = extra or {}
@@ -222,6 +256,7 @@ def build_app(
             web.get("/api/settings", settings_get),
             web.put("/api/settings/{symbol}", settings_put),
             web.post("/api/warehouse/{action}", warehouse),
+            web.get("/api/openapi.json", openapi_json),
             *(routes or []),
         ]
     )

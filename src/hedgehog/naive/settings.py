@@ -19,6 +19,14 @@ DEFAULTS: dict[str, Any] = {
     "fee": Decimal("0.001"),
 }
 DECIMAL_FIELDS = ("budget", "buy_down_interval", "profit_interval", "rebuy_interval", "fee")
+FIELDS = ("chunks", *DECIMAL_FIELDS)
+# Input comes from the CLI and the control API: bound it before it reaches the store, so that
+# "1e-20000000" cannot become a 20 MB string and 10**30 chunks cannot overflow a column.
+MAX_CHUNKS = 10_000
+MAX_TEXT = 40  # characters of a number as given
+MAX_DIGITS = 30  # significant digits of a Decimal setting
+MIN_EXPONENT = -20  # 1e-20 is the finest step of a setting
+MAX_MAGNITUDE = 15  # a budget below 10**16
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,26 +42,20 @@ class TradingSettings:
     fee: Decimal = DEFAULTS["fee"]
 
     @classmethod
-    def parse(cls, symbol: str, **values: Any) -> TradingSettings:
-        """Build settings from user input (strings, ints or Decimals); raise `ConfigError`."""
+    def parse(cls, symbol: str, /, **values: Any) -> TradingSettings:
+        """Build settings from user input (strings, ints or Decimals); raise `ConfigError`.
+        Any keyword is accepted as input (an unknown one is a `ConfigError`, never a
+        `TypeError`), and every value is bounded in size and range."""
         clean: dict[str, Any] = {}
         for key, value in values.items():
             if value is None:
                 continue
             if key == "chunks":
-                try:
-                    clean[key] = int(value)
-                    if isinstance(value, float | Decimal) and value != clean[key]:
-                        raise ValueError(value)  # int() would truncate 2.5 to 2
-                except (TypeError, ValueError):
-                    raise ConfigError(f"chunks: {value!r} is not a whole number") from None
+                clean[key] = _chunks(value)
             elif key in DECIMAL_FIELDS:
-                try:
-                    clean[key] = to_decimal(value, key)
-                except (TypeError, ValueError) as exc:
-                    raise ConfigError(str(exc)) from None
+                clean[key] = _decimal(value, key)
             else:
-                raise ConfigError(f"unknown setting {key!r}")
+                raise ConfigError(f"unknown setting {_shown(key)} (known: {', '.join(FIELDS)})")
         settings = cls(symbol=normalize_symbol(symbol), **clean)
         settings.check()
         return settings
@@ -64,8 +66,10 @@ class TradingSettings:
 
     def check(self) -> None:
         """Validate what needs no exchange data."""
-        if self.chunks < 1:
-            raise ConfigError(f"{self.symbol}: chunks must be at least 1 (got {self.chunks})")
+        if not 1 <= self.chunks <= MAX_CHUNKS:
+            raise ConfigError(
+                f"{self.symbol}: chunks must be from 1 to {MAX_CHUNKS} (got {self.chunks})"
+            )
         if self.budget <= 0:
             raise ConfigError(f"{self.symbol}: budget must be positive (got {fmt(self.budget)})")
         for name in ("buy_down_interval", "profit_interval", "rebuy_interval", "fee"):
@@ -95,12 +99,62 @@ class TradingSettings:
         }
 
 
+def _shown(value: object) -> str:
+    """`value` for an error message, cut short (input can be megabytes)."""
+    text = repr(value)
+    return text if len(text) <= MAX_TEXT + 2 else text[:MAX_TEXT] + "..."
+
+
+def _chunks(value: object) -> int:
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        raise ConfigError(f"chunks: {_shown(value)} is too long for a whole number")
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | str | float | Decimal):
+            raise TypeError(value)
+        chunks = int(value)
+        if isinstance(value, float | Decimal) and value != chunks:
+            raise ValueError(value)  # int() would truncate 2.5 to 2
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"chunks: {_shown(value)} is not a whole number") from None
+    if not 1 <= chunks <= MAX_CHUNKS:
+        raise ConfigError(f"chunks must be from 1 to {MAX_CHUNKS} (got {_shown(value)})")
+    return chunks
+
+
+def _decimal(value: object, key: str) -> Decimal:
+    """A Decimal setting from user input, with at most `MAX_DIGITS` significant digits,
+    nothing finer than 10**MIN_EXPONENT and nothing above 10**(MAX_MAGNITUDE + 1)."""
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        raise ConfigError(f"{key}: {_shown(value)} is too long for a number")
+    if isinstance(value, bool) or not isinstance(value, int | str | float | Decimal):
+        raise ConfigError(f"{key}: {_shown(value)} is not a number (pass a string)")
+    try:
+        number = to_decimal(value, key)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(str(exc) if len(str(exc)) < 200 else f"{key}: not a number") from None
+    if number.is_zero():
+        return Decimal(0)
+    _, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # a finite number's
+    kept = len(digits)
+    while kept > 1 and digits[kept - 1] == 0:  # trailing zeros (normalize() would round)
+        kept, exponent = kept - 1, exponent + 1
+    if kept > MAX_DIGITS or exponent < MIN_EXPONENT or number.adjusted() > MAX_MAGNITUDE:
+        raise ConfigError(
+            f"{key}: {_shown(value)} is out of range (at most {MAX_DIGITS} significant digits, "
+            f"nothing finer than 1e{MIN_EXPONENT}, below 1e{MAX_MAGNITUDE + 1})"
+        )
+    return number
+
+
 def normalize_symbol(symbol: str) -> str:
     """Symbols are case-insensitive and stored upper-case; reject what cannot be one."""
     s = symbol.strip().upper()
     if not s or not s.isascii() or not s.isalnum() or len(s) > 20:
-        raise ConfigError(f"{symbol!r} is not a valid symbol (letters and digits, e.g. XRPUSDT)")
+        raise ConfigError(
+            f"{_shown(symbol)} is not a valid symbol (letters and digits, e.g. XRPUSDT)"
+        )
     return s
 
 
-__all__ = ["DEFAULTS", "TradingSettings", "normalize_symbol", "replace"]
+__all__ = ["DEFAULTS", "FIELDS", "MAX_CHUNKS", "TradingSettings", "normalize_symbol", "replace"]

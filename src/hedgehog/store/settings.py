@@ -89,13 +89,20 @@ class SettingsRepo:
         return await self.db.run(read)
 
     async def update(
-        self, symbol: str, filters: SymbolFilters | None = None, **values: Any
+        self, symbol: str, filters: SymbolFilters | None = None, /, **values: Any
     ) -> SymbolSettings:
-        """Change some settings of a stored symbol; validated first, nothing stored if invalid."""
+        """Change some settings of a stored symbol; validated first, nothing stored if invalid.
+        `values` may come straight from a client: only the known settings are accepted (any
+        other key, even "filters" or "self", is a `ConfigError`), each bounded by `parse`."""
         name = normalize_symbol(symbol)
         given = {k: v for k, v in values.items() if v is not None}
         if "symbol" in given or "status" in given:
             raise ConfigError("update changes settings only: use set_status for the status")
+        unknown = sorted(k for k in given if k not in COLUMNS)
+        if unknown:
+            shown = ", ".join(repr(k[:40]) for k in unknown[:5])
+            raise ConfigError(f"unknown setting(s) {shown} (known: {', '.join(COLUMNS)})")
+        TradingSettings.parse(name, **given)  # refuse bad input before touching the store
 
         def change(session: Session) -> SymbolSettings:
             row = _row(session, name, lock=True)

@@ -1,0 +1,207 @@
+"""Hostile input to the control API gets a 4xx with a message, never a 500; nothing of it is
+stored; and the parsers it relies on (bounded JSON, bounded settings) refuse it on their own."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from hedgehog.config import Settings
+from hedgehog.control.server import build_app, serve
+from hedgehog.core import jsonlimits
+from hedgehog.errors import ConfigError
+from hedgehog.exchange.simulator import start_simulator
+from hedgehog.live.commands import extra_routes
+from hedgehog.live.node import LiveNode
+from hedgehog.naive.settings import TradingSettings
+from hedgehog.store import Database, SettingsRepo
+from hedgehog.store.switches import StreamingRepo
+from tests.live.test_live_e2e import FAST
+
+TOKEN = "hostile-input-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+class Node:
+    """A node on the simulator, its control API (with the dashboard's routes) and a client."""
+
+    def __init__(self, url: str, node: LiveNode, db: Database, http: aiohttp.ClientSession):
+        self.url, self.node, self.db, self.http = url, node, db, http
+
+    async def send(
+        self, method: str, path: str, data: bytes | str, content_type: str = "application/json"
+    ) -> tuple[int, Any]:
+        headers = {**AUTH, "Content-Type": content_type}
+        async with self.http.request(method, self.url + path, data=data, headers=headers) as r:
+            return r.status, await r.json(content_type=None)
+
+    async def get(self, path: str) -> tuple[int, Any]:
+        async with self.http.get(self.url + path, headers=AUTH) as r:
+            return r.status, await r.json(content_type=None)
+
+
+@pytest.fixture
+async def node(tmp_path: Path) -> AsyncIterator[Node]:
+    sim = await start_simulator(symbols=["XRPUSDT", "ETHUSDT"])
+    settings = Settings(
+        exchange="binance",
+        rest_url=sim.url,
+        stream_url=sim.ws_url,
+        ws_api_url=sim.ws_api_url,
+        binance_api_key=sim.api_key,  # type: ignore[arg-type]
+        binance_api_secret=sim.api_secret,
+        data_dir=tmp_path,
+    )  # type: ignore[arg-type]
+    db = Database(None, tmp_path)
+    await db.migrate()
+    live = await LiveNode.create(settings, db=db, trader_prefix="t", stream_options=FAST)
+    await live.start()
+    await SettingsRepo(db).seed_from_exchange_info({"XRPUSDT": {}})  # type: ignore[dict-item]
+    runner, url = await serve(build_app(live, TOKEN, routes=extra_routes(live)))
+    http = aiohttp.ClientSession()
+    try:
+        yield Node(url, live, db, http)
+    finally:
+        await http.close()
+        await runner.cleanup()
+        await live.stop()
+        await sim.close()
+
+
+HOSTILE = [
+    ("POST", "/api/kill", '{"process": "\u00b2"}', "no live process"),
+    ("POST", "/api/kill", '{"process": ' + "9" * 5000 + "}", "too long"),
+    ("POST", "/api/kill", '{"process": NaN}', "not JSON"),
+    ("POST", "/api/kill", "[" * 30_000 + "]" * 30_000, "nested too deep"),
+    ("POST", "/api/kill", '{"process": "' + "[" * 60_000 + '"}', "at most 200"),
+    ("POST", "/api/trade/start", b'{"symbol": "\xff"}', "UTF-8"),
+    ("PUT", "/api/settings/XRPUSDT", '{"filters": 1}', "unknown setting"),
+    ("PUT", "/api/settings/XRPUSDT", '{"self": 1}', "unknown setting"),
+    ("PUT", "/api/settings/XRPUSDT", '{"symbol": "ETHUSDT"}', "unknown setting"),
+    ("PUT", "/api/settings/XRPUSDT", '{"chunks": ' + str(10**30) + "}", "chunks must be"),
+    ("PUT", "/api/settings/XRPUSDT", '{"chunks": true}', "not a whole number"),
+    ("PUT", "/api/settings/XRPUSDT", '{"profit_interval": "1e-20000000"}', "out of range"),
+    ("PUT", "/api/settings/XRPUSDT", '{"budget": "' + "1" * 5000 + '"}', "too long"),
+    ("PUT", "/api/settings/XRPUSDT", '{"budget": {"a": 1}}', "not a number"),
+    ("PUT", "/api/settings/XRPUSDT", '{"fee": "\u00b2"}', "not a number"),
+    ("PUT", "/api/settings/XRPUSDT", "[1]", "JSON object"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "says"), HOSTILE)
+async def test_hostile_bodies_get_a_4xx_with_a_message(
+    node: Node, method: str, path: str, body: str | bytes, says: str
+) -> None:
+    before = await SettingsRepo(node.db).get("XRPUSDT")
+    raw = body.encode() if isinstance(body, str) else body
+    status, answer = await node.send(method, path, raw)
+    assert status == 400 and says in answer["error"], (status, answer)
+    assert len(answer["error"]) < 400  # a message, not the input echoed back
+    assert await SettingsRepo(node.db).get("XRPUSDT") == before
+    assert (await node.get("/api/status"))[0] == 200  # the node is unharmed
+
+
+async def test_a_bogus_charset_is_ignored_not_a_500(node: Node) -> None:
+    status, answer = await node.send(
+        "POST", "/api/kill", b'{"process": "nobody"}', "application/json; charset=bogus-42"
+    )
+    assert status == 400 and "no live process" in answer["error"]
+
+
+async def test_a_process_path_that_is_not_ascii_digits(node: Node) -> None:
+    status, answer = await node.get("/api/process/%C2%B2")
+    assert status == 400 and "no live process" in answer["error"]
+    status, answer = await node.get("/api/process/" + "9" * 150)
+    assert status == 400
+
+
+async def test_too_large_a_body_is_413(node: Node) -> None:
+    headers = {**AUTH, "Content-Type": "application/json"}
+    async with node.http.post(
+        node.url + "/api/kill", data=b" " * (70 * 1024), headers=headers
+    ) as r:
+        assert r.status == 413
+
+
+async def test_streaming_a_symbol_the_exchange_does_not_list_is_refused_and_not_stored(
+    node: Node,
+) -> None:
+    status, answer = await node.send("POST", "/api/stream/start", '{"symbol": "FOOBARUSDT"}')
+    assert status == 400 and "FOOBARUSDT" in answer["error"]
+    assert "FOOBARUSDT" not in node.node.streamer.streaming()
+    assert "FOOBARUSDT" not in await StreamingRepo(node.db).all()
+    status, answer = await node.send("POST", "/api/stream/start", '{"symbol": "ethusdt"}')
+    assert status == 200 and answer["symbol"] == "ETHUSDT"
+
+
+async def test_known_settings_still_update(node: Node) -> None:
+    status, answer = await node.send(
+        "PUT", "/api/settings/XRPUSDT", '{"fee": "1e-20", "chunks": 2}'
+    )
+    assert status == 200 and answer["chunks"] == 2, answer
+    assert (await SettingsRepo(node.db).get("XRPUSDT")).settings.fee == Decimal("1e-20")
+
+
+async def test_the_openapi_description_is_served(node: Node) -> None:
+    status, answer = await node.get("/api/openapi.json")
+    assert status == 200 and "/api/settings/{symbol}" in answer["paths"]
+
+
+# -- the parsers on their own -----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("[" * 33 + "]" * 33, "nested too deep"),
+        ("1" * 41, "too long"),
+        ("1." + "1" * 40, "too long"),
+        ("Infinity", "not JSON"),
+        ("{", "not JSON"),
+        (b"\xff", "not UTF-8"),
+        (" " * 70_000, "too large"),
+    ],
+)
+def test_bounded_json_refuses(text: str | bytes, says: str) -> None:
+    with pytest.raises(jsonlimits.BadJson, match=says):
+        jsonlimits.loads(text)
+
+
+def test_bounded_json_accepts_what_is_within_bounds() -> None:
+    nested = "[" * 32 + "]" * 32
+    assert jsonlimits.loads(nested) is not None
+    in_a_string = '{"a": "' + "[" * 40 + '\\"{"}'
+    assert jsonlimits.loads(in_a_string) == {"a": "[" * 40 + '"{'}
+    assert jsonlimits.loads("9" * 40) == int("9" * 40)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"filters": 1},
+        {"self": 1},
+        {"chunks": 10**30},
+        {"chunks": 0},
+        {"chunks": 2.5},
+        {"chunks": "9" * 5000},
+        {"profit_interval": "1e-20000000"},
+        {"budget": "1e16"},
+        {"budget": "1." + "1" * 30},
+        {"fee": "0.000000000000000000001"},
+        {"budget": True},
+        {"budget": ["1"]},
+    ],
+)
+def test_settings_input_is_bounded(values: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError):
+        TradingSettings.parse("XRPUSDT", **values)
+
+
+async def test_settings_repo_update_refuses_unknown_keys_without_a_type_error(node: Node) -> None:
+    repo = SettingsRepo(node.db)
+    for values in ({"filters": 1}, {"self": 1}, {"colour": "red"}):
+        with pytest.raises(ConfigError, match="unknown setting"):
+            await repo.update("XRPUSDT", None, **values)
