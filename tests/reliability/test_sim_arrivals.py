@@ -16,6 +16,7 @@ from yarl import URL
 
 from hedgehog.exchange.binance.signing import hmac_signature, sign_query, ws_api_payload
 from hedgehog.exchange.simulator import SimulatorHandle, start_simulator
+from tests.helpers import eventually
 
 ORDER = {"symbol": "XRPUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
          "quantity": "10", "price": "0.5"}  # fmt: skip
@@ -75,8 +76,7 @@ async def test_wait_answers_at_the_next_ack_and_fill(sim: SimulatorHandle) -> No
         ack = asyncio.ensure_future(wait("ack"))
         fill = asyncio.ensure_future(wait("fill"))
         waiters = sim.sim.control._waiters
-        while not (waiters.get("ack") and waiters.get("fill")):  # both requests are waiting
-            await asyncio.sleep(0.001)
+        await eventually(lambda: waiters.get("ack") and waiters.get("fill"), what="both waiting")
         await rest_order(http, sim, newClientOrderId="w-1B")
         async with http.post(
             f"{sim.url}/_sim/trade", json={"symbol": "XRPUSDT", "price": "0.4", "qty": "50"}

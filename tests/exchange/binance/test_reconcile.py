@@ -218,15 +218,22 @@ async def test_run_polls_every_interval_on_the_injected_sleep(book: Orders) -> N
 
 
 async def test_wake_polls_at_once_and_close_stops_a_real_sleep(book: Orders) -> None:
-    poller = OrderPoller(book, ["XRPUSDT"], print, interval=60)
+    sleeping = asyncio.Event()
+
+    async def real_sleep(seconds: float) -> None:  # a real 60 s sleep that says it started
+        sleeping.set()
+        await asyncio.sleep(seconds)
+
+    poller = OrderPoller(book, ["XRPUSDT"], print, interval=60, sleep=real_sleep)
     task = asyncio.create_task(poller.run())
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(sleeping.wait(), 10)
     assert poller.polls == 1
+    sleeping.clear()
     poller.wake()
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(sleeping.wait(), 10)  # woken long before the 60 s
     assert poller.polls == 2
     poller.close()
-    await asyncio.wait_for(task, 1)
+    await asyncio.wait_for(task, 10)
 
 
 async def test_with_the_paper_exchange() -> None:

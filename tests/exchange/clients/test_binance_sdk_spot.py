@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.exchange.clients.conftest import BASE, QUOTE, SYMBOL, Sim, commission_of
+from tests.helpers import eventually
 
 spot = pytest.importorskip("binance_sdk_spot.spot")
 from binance_common.errors import BadRequestError  # noqa: E402
@@ -277,10 +278,12 @@ async def test_ws_user_data_stream(conn: Any, sim: Sim) -> None:
     await asyncio.to_thread(sim.trade, "0.9300", "4")
 
     async def reports(count: int) -> list[dict[str, Any]]:
-        async with asyncio.timeout(5):
-            while len([e for e in events if e.get("i") == order["orderId"]]) < count:
-                await asyncio.sleep(0.02)
-        return [e for e in events if e.get("i") == order["orderId"]]
+        def of_order() -> list[dict[str, Any]] | None:
+            mine = [e for e in events if e.get("i") == order["orderId"]]
+            return mine if len(mine) >= count else None
+
+        got: list[dict[str, Any]] = await eventually(of_order, what=f"{count} reports")
+        return got
 
     new, part = await reports(2)
     assert (new["x"], new["X"]) == ("NEW", "NEW")

@@ -8,6 +8,7 @@ from typing import Any
 import aiohttp
 
 from hedgehog.exchange.simulator import SimulatorHandle
+from tests.helpers import eventually
 
 from .conftest import Api
 
@@ -48,7 +49,8 @@ async def test_events_on_the_raw_and_combined_streams(
         session.ws_connect(f"{sim.ws_url}/stream?streams={key}") as combined,
         session.ws_connect(f"{sim.ws_url}/ws/xrpusdt@trade") as trades,
     ):
-        await asyncio.sleep(0.05)
+        entry = sim.sim.ws_api.listen_keys.keys[key]
+        await eventually(lambda: len(entry.clients) == 2, what="both user streams registered")
         await api.order(newClientOrderId="b1")
         new, position = await events(raw, 2)
         assert (new["e"], new["x"], new["c"]) == ("executionReport", "NEW", "b1")
@@ -75,7 +77,8 @@ async def test_delete_closes_the_stream(
 ) -> None:
     key = (await key_request(api, "POST"))[1]["listenKey"]
     async with session.ws_connect(f"{sim.ws_url}/ws/{key}") as ws:
-        await asyncio.sleep(0.05)
+        entry = sim.sim.ws_api.listen_keys.keys[key]
+        await eventually(lambda: entry.clients, what="the stream registered")
         await key_request(api, "DELETE", listenKey=key)
         msg = await asyncio.wait_for(ws.receive(), 5)
         assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal as D
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 from hedgehog.core.types import TradeEvent
 from hedgehog.exchange.simulator import SimulatorHandle, market_streams
 from hedgehog.exchange.simulator.market_streams import MarketStreams
+from tests.helpers import eventually
 
 from .conftest import Api
 
@@ -158,8 +158,5 @@ async def test_unused_streams_cost_nothing(
         await ws.send_json({"method": "SUBSCRIBE", "params": ["xrpusdt@depth5"], "id": 1})
         assert await receive(ws) == {"result": None, "id": 1}
         assert hub._timer is not None
-    for _ in range(100):  # the server notices the close
-        if not hub.watched:
-            break
-        await asyncio.sleep(0.01)
+    await eventually(lambda: not hub.watched, what="the server noticing the close")
     assert hub.watched == {} and hub._timer is None
