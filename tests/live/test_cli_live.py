@@ -3,6 +3,7 @@ the simulator's streams) and `hedgehog demo`, including a clean stop on SIGINT/S
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import signal
@@ -11,7 +12,10 @@ import sys
 import time
 from collections.abc import Iterator
 
+import aiohttp
 import pytest
+
+from tests.helpers import eventually
 
 CMD = [sys.executable, "-m", "hedgehog"]
 
@@ -92,6 +96,21 @@ def test_run_with_bad_input_is_a_clear_error() -> None:
     assert "HEDGEHOG_BINANCE_API_KEY" in keys.stderr
 
 
+def wait_for_orders_in_every_symbol(sim_url: str) -> None:
+    """Until the demo's simulator holds an order of each demo symbol: its node has then seen
+    trades of all three (the summary's counts), with no guess of how long that takes."""
+
+    async def every_symbol_ordered() -> bool:
+        async with aiohttp.ClientSession() as http, http.get(f"{sim_url}/_sim/ledger") as r:
+            orders = (await r.json())["orders"]
+        return {o["symbol"] for o in orders} == {"XRPUSDT", "ETHUSDT", "BNBUSDT"}
+
+    async def wait() -> None:
+        await eventually(every_symbol_ordered, timeout=60, what="an order in every symbol")
+
+    asyncio.run(wait())
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_demo_trades_and_stops_cleanly_on_a_signal(sig: signal.Signals) -> None:
     proc = subprocess.Popen(
@@ -106,7 +125,9 @@ def test_demo_trades_and_stops_cleanly_on_a_signal(sig: signal.Signals) -> None:
         while "hedgehog demo" not in lines[-1] and len(lines) < 6:
             lines.append(proc.stderr.readline())
         assert "control API at" in lines[0] and "hedgehog demo" in lines[-1], lines
-        time.sleep(3)
+        sim = re.search(r"simulator at (http://[\d.:]+)", lines[-1])
+        assert sim, lines
+        wait_for_orders_in_every_symbol(sim.group(1))  # each symbol has seen trades
         started = time.monotonic()
         proc.send_signal(sig)
         out, errs = proc.communicate(timeout=20)
