@@ -23,10 +23,12 @@ ORDER_PATH = (
 )  # fmt: skip
 
 
-def chaos(*args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
+def chaos(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 280
+) -> tuple[int, dict[str, Any], str]:
     result = subprocess.run(
         [sys.executable, str(BENCH), "--json", *args],
-        capture_output=True, text=True, timeout=280, check=False, env=env,
+        capture_output=True, text=True, timeout=timeout, check=False, env=env,
     )  # fmt: skip
     assert result.stdout, result.stderr[-3000:]
     return result.returncode, json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
@@ -80,3 +82,17 @@ def test_postgresql_store_and_no_leak_of_the_users_database_url() -> None:
     assert summary["database"].startswith("postgresql")
     assert summary["node_kills_by_moment"]["intent"] == 2
     assert {k: summary["violations"][k] for k in ORDER_PATH} == dict.fromkeys(ORDER_PATH, 0), log
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_long_run_keeps_every_rule() -> None:
+    """The long form (RELIABILITY.md's 20 node kills and 200 process kills, ~3 min on two
+    cores): not in the default run; `python3 -m pytest -m slow` runs it."""
+    code, summary, log = chaos(
+        "--seed", "21", "--node-kills", "20", "--process-kills", "200", timeout=1700
+    )  # fmt: skip
+    assert sum(summary["node_kills_by_moment"].values()) == 20
+    assert summary["process_kills"] >= 150
+    assert summary["violations"] == dict.fromkeys(summary["violations"], 0), log[-3000:]
+    assert code == 0
