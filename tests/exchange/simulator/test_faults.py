@@ -76,8 +76,8 @@ async def test_delay(api: Api) -> None:
         start = time.perf_counter()
         assert (await api.get("/api/v3/ping"))[0] == 200
         times.append(time.perf_counter() - start)
-    assert times[0] >= 0.3 and times[1] >= 0.3 and times[2] < 0.3
-    assert (await api.sim_get("stats"))["faults_injected"] == {"delay": 2}
+    assert times[0] >= 0.3 and times[1] >= 0.3  # lower bounds: a loaded machine cannot break them
+    assert (await api.sim_get("stats"))["faults_injected"] == {"delay": 2}  # the third: none
 
 
 async def test_http_429(api: Api) -> None:

@@ -94,7 +94,11 @@ class Replayer:
         batch: int = BATCH,
         paused: bool = False,
         throttle: Callable[[], Awaitable[None]] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        """`clock` and `sleep` pace the replay (injectable: tests check the pace on a virtual
+        clock instead of timing it)."""
         if not math.isfinite(speed) or speed < 0:
             raise ValueError(f"speed must be a finite number >= 0, not {speed}")
         self.speed = speed
@@ -103,6 +107,7 @@ class Replayer:
         self._publish = publish
         self._batch = max(1, batch)
         self._throttle = throttle
+        self._clock, self._sleep = clock, sleep
         self._running = asyncio.Event()
         if not paused:
             self._running.set()
@@ -148,7 +153,7 @@ class Replayer:
                     if self._throttle is not None:
                         await self._throttle()
                     continue
-                now = time.monotonic()
+                now = self._clock()
                 if self._anchor is None:
                     self._anchor = (now, pending[0])
                 wall, offset = self._anchor
@@ -163,7 +168,7 @@ class Replayer:
                 if sent or pending is None:
                     await asyncio.sleep(0)
                 else:
-                    await asyncio.sleep(min(due - now, 1.0))
+                    await self._sleep(min(due - now, 1.0))
         except Exception:
             log.exception("the replay of the market feed failed")
             raise
