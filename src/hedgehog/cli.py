@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("hedgehog.control.commands", "status"),
     "kill": ("hedgehog.control.commands", "kill"),
     "console": ("hedgehog.control.commands", "console"),
+    "dashboard": ("hedgehog.control.dashboard_command", "dashboard"),
     "trade": ("hedgehog.control.commands", "trade_app"),
     "stream": ("hedgehog.control.commands", "stream_app"),
     "warehouse": ("hedgehog.control.commands", "warehouse_app"),

@@ -3,6 +3,7 @@ stored; and the parsers it relies on (bounded JSON, bounded settings) refuse it 
 
 from __future__ import annotations
 
+import webbrowser
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -10,9 +11,13 @@ from typing import Any
 
 import aiohttp
 import pytest
+from typer.testing import CliRunner
 
+from hedgehog import cli
 from hedgehog.config import Settings
+from hedgehog.control.dashboard_command import announce, announcement
 from hedgehog.control.server import build_app, serve
+from hedgehog.control.token import write_address, write_token
 from hedgehog.core import jsonlimits
 from hedgehog.errors import ConfigError
 from hedgehog.exchange.simulator import start_simulator
@@ -205,3 +210,51 @@ async def test_settings_repo_update_refuses_unknown_keys_without_a_type_error(no
     for values in ({"filters": 1}, {"self": 1}, {"colour": "red"}):
         with pytest.raises(ConfigError, match="unknown setting"):
             await repo.update("XRPUSDT", None, **values)
+
+
+# -- the token stays out of logs --------------------------------------------------------------
+def test_a_node_prints_its_token_only_to_a_terminal(tmp_path: Path) -> None:
+    url, token = "http://127.0.0.1:8765", "t0ken-Secret"
+    logged = "\n".join(announcement(url, token, tmp_path, interactive=False))
+    assert token not in logged and "hedgehog dashboard" in logged
+    assert str(tmp_path / "control.token") in logged
+    shown = "\n".join(announcement(url, token, tmp_path, interactive=True))
+    assert f"{url}/?token={token}" in shown
+
+
+def test_a_started_node_under_a_pipe_does_not_print_its_token(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    announce("http://127.0.0.1:8765", "t0ken-Secret", tmp_path)  # stderr is captured: no tty
+    assert "t0ken-Secret" not in capfd.readouterr().err
+
+
+class Browser:
+    """A stand-in for `webbrowser.open` that records what it was asked to open."""
+
+    def __init__(self, works: bool) -> None:
+        self.opened: list[str] = []
+        self.works = works
+
+    def open(self, url: str) -> bool:
+        self.opened.append(url)
+        return self.works
+
+
+@pytest.mark.parametrize("works", [True, False])
+def test_hedgehog_dashboard_prints_and_opens_the_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, works: bool
+) -> None:
+    monkeypatch.setenv("HEDGEHOG_DATA_DIR", str(tmp_path))
+    runner = CliRunner()
+    result = runner.invoke(cli.app, ["dashboard"])
+    assert result.exit_code == 2 and "no running node" in result.output
+    write_address(tmp_path, "http://127.0.0.1:8765", 4242)
+    token = write_token(tmp_path)
+    result = runner.invoke(cli.app, ["dashboard"])
+    assert result.exit_code == 0 and f"http://127.0.0.1:8765/?token={token}" in result.output
+    browser = Browser(works)
+    monkeypatch.setattr(webbrowser, "open", browser.open)
+    result = runner.invoke(cli.app, ["dashboard", "--open"])
+    assert browser.opened == [f"http://127.0.0.1:8765/?token={token}"]
+    assert result.exit_code == (0 if works else 1)

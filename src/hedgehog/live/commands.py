@@ -18,6 +18,7 @@ from rich.live import Live
 
 from hedgehog.config import Settings
 from hedgehog.console import err, fail, out
+from hedgehog.control.dashboard_command import announce
 from hedgehog.control.server import build_app, serve
 from hedgehog.control.token import clear_address, write_address, write_token
 from hedgehog.core.filters import load_exchange_info
@@ -106,8 +107,7 @@ async def running_node(
             build_app(node, token, routes=extra_routes(node)), port=control_port
         )
         write_address(data_dir, url, os.getpid())
-        err.print(f"control API at {url} (token in {data_dir / 'control.token'})", soft_wrap=True)
-        err.print(f"dashboard: {url}/?token={token}", soft_wrap=True, markup=False, highlight=False)
+        announce(url, token, data_dir)  # the token only to a terminal, never to a log
         yield node
     finally:
         clear_address(data_dir)

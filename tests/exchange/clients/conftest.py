@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -199,15 +199,3 @@ def _loopback_without_proxy() -> Iterator[None]:
 def commission_of(qty: Decimal | str, rate: Decimal = RATE) -> Decimal:
     """The commission of a fill of `qty` base units bought: in the base asset."""
     return Decimal(str(qty)) * rate
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "") -> Any:
-    """Poll `predicate` until it returns something truthy (sync tests)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
-        time.sleep(0.02)

@@ -3,7 +3,9 @@
 REST signs `query string + body` exactly as received (percent-encoded, minus the `signature`
 parameter); the WebSocket API signs its params sorted by name. Both must carry a `timestamp`
 within `recvWindow` (default 5000 ms, at most 60000) of the server's clock, and not more than
-1 s ahead of it. Secrets are never written anywhere.
+1 s ahead of it. Secrets are never written anywhere. Hostile values get Binance's answers, never
+an exception: a signature that is not 64 hex digits is -1022, a timestamp that is not 1 to 20
+ASCII digits is -1102, and text that is not UTF-8 is -1100 (`illegal_characters`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ DEMO_API_SECRET = "hedgehogSimulatorDemoSecret" + "1" * 37
 DEFAULT_RECV_WINDOW = 5000
 MAX_RECV_WINDOW = 60_000
 API_KEY = re.compile(r"[A-Za-z0-9]{1,128}")
+ILLEGAL_CHARS = -1100
+_DIGITS = re.compile(r"[0-9]{1,20}")  # ASCII only: str.isdigit() accepts "²", which int() refuses
+_HEX_SIGNATURE = re.compile(r"[0-9A-Fa-f]{64}")
 _SIGNATURE = re.compile(r"(?:^|&)signature=[^&]*")
 
 
@@ -35,6 +40,11 @@ class ApiError(Exception):
     def __init__(self, code: int, msg: str, status: int = 400) -> None:
         super().__init__(f"{code}: {msg}")
         self.code, self.msg, self.status = code, msg, status
+
+
+def illegal_characters() -> ApiError:
+    """Binance's answer to a parameter that is not valid text (e.g. bytes that are not UTF-8)."""
+    return ApiError(ILLEGAL_CHARS, "Illegal characters found in a parameter.")
 
 
 def missing(name: str) -> ApiError:
@@ -104,7 +114,14 @@ class Auth:
     def check_signature(secret: str, payload: str, signature: str | None) -> None:
         if not signature:
             raise missing("signature")
-        if not signing.verify(secret, payload, signature):
+        # compare_digest refuses non-ASCII text (TypeError): check the shape first
+        if _HEX_SIGNATURE.fullmatch(signature) is None:
+            raise ApiError(INVALID_SIGNATURE, "Signature for this request is not valid.")
+        try:
+            valid = signing.verify(secret, payload, signature)
+        except UnicodeEncodeError:  # a lone surrogate in the payload
+            raise illegal_characters() from None
+        if not valid:
             raise ApiError(INVALID_SIGNATURE, "Signature for this request is not valid.")
 
 
@@ -113,13 +130,15 @@ def _integer(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and _DIGITS.fullmatch(value):
         return int(value)
     return None
 
 
 def _number(value: object) -> Decimal | None:
     if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    if isinstance(value, str) and (len(value) > 40 or not value.isascii()):
         return None
     try:
         number = Decimal(str(value))

@@ -23,7 +23,7 @@ from aiohttp.typedefs import Handler
 
 from hedgehog.exchange.binance.wire import TOO_MANY_REQUESTS, UNKNOWN, error_body
 from hedgehog.exchange.simulator.account import AccountQueries
-from hedgehog.exchange.simulator.auth import ApiError, Auth, strip_signature
+from hedgehog.exchange.simulator.auth import ApiError, Auth, illegal_characters, strip_signature
 from hedgehog.exchange.simulator.faults import Faults
 from hedgehog.exchange.simulator.limits import Limits, rest_weight
 from hedgehog.exchange.simulator.orders import OrderDesk
@@ -81,9 +81,7 @@ class RestApi:
         delay = self.faults.take_delay()
         if delay:
             await asyncio.sleep(delay)
-        weight = rest_weight(
-            request.method, request.path, "symbol" in request.query, request.query
-        )
+        weight = rest_weight(request.method, request.path, "symbol" in request.query, request.query)
         within = self.limits.spend(weight)
         throttle = self.faults.take_throttle()
         execute = self.faults.take_error()
@@ -116,9 +114,21 @@ class RestApi:
         return response
 
     async def params(self, request: web.Request, signed: bool) -> dict[str, str]:
-        """Parameters of the query string and (not for GET) a form body; query wins."""
+        """Parameters of the query string and (not for GET) a form body; query wins. The body
+        is read as UTF-8 whatever its Content-Type says (a form is ASCII on Binance); bytes
+        that are not UTF-8 are -1100, as is text that cannot be signed (a lone surrogate)."""
         query = request.raw_path.partition("?")[2]
-        body = await request.text() if request.method != "GET" and request.can_read_body else ""
+        body = ""
+        if request.method != "GET" and request.can_read_body:
+            try:
+                body = (await request.read()).decode("utf-8")
+            except UnicodeDecodeError:
+                raise illegal_characters() from None
+        if not (query + body).isascii():
+            try:
+                (query + body).encode("utf-8")
+            except UnicodeEncodeError:
+                raise illegal_characters() from None
         parts = [parse_qsl(raw, keep_blank_values=True) for raw in (query, body)]
         for pairs in parts:
             if len({k for k, _ in pairs}) != len(pairs):

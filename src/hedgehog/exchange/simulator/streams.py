@@ -3,7 +3,8 @@
 `/ws/<symbol>@trade` sends raw events; `/stream?streams=a@trade/b@trade` wraps each as
 `{"stream": ..., "data": ...}`. On both, the live requests SUBSCRIBE, UNSUBSCRIBE,
 LIST_SUBSCRIPTIONS, SET_PROPERTY and GET_PROPERTY ("combined") are answered as Binance does, and
-malformed requests get Binance's `{"code": n, "msg": ...}`. The server pings every
+malformed requests get Binance's `{"code": n, "msg": ...}` (JSON nested too deep or with endless
+numbers too: `hedgehog.core.jsonlimits`), and the connection stays open. The server pings every
 `ping_interval` seconds and closes a connection that does not pong. A connection listens to at
 most 1024 streams. Each trade is encoded once and offered to every subscriber's `Outbox`.
 With a `LatencyTrace`, the simulator publishes with `publish_traced` instead, so that the trace
@@ -24,6 +25,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from hedgehog.core import jsonlimits
 from hedgehog.core.types import TradeEvent
 from hedgehog.exchange.binance.wire import format_trade
 from hedgehog.exchange.simulator.outbox import Outbox
@@ -189,8 +191,8 @@ class StreamHub:
     def _answer(self, client: Client, text: str) -> dict[str, Any]:
         """Binance's answer to one live request."""
         try:
-            request = json.loads(text)
-        except ValueError as exc:
+            request = jsonlimits.loads(text, max_size=1 << 20)
+        except jsonlimits.BadJson as exc:
             return {"code": 3, "msg": f"Invalid JSON: {exc}"}
         if not isinstance(request, dict):
             return {"code": 3, "msg": "Invalid JSON: expected an object"}
@@ -210,8 +212,8 @@ class StreamHub:
         method, params = request["method"], request.get("params", [])
         if method not in ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY",
                           "GET_PROPERTY"):  # fmt: skip
-            raise StreamError(2, f"Invalid request: unknown variant `{method}`, expected one of "
-                                 f"{_METHODS}")  # fmt: skip
+            raise StreamError(2, f"Invalid request: unknown variant `{str(method)[:100]}`, "
+                                 f"expected one of {_METHODS}")  # fmt: skip
         if not _valid_id(request.get("id")):
             raise StreamError(2, "Invalid request: request ID must be an unsigned integer")
         if not isinstance(params, list):
@@ -231,7 +233,7 @@ class StreamHub:
             return None
         unknown = [p for p in params if p not in self.known]
         if unknown:
-            raise StreamError(2, f"Invalid request: unknown stream name(s) {unknown}")
+            raise StreamError(2, f"Invalid request: unknown stream name(s) {unknown[:5]}"[:300])
         if len(client.streams | set(params)) > MAX_STREAMS:
             raise StreamError(2, f"Invalid request: too many streams (at most {MAX_STREAMS})")
         self._subscribe(client, params)

@@ -11,20 +11,27 @@ same `OrderDesk` and `AccountQueries`); `session.logon` / `.status` / `.logout` 
 `.ping`, `.stop`. Every change of an order is pushed to each subscription as
 `{"subscriptionId": n, "event": <executionReport>}`, followed by the `outboundAccountPosition`
 of the balances it moved.
+
+A frame is parsed with limits (`hedgehog.core.jsonlimits`: deep nesting or endless numbers are
+-1135, not a RecursionError); text that cannot be signed (a lone surrogate) is -1100. Whatever a
+client sends, it gets an answer and keeps its connection: a fault of the simulator itself is
+logged and answered -1000 with status 500 (the fuzz tests fail on it).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from hedgehog.core import jsonlimits
 from hedgehog.exchange.binance import signing
 from hedgehog.exchange.simulator.account import AccountQueries
-from hedgehog.exchange.simulator.auth import ApiError, Auth, missing
+from hedgehog.exchange.simulator.auth import ApiError, Auth, illegal_characters, missing
 from hedgehog.exchange.simulator.limits import Limits
 from hedgehog.exchange.simulator.listen_key import ListenKeys
 from hedgehog.exchange.simulator.orders import OrderDesk
@@ -33,7 +40,9 @@ from hedgehog.exchange.simulator.trace import order_arrivals
 from hedgehog.exchange.simulator.user_data import position_event
 from hedgehog.exchange.simulator.ws_session import SessionMethods
 
+log = logging.getLogger("hedgehog.exchange.simulator")
 INVALID_JSON = -1135
+MAX_FRAME = 1 << 20
 SUBSCRIPTION_ACTIVE = -2035
 SUBSCRIPTION_INACTIVE = -2036
 _WEIGHTS = {"ping": 1, "time": 1, "userDataStream.subscribe.signature": 2,
@@ -151,8 +160,8 @@ class WsApi:
         rid: Any = None
         try:
             try:
-                request = json.loads(text)
-            except ValueError:
+                request = jsonlimits.loads(text, max_size=MAX_FRAME)
+            except jsonlimits.BadJson:
                 raise ApiError(INVALID_JSON, "Invalid JSON Request") from None
             if not isinstance(request, dict):
                 raise ApiError(INVALID_JSON, "Invalid JSON Request")
@@ -167,9 +176,16 @@ class WsApi:
             handler = self._methods.get(method)
             if handler is None:
                 raise ApiError(-1020, f"This operation is not supported ({method!r}).")
+            if not _encodable(params):
+                raise illegal_characters()
             result = handler(session, params)
         except ApiError as exc:
             return {"id": rid, "status": 400, "error": {"code": exc.code, "msg": exc.msg},
+                    "rateLimits": self.limits.rate_limits()}  # fmt: skip
+        except Exception:  # a fault of ours: answer it, keep the connection
+            log.exception("WebSocket API: %.200s failed", text)
+            return {"id": rid, "status": 500, "error": {"code": -1000, "msg": "An unknown error "
+                    "occurred while processing the request."},
                     "rateLimits": self.limits.rate_limits()}  # fmt: skip
         return {"id": rid, "status": 200, "result": result,
                 "rateLimits": self.limits.rate_limits()}  # fmt: skip
@@ -223,3 +239,15 @@ class WsApi:
             raise ApiError(SUBSCRIPTION_INACTIVE, "User Data Stream subscription not active.")
         del session.subscriptions[sid]
         return {}
+
+
+def _encodable(value: Any) -> bool:
+    """Whether every string in `value` (JSON, nesting bounded) can be encoded as UTF-8: JSON's
+    `\\ud800` escapes decode to lone surrogates, which no signature can cover."""
+    if isinstance(value, str):
+        return value.isascii() or not any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, dict):
+        return all(_encodable(k) and _encodable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_encodable(v) for v in value)
+    return True
