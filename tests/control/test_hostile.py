@@ -88,7 +88,7 @@ HOSTILE = [
     ("PUT", "/api/settings/XRPUSDT", '{"filters": 1}', "unknown setting"),
     ("PUT", "/api/settings/XRPUSDT", '{"self": 1}', "unknown setting"),
     ("PUT", "/api/settings/XRPUSDT", '{"symbol": "ETHUSDT"}', "unknown setting"),
-    ("PUT", "/api/settings/XRPUSDT", '{"chunks": ' + str(10**30) + "}", "chunks must be"),
+    ("PUT", "/api/settings/XRPUSDT", '{"chunks": ' + str(10**30) + "}", "chunks must be at most"),
     ("PUT", "/api/settings/XRPUSDT", '{"chunks": true}', "not a whole number"),
     ("PUT", "/api/settings/XRPUSDT", '{"profit_interval": "1e-20000000"}', "out of range"),
     ("PUT", "/api/settings/XRPUSDT", '{"budget": "' + "1" * 5000 + '"}', "too long"),

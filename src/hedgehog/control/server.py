@@ -208,8 +208,7 @@ async def settings_put(request: web.Request) -> web.Response:
     values = await _body(request)
     unknown = sorted(k for k in values if k not in FIELDS)
     if unknown:
-        shown = ", ".join(_cut(repr(k), 40) for k in unknown[:5])
-        raise BadRequest(f"unknown setting(s) {shown} (known: {', '.join(FIELDS)})")
+        raise BadRequest(f"unknown setting {unknown[0][:40]!r} (known: {', '.join(FIELDS)})")
     filters = await node.exchange.symbol_filters(symbol)
     row = await SettingsRepo(node.db).update(symbol, filters, **values)
     return web.json_response({**row.settings.as_dict(), "status": row.status})

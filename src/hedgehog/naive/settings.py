@@ -66,9 +66,11 @@ class TradingSettings:
 
     def check(self) -> None:
         """Validate what needs no exchange data."""
-        if not 1 <= self.chunks <= MAX_CHUNKS:
+        if self.chunks < 1:
+            raise ConfigError(f"{self.symbol}: chunks must be at least 1 (got {self.chunks})")
+        if self.chunks > MAX_CHUNKS:
             raise ConfigError(
-                f"{self.symbol}: chunks must be from 1 to {MAX_CHUNKS} (got {self.chunks})"
+                f"{self.symbol}: chunks must be at most {MAX_CHUNKS} (got {self.chunks})"
             )
         if self.budget <= 0:
             raise ConfigError(f"{self.symbol}: budget must be positive (got {fmt(self.budget)})")
@@ -116,8 +118,8 @@ def _chunks(value: object) -> int:
             raise ValueError(value)  # int() would truncate 2.5 to 2
     except (TypeError, ValueError, OverflowError):
         raise ConfigError(f"chunks: {_shown(value)} is not a whole number") from None
-    if not 1 <= chunks <= MAX_CHUNKS:
-        raise ConfigError(f"chunks must be from 1 to {MAX_CHUNKS} (got {_shown(value)})")
+    if chunks > MAX_CHUNKS:  # (below 1: `check` says so, naming the symbol)
+        raise ConfigError(f"chunks must be at most {MAX_CHUNKS} (got {_shown(value)})")
     return chunks
 
 

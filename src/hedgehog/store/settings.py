@@ -100,8 +100,7 @@ class SettingsRepo:
             raise ConfigError("update changes settings only: use set_status for the status")
         unknown = sorted(k for k in given if k not in COLUMNS)
         if unknown:
-            shown = ", ".join(repr(k[:40]) for k in unknown[:5])
-            raise ConfigError(f"unknown setting(s) {shown} (known: {', '.join(COLUMNS)})")
+            raise ConfigError(f"unknown setting {unknown[0][:40]!r} (known: {', '.join(COLUMNS)})")
         TradingSettings.parse(name, **given)  # refuse bad input before touching the store
 
         def change(session: Session) -> SymbolSettings:
