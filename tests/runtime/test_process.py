@@ -1,7 +1,7 @@
 """Processes: init and Continue, call/cast/send, timeouts, NOREPLY, message order, callbacks that
 suspend, the task identity inside callbacks, terminate, stop/kill and exit reasons.
 
-Time is a `VirtualClock` advanced by the tests; `await rt.quiesce()` lets queued work run.
+Time is a `VirtualClock` advanced by the tests; `await rt.settle()` lets queued work run.
 """
 
 from __future__ import annotations
@@ -162,7 +162,8 @@ async def test_start_waits_for_an_init_that_suspends(rt: Runtime) -> None:
             self.after = asyncio.current_task() is self._task
 
     starting = asyncio.create_task(rt.start(SlowInit))
-    await rt.quiesce()
+    while not rt.scheduler.suspended:  # its init has suspended (quiesce would wait for it)
+        await asyncio.sleep(0)
     assert not starting.done()
     opened.set_result(None)
     proc = await starting
@@ -176,7 +177,7 @@ async def test_continue_runs_before_any_other_message(rt: Runtime, cls: type[Pro
     rt.send(proc, "hello")
     rt.cast(proc, "world")
     assert await rt.call(proc, "ping") == ("reply", "ping")
-    await rt.quiesce()
+    await rt.settle()
     assert log == [
         "init",
         ("continue", "boot"),
@@ -211,12 +212,12 @@ async def test_continue_that_suspends_holds_back_later_messages(rt: Runtime) -> 
     rt.send(proc, 1)
     rt.send(proc, 2)
     calling = asyncio.create_task(rt.call(proc, "ping"))
-    await rt.quiesce()
+    await rt.settle()
     assert log == ["init", ("continue", "boot")]
     assert not calling.done()
     opened.set_result(None)
     assert await calling == "pong"
-    await rt.quiesce()
+    await rt.settle()
     assert log == [
         "init",
         ("continue", "boot"),
@@ -244,11 +245,12 @@ async def test_continue_goes_ahead_of_messages_sent_during_an_async_init(rt: Run
             log.append(("info", message))
 
     starting = asyncio.create_task(rt.start(SlowBoot, name="slow"))
-    await rt.quiesce()
+    while not rt.scheduler.suspended:  # its init has suspended (quiesce would wait for it)
+        await asyncio.sleep(0)
     rt.send("slow", "early")  # reachable by name while init is suspended
     opened.set_result(None)
     await starting
-    await rt.quiesce()
+    await rt.settle()
     assert log == ["init", ("continue", "boot"), ("info", "early")]
 
 
@@ -295,12 +297,13 @@ async def test_init_failure_sends_down_to_monitors_but_no_exit_to_links(rt: Runt
 
     parent = await rt.start(TrapsExits, log)
     starting = asyncio.create_task(rt.start(FailsLater, name="late", link=parent))
-    await rt.quiesce()
+    while not rt.scheduler.suspended:  # its init has suspended
+        await asyncio.sleep(0)
     ref = rt.monitor(parent, "late")
     opened.set_result(None)
     with pytest.raises(InitError):
         await starting
-    await rt.quiesce()
+    await rt.settle()
     downs = [m for k, m in log[1:] if k == "info"]
     assert len(downs) == 1 and downs[0].ref == ref and isinstance(downs[0].reason, Crash)
     assert parent.alive
@@ -316,9 +319,10 @@ async def test_killed_during_an_init_that_suspends_raises_init_error(rt: Runtime
             await never
 
     starting = asyncio.create_task(rt.start(Stuck, name="stuck"))
-    await rt.quiesce()
+    while not rt.scheduler.suspended:  # its init has suspended
+        await asyncio.sleep(0)
     assert rt.kill("stuck")
-    await rt.quiesce()
+    await rt.settle()
     assert starting.done()
     with pytest.raises(InitError) as info:
         await starting
@@ -337,7 +341,7 @@ async def test_call_cast_send(rt: Runtime, cls: type[Process]) -> None:
     assert await rt.call("rec", "b") == ("reply", "b")
     assert rt.cast("rec", "c") is None
     assert rt.send(proc, "d") is None
-    await rt.quiesce()
+    await rt.settle()
     assert log == ["init", ("call", "a"), ("call", "b"), ("cast", "c"), ("info", "d")]
 
 
@@ -348,7 +352,7 @@ async def test_cast_and_send_are_not_handled_in_the_senders_stack(rt: Runtime) -
     rt.send(proc, 2)
     assert log == ["init"]
     assert proc.status == "runnable"
-    await rt.quiesce()
+    await rt.settle()
     assert log == ["init", ("cast", 1), ("info", 2)]
 
 
@@ -362,12 +366,12 @@ async def test_call_timeout(rt: Runtime, clock: VirtualClock, cls: type[Process]
     log: Log = []
     proc = await rt.start(Silent, log)
     calling = asyncio.create_task(rt.call(proc, "hello?", timeout=2.0))
-    await rt.quiesce()
+    await rt.settle()
     clock.advance(1.999)
-    await rt.quiesce()
+    await rt.settle()
     assert not calling.done()
     clock.advance(0.001)
-    await rt.quiesce()
+    await rt.settle()
     with pytest.raises(CallTimeout) as info:
         await calling
     assert isinstance(info.value, TimeoutError)
@@ -383,9 +387,9 @@ async def test_a_call_that_timed_out_in_the_mailbox_is_not_handled(
     gates = {"busy": gate()}
     proc = await rt.start(Gated, log, gates)
     rt.cast(proc, "busy")
-    await rt.quiesce()
+    await rt.settle()  # "busy" stays suspended on its gate
     calling = asyncio.create_task(rt.call(proc, "late", timeout=1.0))
-    await rt.quiesce()
+    await rt.settle()  # "busy" stays suspended on its gate
     clock.advance(1.0)
     with pytest.raises(CallTimeout):
         await calling
@@ -437,7 +441,7 @@ async def test_call_to_a_process_killed_while_handling_it_raises_call_exit(rt: R
     proc = await rt.start(Gated, log, gates)
     calling = asyncio.create_task(rt.call(proc, "slow"))
     queued = asyncio.create_task(rt.call(proc, "queued"))
-    await rt.quiesce()
+    await rt.settle()
     assert not calling.done()
     rt.kill(proc)
     for task in (calling, queued):
@@ -466,7 +470,7 @@ async def test_noreply_and_a_later_reply(rt: Runtime) -> None:
     proc = await rt.start(Deferred)
     first = asyncio.create_task(rt.call(proc, "wait"))
     second = asyncio.create_task(rt.call(proc, "wait"))
-    await rt.quiesce()
+    await rt.settle()
     assert await rt.call(proc, "count") == 2  # the process keeps working meanwhile
     assert not first.done() and not second.done()
     rt.cast(proc, 42)
@@ -502,13 +506,13 @@ async def test_cast_and_send_never_block_and_are_dropped_for_dead_targets(rt: Ru
     gates = {"busy": gate()}
     busy = await rt.start(Gated, [], gates)
     rt.cast(busy, "busy")
-    await rt.quiesce()
+    await rt.settle()
     for i in range(100):
         rt.cast(busy, i)
         rt.send(busy, i)
     assert len(busy.mailbox) == 200
     gates["busy"].set_result(None)
-    await rt.quiesce()
+    await rt.settle()
     assert len(busy.mailbox) == 0
 
 
@@ -520,7 +524,7 @@ async def test_messages_from_one_sender_arrive_in_order(rt: Runtime) -> None:
             rt.cast(proc, i)
         else:
             rt.send(proc, i)
-    await rt.quiesce()
+    await rt.settle()
     assert [m for _, m in log[1:]] == list(range(1000))
 
 
@@ -541,7 +545,7 @@ async def test_messages_from_processes_arrive_in_order_per_sender(rt: Runtime) -
     for _ in range(3):
         rt.cast(a, 100)
         rt.cast(b, 100)
-    await rt.quiesce()
+    await rt.settle()
     received = [m for _, m in log[1:]]
     assert [i for tag, i in received if tag == "a"] == list(range(100)) * 3
     assert [i for tag, i in received if tag == "b"] == list(range(100)) * 3
@@ -583,13 +587,13 @@ async def test_a_suspended_callback_continues_in_its_task_and_later_messages_wai
     rt.cast(proc, "slow")
     rt.send(proc, "after-1")
     rt.cast(proc, "after-2")
-    await rt.quiesce()
+    await rt.settle()
     assert log == [("cast", "slow", True)]
     assert proc.status == "running"
     assert len(proc.mailbox) == 2
     rt.send(proc, "after-3")
     gates["slow"].set_result(None)
-    await rt.quiesce()
+    await rt.settle()
     assert log == [
         ("cast", "slow", True),
         ("resumed", "slow", True),
@@ -628,7 +632,7 @@ async def test_current_task_is_the_process_task_inline_and_after_suspension(
     proc = await rt.start(Where)
     rt.send(proc, "x")
     assert await rt.call(proc, "go") == "done"
-    await rt.quiesce()
+    await rt.settle()
     assert asyncio.current_task() is caller_task  # the caller's task is restored
     assert seen == [
         ("init", True),
@@ -693,7 +697,7 @@ async def test_asyncio_timeout_works_inside_an_async_callback(rt: Runtime) -> No
     assert await rt.call(proc, "inline-entered") == ("timed out", 0)
     assert await rt.call(proc, "entered-in-task") == ("timed out", 0)
     calling = asyncio.create_task(rt.call(proc, "in-time"))
-    await rt.quiesce()
+    await rt.settle()
     assert not calling.done()
     opened.set_result(None)
     assert await calling == ("in time", 0)
@@ -713,9 +717,9 @@ async def test_a_crash_after_suspension_is_a_crash(rt: Runtime) -> None:
     proc = await rt.start(LateCrash, log)
     rt.cast(proc, "x")
     rt.send(proc, "never handled")
-    await rt.quiesce()
+    await rt.settle()
     opened.set_result(None)
-    await rt.quiesce()
+    await rt.settle()
     assert isinstance(proc.exit_reason, Crash)
     assert str(proc.exit_reason.exception) == "late boom"
     assert log == ["init", ("terminate", proc.exit_reason)]
@@ -744,7 +748,7 @@ async def test_terminate_runs_on_crash(rt: Runtime, cls: type[Process]) -> None:
     proc = await rt.start(cls, log)
     rt.cast(proc, "crash")
     rt.cast(proc, "never handled")
-    await rt.quiesce()
+    await rt.settle()
     assert not proc.alive
     assert isinstance(proc.exit_reason, Crash)
     assert isinstance(proc.exit_reason.exception, RuntimeError)
@@ -759,7 +763,7 @@ async def test_terminate_does_not_run_on_kill(rt: Runtime, cls: type[Process]) -
     rt.cast(proc, "queued")
     assert rt.kill(proc) is True
     assert rt.kill(proc) is False
-    await rt.quiesce()
+    await rt.settle()
     assert log == ["init"]
     assert proc.exit_reason == KILLED
 
@@ -769,7 +773,7 @@ async def test_stop_inside_a_callback_takes_effect_after_it(rt: Runtime) -> None
     proc = await rt.start(Recorder, log)
     rt.cast(proc, ("stop", "bye"))
     rt.cast(proc, "dropped")
-    await rt.quiesce()
+    await rt.settle()
     assert log == ["init", ("cast", ("stop", "bye")), ("terminate", "bye")]
     assert proc.exit_reason == "bye"
 
@@ -780,9 +784,9 @@ async def test_stop_waits_for_the_current_callback(rt: Runtime, clock: VirtualCl
     proc = await rt.start(Gated, log, gates)
     rt.cast(proc, "slow")
     rt.cast(proc, "queued")
-    await rt.quiesce()
+    await rt.settle()
     stopping = asyncio.create_task(rt.stop(proc, SHUTDOWN, timeout=10))
-    await rt.quiesce()
+    await rt.settle()
     assert not stopping.done() and proc.alive
     gates["slow"].set_result(None)
     await stopping
@@ -798,15 +802,15 @@ async def test_stop_with_a_hanging_terminate_kills_after_the_timeout(
     gates = {"terminate": gate()}
     proc = await rt.start(Gated, log, gates)
     stopping = asyncio.create_task(rt.stop(proc, SHUTDOWN, timeout=3.0))
-    await rt.quiesce()
+    await rt.settle()
     assert not stopping.done() and proc.alive
     assert proc.status == "running"
     clock.advance(2.999)
-    await rt.quiesce()
+    await rt.settle()
     assert not stopping.done() and proc.alive
     clock.advance(0.001)
     await stopping
-    await rt.quiesce()
+    await rt.settle()
     assert proc.exit_reason == KILLED
     assert log == [("terminate", SHUTDOWN), "terminate cancelled"]
     assert rt.scheduler.in_task == 0
@@ -818,11 +822,11 @@ async def test_kill_during_terminate(rt: Runtime, clock: VirtualClock) -> None:
     gates = {"terminate": gate()}
     proc = await rt.start(Gated, log, gates, name="t")
     stopping = asyncio.create_task(rt.stop(proc, SHUTDOWN, timeout=60))
-    await rt.quiesce()
+    await rt.settle()
     assert proc.alive
     assert rt.kill("t")
     await stopping
-    await rt.quiesce()
+    await rt.settle()
     assert proc.exit_reason == KILLED
     assert log == [("terminate", SHUTDOWN), "terminate cancelled"]
     assert rt.whereis("t") is None
@@ -861,7 +865,7 @@ async def test_exit_reasons(rt: Runtime) -> None:
     rt.cast(crashed, "crash")
     custom = await rt.start(Recorder, log)
     rt.cast(custom, ("stop", (SHUTDOWN, "maintenance")))
-    await rt.quiesce()
+    await rt.settle()
     assert normal.exit_reason == NORMAL
     assert shutdown.exit_reason == SHUTDOWN
     assert killed.exit_reason == KILLED

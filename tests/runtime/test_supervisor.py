@@ -105,7 +105,7 @@ async def crash(rt: Runtime, sup: Any, cid: str, how: Any = "crash") -> None:
         rt.kill(pid)
     else:
         rt.cast(pid, how)
-    await rt.quiesce()
+    await rt.settle()
 
 
 # -- order ---------------------------------------------------------------------------------------
@@ -420,7 +420,7 @@ async def test_a_supervisor_shut_down_while_restarting(rt: Runtime, clock: Virtu
     gates["b"] = asyncio.get_running_loop().create_future()
     await crash(rt, sup, "b")  # b's restart waits in init
     stopping = asyncio.create_task(rt.stop(sup, SHUTDOWN, timeout=60))
-    await rt.quiesce()
+    await rt.settle()
     assert not stopping.done() and sup.alive
     gates["b"].set_result(None)
     await stopping
@@ -440,10 +440,10 @@ async def test_a_supervisor_killed_while_restarting(rt: Runtime, clock: VirtualC
     restarting = rt.whereis("b")
     assert restarting is not None and restarting.alive  # in init
     stopping = asyncio.create_task(rt.stop(sup, SHUTDOWN, timeout=2))
-    await rt.quiesce()
+    await rt.settle()
     clock.advance(2)  # the shutdown timeout: the supervisor is killed
     await stopping
-    await rt.quiesce()
+    await rt.settle()
     assert sup.exit_reason == KILLED
     assert not restarting.alive and restarting.exit_reason == KILLED
     assert not rt.processes
@@ -458,7 +458,7 @@ async def test_a_killed_supervisor_takes_its_tree_with_it(rt: Runtime) -> None:
     assert len(rt.processes) == 6
     log.clear()
     rt.kill(top)
-    await rt.quiesce()
+    await rt.settle()
     assert not rt.processes
     assert log == []  # killed: nobody runs terminate
 
@@ -490,7 +490,7 @@ async def test_child_shutdown_timeouts(rt: Runtime, clock: VirtualClock) -> None
     sup = await rt.start(Supervisor, specs)
     kids = await children(rt, sup)
     stopping = asyncio.create_task(rt.stop(sup, SHUTDOWN, timeout=60))
-    await rt.quiesce()
+    await rt.settle()
     assert log[-2:] == [("stop", "last", SHUTDOWN), ("stop", "hangs", SHUTDOWN)]
     assert not stopping.done()
     clock.advance(3.0)
@@ -529,7 +529,7 @@ async def test_terminate_restart_and_delete_child(rt: Runtime) -> None:
     old = (await children(rt, "sup"))["a"]
     assert await supervisor_call(rt, "sup", "terminate_child", "a") == "ok"
     assert log[-1] == ("stop", "a", SHUTDOWN)
-    await rt.quiesce()
+    await rt.settle()
     assert (await children(rt, "sup"))["a"] is None  # stopped on purpose: not restarted
     assert sup.restarts == 0
     assert await supervisor_call(rt, "sup", "terminate_child", "a") == "ok"  # again: harmless
@@ -588,7 +588,7 @@ async def test_plain_messages_and_unknown_exits_are_ignored(rt: Runtime) -> None
     rt.link(sup, stranger)
     rt.send(sup, "hello")
     rt.cast(stranger, "crash")
-    await rt.quiesce()
+    await rt.settle()
     assert sup.alive and sup.restarts == 0
 
 

@@ -21,6 +21,7 @@ from hedgehog.runtime.errors import (
     Crash,
     InitError,
     NoProcess,
+    NotQuiescent,
     ProcessError,
     is_normal_exit,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "Exit",
     "InitError",
     "NoProcess",
+    "NotQuiescent",
     "Process",
     "ProcessError",
     "Runtime",

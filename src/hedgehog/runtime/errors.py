@@ -71,6 +71,20 @@ class InitError(ProcessError):
         super().__init__(f"{what} failed to start: {reason}")
 
 
+class NotQuiescent(ProcessError):
+    """A strict `quiesce` found callbacks suspended on something the event loop will not do
+    by itself (I/O, a timer, an event nobody sets): a backtest cannot go on deterministically."""
+
+    def __init__(self, suspended: list[Any]) -> None:
+        self.suspended = suspended
+        names = ", ".join(repr(p) for p in suspended)
+        super().__init__(
+            f"not quiescent: {names} suspended in a callback that awaits something outside "
+            "the runtime (I/O, a timer, an event nobody sets); a backtest needs callbacks "
+            "that finish without outside input"
+        )
+
+
 class AlreadyRegistered(ProcessError):
     """A name is taken by a live process."""
 

@@ -5,6 +5,7 @@ monitors, links and exit signals. One `Runtime` per event loop (tests make their
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import itertools
 import logging
 from collections import deque
@@ -96,12 +97,15 @@ class Runtime:
         proc._monitored_by = None
         proc._resume = None
         proc._waiter = None
+        proc._context = contextvars.Context()  # a clean one: nothing leaks in or out
         proc.started_at = self.clock.time()
         proc.parent = link
         if name is not None:
             self.registry.register(name, proc)
         self.processes[proc.pid] = proc
-        proc._task = self.loop.create_task(proc._main(), name=f"hedgehog:{proc!r}")
+        proc._task = self.loop.create_task(
+            proc._main(), name=f"hedgehog:{proc!r}", context=proc._context
+        )
         if link is not None and link.alive:
             self._link(proc, link)
         done: asyncio.Future[Any] = self.loop.create_future()
@@ -331,9 +335,13 @@ class Runtime:
                 if not fut.done():
                     fut.set_result(reason)
         if proc._resume is not None:  # handed off, but its task never picked it up
-            proc._resume[0].close()
+            coro = proc._resume[0]
             proc._resume = None
-            self.scheduler.task_done()
+            try:  # in its own context: a `with localcontext()` it leaves restores its own
+                proc._context.run(coro.close)
+            except RuntimeError:  # its context is running this very code
+                coro.close()
+        self.scheduler.task_done(proc)
         task = proc._task
         if task is not None and not task.done():
             task.cancel()
@@ -345,9 +353,16 @@ class Runtime:
         log.error("%r %s: %r", proc, what, exc, exc_info=exc)
 
     # -- tools ------------------------------------------------------------------------------
-    async def quiesce(self) -> None:
-        """Wait until every process has handled every message it has (see Scheduler)."""
-        await self.scheduler.quiesce()
+    async def quiesce(self, strict: bool = False) -> None:
+        """Wait until every process has handled every message it has and no callback is
+        suspended; `strict` raises `NotQuiescent` if one awaits something outside (see
+        Scheduler.quiesce)."""
+        await self.scheduler.quiesce(strict)
+
+    async def settle(self) -> None:
+        """Run until nothing moves without outside input; callbacks may stay suspended
+        (tests use it to reach a process blocked on a gate; see Scheduler.settle)."""
+        await self.scheduler.settle()
 
     async def shutdown(self, timeout: float = 5.0) -> None:
         """Stop every process: top-level ones newest first (supervisors stop their own

@@ -10,11 +10,14 @@ batches, without an asyncio task switch per message. Each process also owns an a
 sleeps until a callback really suspends (awaits I/O); the rest of that callback, and the messages
 after it, then run in that task until the mailbox is empty again. `asyncio.current_task()`
 inside a callback is always the process's own task, so `asyncio.timeout` and aiohttp work.
+Each process has its own `contextvars.Context`: context variables (the Decimal context among
+them) set by one process are never seen by another.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import itertools
 from collections import deque
@@ -85,6 +88,7 @@ class Process:
     __slots__ = (
         "__dict__",
         "_callers",
+        "_context",
         "_links",
         "_monitored_by",
         "_monitors",
@@ -114,6 +118,7 @@ class Process:
     _state: int
     _task: asyncio.Task[None]
     _callers: set[asyncio.Future[Any]] | None
+    _context: contextvars.Context  # its own: inline batches and its task run in it
     _links: set[Process] | None
     _monitors: dict[int, Process] | None
     _monitored_by: dict[int, Process] | None
@@ -312,7 +317,7 @@ class Process:
             if self.alive:
                 self._state = IDLE
         finally:
-            scheduler.task_done()
+            scheduler.task_done(self)
 
 
 class _Throw:

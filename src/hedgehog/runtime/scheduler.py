@@ -8,17 +8,29 @@ as if it ran in that task (plain-function callbacks run as they are: they cannot
 When a callback really suspends, the process's task takes over (`Process._finish_in_task`)
 and the scheduler moves on. A plain `handle_info`/`handle_cast` may also return a coroutine
 to continue asynchronously only when it must (the trader does: most trades need no await).
+
+Guarantees (issue 11):
+- Each process runs in its own `contextvars.Context`, its inline batches (`Context.run`) and its
+  task (created with that context) alike: a `decimal.localcontext` or a `ContextVar` set in one
+  process is never seen by another, nor by the code that happened to drive the scheduler.
+- A process killed during its own inline step is gone at once: its suspended callback is closed
+  instead of being handed to its (cancelled) task.
+- `suspended` holds exactly the processes whose callback is suspended in their task; `quiesce()`
+  returns when the run queue is empty and `suspended` is, and its strict form (the backtest's)
+  raises `NotQuiescent` when a suspended callback waits on something the loop will not do by
+  itself (I/O, a timer, an event nobody sets).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from asyncio.tasks import _enter_task, _leave_task
 from collections import deque
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from hedgehog.runtime.errors import Crash
+from hedgehog.runtime.errors import Crash, NotQuiescent
 from hedgehog.runtime.process import IDLE, IN_TASK, INFO, QUEUED, RUNNING, STOP
 
 if TYPE_CHECKING:
@@ -32,9 +44,11 @@ class Scheduler:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.runq: deque[Process] = deque()
-        self.in_task = 0  # processes whose callback is suspended in their own task
-        self.handled = 0  # messages handled inline, for stats and quiescence
+        self.suspended: set[Process] = set()  # callback suspended, finishing in their task
+        self.in_task = 0  # len(suspended), read on the backtest's hot path
+        self.handled = 0  # messages handled inline, for stats
         self._armed = False
+        self._idle_waiters: list[asyncio.Future[None]] = []
 
     def enqueue(self, proc: Process) -> None:
         """Make an idle process runnable."""
@@ -69,7 +83,10 @@ class Scheduler:
                 return
 
     def run_process(self, proc: Process) -> None:
-        """Handle a batch of `proc`'s messages now, in the caller's stack."""
+        """Handle a batch of `proc`'s messages now, in the caller's stack and `proc`'s context."""
+        proc._context.run(self._run_batch, proc)
+
+    def _run_batch(self, proc: Process) -> None:
         proc._state = RUNNING
         mailbox = proc.mailbox
         handled = 0
@@ -121,36 +138,77 @@ class Scheduler:
         return True
 
     def _hand_off(self, proc: Process, coro: Coroutine[Any, Any, Any], yielded: object) -> None:
+        if not proc.alive:  # killed during this very step: its task is cancelled already
+            coro.close()
+            return
         proc._state = IN_TASK
         proc._resume = (coro, yielded)
+        self.suspended.add(proc)
         self.in_task += 1
         waiter = proc._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    def task_done(self) -> None:
-        self.in_task -= 1
+    def task_done(self, proc: Process) -> None:
+        """`proc`'s suspended callback and the work after it are over (or it died)."""
+        if proc in self.suspended:
+            self.suspended.discard(proc)
+            self.in_task -= 1
+            if not self.suspended and self._idle_waiters:
+                waiters, self._idle_waiters = self._idle_waiters, []
+                for fut in waiters:
+                    if not fut.done():
+                        fut.set_result(None)
 
     @property
     def idle(self) -> bool:
         return not self.runq and self.in_task == 0
 
-    async def quiesce(self, patience: int = 3) -> None:
-        """Wait until no process has work left: the run queue is empty and no callback is
-        suspended, or nothing has moved for `patience` event-loop turns (callbacks blocked on
-        timers of a virtual clock, say)."""
-        # The event loop gets at least one turn, so that tasks and callbacks already scheduled
-        # (a `create_task(rt.call(...))` that has not started yet, say) run before we decide.
-        still = 0
+    async def settle(self) -> None:
+        """Run until nothing can move without outside input: the run queue is empty and the
+        loop has nothing ready (callbacks may stay suspended on a gate, I/O or a timer)."""
+        await asyncio.sleep(0)
         while True:
             self.run()
-            before = (self.handled, self.in_task)
-            await asyncio.sleep(0)
-            if self.runq or (self.handled, self.in_task) != before:
-                still = 0
-            elif self.in_task == 0:
+            if self.runq:
+                continue
+            if not self.suspended or not _loop_has_ready_work(self.loop):
                 return
-            else:
-                still += 1
-                if still >= patience:
-                    return
+            await asyncio.sleep(0)
+
+    async def quiesce(self, strict: bool = False) -> None:
+        """Return when no process has work queued and no callback is suspended.
+
+        The event loop first gets one turn, so that tasks already scheduled (a
+        `create_task(rt.call(...))` that has not started yet, say) run before we decide. Then we
+        wait, without polling, until the last suspended callback has finished. With `strict`
+        (backtests), a suspended callback must finish through work the loop already has: when
+        the loop has nothing ready to run and one is still suspended, `NotQuiescent` is raised.
+        """
+        loop = self.loop
+        await asyncio.sleep(0)
+        while True:
+            self.run()
+            if not self.suspended and not self.runq:
+                return
+            if not self.suspended:
+                continue
+            if strict:
+                if not _loop_has_ready_work(loop):
+                    raise NotQuiescent(sorted(self.suspended, key=lambda p: p.pid))
+                await asyncio.sleep(0)
+                continue
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._idle_waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                with contextlib.suppress(ValueError):
+                    self._idle_waiters.remove(waiter)
+
+
+def _loop_has_ready_work(loop: asyncio.AbstractEventLoop) -> bool:
+    """True when the loop has callbacks ready to run now. asyncio's loops keep them in
+    `_ready`; for another loop we cannot tell and say yes, so strict quiesce just polls."""
+    ready = getattr(loop, "_ready", None)
+    return ready is None or len(ready) > 0
