@@ -149,7 +149,7 @@ async def run_backtest(
     await naive.start()
     for symbol in symbols:
         await naive.start_trading(symbol, config.settings[symbol])
-    await rt.quiesce()
+    await rt.quiesce(strict=True)
 
     chaos = _Chaos(config, total, rt, symbols)
     replay = _Replay(tables, symbols, rt, pubsub, engine, clock, now, first_ms)
@@ -158,7 +158,7 @@ async def run_backtest(
     else:
         await skip_ahead(replay, which, rows, chaos, progress)
     last_prices = {s: from_units(int(tables[s].price[-1])) for s in symbols if len(tables[s])}
-    await rt.quiesce()
+    await rt.quiesce(strict=True)
     elapsed = time.perf_counter() - started
     ledger = engine.ledger()
     summary = summarise(ledger, fees, last_prices, paid_in_coins(engine, symbols))
@@ -224,7 +224,7 @@ class _Replay:
             pubsub.broadcast(self.topics[sym_i], trade)
         scheduler.run()
         if scheduler.in_task:
-            await rt.quiesce()
+            await rt.quiesce(strict=True)
 
     async def _fills(self, sym_i: int, trade: TradeEvent, updates: list[Any]) -> None:
         """Step 2, fill by fill, then step 3 to the subscribers of before the fills."""
@@ -235,7 +235,7 @@ class _Replay:
             pubsub.broadcast(self.order_topics[sym_i], update)
             scheduler.run()
             if scheduler.in_task:
-                await rt.quiesce()
+                await rt.quiesce(strict=True)
         pubsub.deliver(snapshot, trade)
 
     async def every_tick(
@@ -275,7 +275,7 @@ class _Replay:
                     broadcast(topics[sym_i], trade)
                 run()
                 if scheduler.in_task:
-                    await rt.quiesce()
+                    await rt.quiesce(strict=True)
                 if chaos.due(start + k):
                     await chaos.strike(start + k)
             if progress is not None:
@@ -339,7 +339,7 @@ class _Chaos:
             victim = self._pick()
             if victim is not None and self.rt.kill(victim):
                 self.kills += 1
-            await self.rt.quiesce()
+            await self.rt.quiesce(strict=True)
 
     def _pick(self) -> Any:
         kind = self.rng.choice(self.targets)

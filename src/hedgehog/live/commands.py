@@ -23,7 +23,7 @@ from hedgehog.control.server import build_app, serve
 from hedgehog.control.token import clear_address, write_address, write_token
 from hedgehog.core.filters import load_exchange_info
 from hedgehog.errors import ConfigError, HedgehogError
-from hedgehog.live.node import LiveNode
+from hedgehog.live.node import LiveNode, NodeCrashed, crash_only
 from hedgehog.live.view import render, snapshot
 from hedgehog.naive.options import (
     Budget,
@@ -91,12 +91,12 @@ async def running_node(
     filters: Any = None,
 ) -> AsyncIterator[LiveNode]:
     """A started node with its control API; everything stopped cleanly on the way out."""
-    if db is not None:
-        await db.migrate()
-    node = await LiveNode.create(settings, filters=filters, db=db)
+    node = await LiveNode.create(settings, filters=filters, db=db)  # takes the store's lock
     runner = None
     data_dir = settings.data_dir
     try:
+        if db is not None:
+            await db.migrate()
         await node.start()
         await node.boot()
         # Everything allocated so far lives as long as the node: take it out of the garbage
@@ -108,7 +108,8 @@ async def running_node(
         )
         write_address(data_dir, url, os.getpid())
         announce(url, token, data_dir)  # the token only to a terminal, never to a log
-        yield node
+        with crash_only(node):  # the root's death ends the command, non-zero
+            yield node
     finally:
         clear_address(data_dir)
         if runner is not None:
@@ -184,6 +185,8 @@ def run(
                 control_port,
             )
         )
+    except NodeCrashed:
+        raise typer.Exit(1) from None  # already logged, one line: the service manager restarts
     except (HedgehogError, ValueError) as exc:
         fail(exc)
 
