@@ -96,15 +96,19 @@ def status(
     if as_json:
         out.print_json(json.dumps(data))
         return
+    if data.get("alive") is False:
+        out.print(f"[red]node down:[/red] {data.get('down_reason')}")
     tree = Tree(f"[b]{data['tree'].get('name')}[/b] (restarts: {data.get('restarts', 0)})")
     _tree(data["tree"], tree)
     out.print(tree)
     for symbol, s in data["symbols"].items():
         out.print(
-            f"[b]{symbol}[/b] {s['status']} price={s.get('last_price')} "
+            f"[b]{symbol}[/b] {s.get('state', s['status'])} price={s.get('last_price')} "
             f"cycles={s.get('cycles_completed', 0)} realised={s.get('realised_pnl', 0)} "
             f"unrealised={s.get('unrealised_pnl', 0)}"
         )
+        if s.get("reason"):
+            out.print(f"  [red]{s.get('state')}:[/red] {s['reason']} (stored as {s['status']})")
         rejected = (s.get("buy_rejections", 0), s.get("sell_rejections", 0))
         if any(rejected) or s.get("dust"):
             out.print(

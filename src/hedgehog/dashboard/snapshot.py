@@ -200,6 +200,7 @@ def symbol_section(
     ctx = live.naive.ctx
     view = views.get(symbol)
     leader = live.rt.whereis(leader_name(symbol))
+    state, reason = live.symbol_state(symbol)
     traders: list[dict[str, Any]] = []
     settings = ctx.settings_for(symbol).as_dict()
     leader_data: dict[str, Any] | None = None
@@ -227,6 +228,8 @@ def symbol_section(
     section: dict[str, Any] = {
         "symbol": symbol,
         "status": ctx.status.get(symbol, "off"),
+        "state": state,  # what the tree really does: trading, shutting down, off or down
+        "state_reason": reason,
         "trade_rate": rates.get(symbol),
         "settings": settings,
         "leader": leader_data,
@@ -346,6 +349,8 @@ def node_section(
         "now": live.rt.clock.time(),
         "wall": time.time(),
         "exchange_kind": live.settings.exchange,
+        "alive": live.health()[0],  # False once the root supervisor has died
+        "down_reason": live.health()[1],
         "exchange": exchange,
         "streams": {
             "running": streams.get("running"),
@@ -375,7 +380,9 @@ def node_section(
             "error": balances.error,
         },
         "totals": {
-            "symbols_trading": sum(1 for s in symbol_sections.values() if s["status"] != "off"),
+            "symbols_trading": sum(
+                1 for s in symbol_sections.values() if s["state"] in ("trading", "shutting down")
+            ),
             "traders": sum(len(s["traders"]) for s in symbol_sections.values()),
             "open_orders": sum(len(s["orders"]) for s in symbol_sections.values()),
             "cycles_completed": sum(s.get("cycles_completed", 0) for s in symbol_sections.values()),

@@ -8,15 +8,22 @@ system under a root supervisor.
       ├─ exchange.paper (PaperFeeder)   or   exchange.fills (FillRouter: user stream + poller)
       ├─ observer (prices, fills, PnL for the view and the dashboard)
       └─ naive (rest_for_one): naive.symbols (DynamicSymbolSupervisor), naive.autostart
+
+With a database the node holds its store's lock (`hedgehog.store.lock`) from `create` to the
+end of `stop`: one node per store. Crash-only at the top: when the root supervisor dies (its
+restart intensity exceeded, or killed) the node does not limp on with an empty tree;
+`wait_root_exit()` resolves, `root_exit` says why, and `hedgehog run` exits non-zero so that
+the service manager starts a fresh node.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -32,18 +39,49 @@ from hedgehog.exchange.paper.exchange import PaperExchange
 from hedgehog.exchange.paper.rules import Rules
 from hedgehog.live.feeds import FillRouter, PaperFeeder, WatchedExchange
 from hedgehog.naive.api import Naive
-from hedgehog.naive.context import NaiveContext
+from hedgehog.naive.context import NaiveContext, leader_name, symbol_name
 from hedgehog.naive.observer import Observer
 from hedgehog.naive.settings import TradingSettings, normalize_symbol
 from hedgehog.naive.store import MemoryTraderStore, TraderStore
 from hedgehog.runtime import ChildSpec, Runtime
 from hedgehog.runtime.node import Node
 from hedgehog.store import Database, OrderRepo, SettingsRepo, SqlTraderStore, StreamingRepo
+from hedgehog.store.lock import StoreLock
 from hedgehog.streamer.api import Streamer
 from hedgehog.streamer.options import ConnectionOptions
 from hedgehog.warehouse import Warehouse
 
 log = logging.getLogger("hedgehog.live")
+
+
+class NodeCrashed(HedgehogError):
+    """The root supervisor died while the node was meant to run: the node must exit."""
+
+
+@contextlib.contextmanager
+def crash_only(node: LiveNode) -> Iterator[None]:
+    """Within this block, the root supervisor's death cancels the current task, and the
+    cancellation comes out as `NodeCrashed`: whatever the block awaits (the live view, a
+    wait for Ctrl-C) ends, the caller's cleanup runs, and the command exits non-zero."""
+    task = asyncio.current_task()
+    assert task is not None
+
+    async def watch() -> None:
+        await node.wait_root_exit()
+        task.cancel()
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        yield
+    except asyncio.CancelledError:
+        if node.root_exit is None:
+            raise
+        task.uncancel()
+        raise NodeCrashed(f"the root supervisor exited ({node.root_exit})") from None
+    finally:
+        watcher.cancel()
+
+
 FEED = {"paper": "exchange.paper", "binance": "exchange.fills"}
 
 
@@ -74,6 +112,9 @@ class LiveNode:
     warehouse: Warehouse | None = None
     boot_errors: dict[str, str] = field(default_factory=dict)
     unknown_orders: list[dict[str, Any]] = field(default_factory=list)
+    store_lock: StoreLock | None = None
+    root_exit: str | None = None  # why the root supervisor died, once it has (None: alive)
+    stopping: bool = False
 
     @classmethod
     async def create(
@@ -88,9 +129,51 @@ class LiveNode:
         retry_seconds: float = 5.0,
         poll_interval: float = 10.0,
         db: Database | None = None,
+        root_intensity: tuple[int, float] = (3, 5.0),
     ) -> LiveNode:
         """Assemble (not start) a node. `filters` (from a saved exchangeInfo) spares the paper
-        exchange a request for them; otherwise they are read from the REST API (no keys)."""
+        exchange a request for them; otherwise they are read from the REST API (no keys). With
+        `db`, the store's lock is taken first: `StoreLocked` (one line naming the running node)
+        if another node holds it."""
+        lock = None
+        if db is not None:
+            lock = StoreLock(db, settings.data_dir)
+            lock.acquire()
+        try:
+            node = await cls._assemble(
+                settings,
+                store=store,
+                filters=filters,
+                trader_prefix=trader_prefix,
+                stream_options=stream_options,
+                rest_timeout=rest_timeout,
+                retry_seconds=retry_seconds,
+                poll_interval=poll_interval,
+                db=db,
+                root_intensity=root_intensity,
+            )
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        node.store_lock = lock
+        return node
+
+    @classmethod
+    async def _assemble(
+        cls,
+        settings: Settings,
+        *,
+        store: TraderStore | None,
+        filters: Mapping[str, SymbolFilters] | None,
+        trader_prefix: str | None,
+        stream_options: ConnectionOptions | None,
+        rest_timeout: float,
+        retry_seconds: float,
+        poll_interval: float,
+        db: Database | None,
+        root_intensity: tuple[int, float],
+    ) -> LiveNode:
         rt = Runtime()
         pubsub = PubSub(rt)
         urls = settings.urls()
@@ -166,11 +249,42 @@ class LiveNode:
         if db is not None:
             warehouse = Warehouse(rt, pubsub, db)
             children.insert(-1, warehouse.child_spec())  # stopped after naive, before streams
-        node = Node(children, runtime=rt)
+        restarts, seconds = root_intensity  # beyond it the root exits, and so the node
+        node = Node(children, runtime=rt, max_restarts=restarts, max_seconds=seconds)
         return cls(settings, rt, pubsub, exchange, node, naive, streamer, closers, db, warehouse)
 
     async def start(self) -> None:
         await self.node.start()
+        root = self.node.root
+        assert root is not None
+        self._root_exit = self.rt.wait_exit(root)
+        self._root_exit.add_done_callback(self._root_died)
+
+    def _root_died(self, fut: asyncio.Future[Any]) -> None:
+        if fut.cancelled() or self.stopping:
+            return
+        self.root_exit = str(fut.result())
+        self.rt.errors.append(
+            {
+                "time": self.rt.clock.time(),
+                "process": "root",
+                "what": "exited",
+                "error": self.root_exit,
+            }
+        )
+        log.critical(
+            "the root supervisor exited (%s): the node stops, to be restarted whole "
+            "by its service manager",
+            self.root_exit,
+        )
+
+    async def wait_root_exit(self) -> str:
+        """Resolves when the root supervisor dies while the node is meant to run (its
+        restart intensity exceeded, or killed); never during `stop()`. Returns the reason."""
+        await asyncio.shield(self._root_exit)
+        while self.root_exit is None:  # the done callback runs on the next loop turn
+            await asyncio.sleep(0)
+        return self.root_exit
 
     async def start_trading(self, symbol: str, settings: TradingSettings | None = None) -> None:
         """Stream the symbol, feed its fills, observe it, and start its traders.
@@ -263,18 +377,56 @@ class LiveNode:
     async def shutdown_trading(self, symbol: str) -> bool:
         return await self.naive.shutdown_trading(symbol)
 
+    def symbol_state(self, symbol: str) -> tuple[str, str | None]:
+        """What the tree really does for `symbol`, and why not when it does not: ("trading",
+        None), ("shutting down", None), ("off", None), or ("down", reason) when it is meant to
+        trade but has no running symbol tree or no live trader (restarting, or given up)."""
+        ctx = self.naive.ctx
+        wanted = ctx.status.get(symbol, "off")
+        if wanted == "off":
+            return "off", None
+        if self.root_exit is not None:
+            return "down", f"the node's root supervisor exited ({self.root_exit})"
+        if symbol in ctx.errored:
+            return "down", f"errored: {ctx.errored[symbol]}"
+        for name, what in (
+            ("naive.symbols", "naive.symbols"),
+            (symbol_name(symbol), "its symbol supervisor"),
+            (leader_name(symbol), "its leader"),
+        ):
+            proc = self.rt.whereis(name)
+            if proc is None or not proc.alive:
+                return "down", f"{what} is not running (restarting, or its supervisor gave up)"
+        leader = self.rt.whereis(leader_name(symbol))
+        slots = getattr(leader, "slots", {})
+        if not any(slot.pid.alive for slot in slots.values()):
+            return "down", "no trader is running (starting or restarting)"
+        return ("trading" if wanted == "on" else "shutting down"), None
+
+    def health(self) -> tuple[bool, str | None]:
+        """(True, None) while the root supervisor runs; (False, why) once it has died."""
+        root = self.node.root
+        if self.root_exit is not None:
+            return False, f"root supervisor exited ({self.root_exit})"
+        if root is None or not root.alive:
+            return False, "root supervisor not running"
+        return True, None
+
     def observer(self) -> Observer | None:
         proc = self.rt.whereis("observer")
         return proc if isinstance(proc, Observer) else None
 
     async def stop(self) -> None:
         """Stop the tree (streams closed, traders stopped), then close HTTP sessions and the
-        database (after the tree, so nothing is half-written)."""
+        database (after the tree, so nothing is half-written); the store's lock last."""
+        self.stopping = True
         await self.node.stop()
         for closer in self.closers:
             await closer.close()
         if self.db is not None:
             await self.db.close()
+        if self.store_lock is not None:
+            self.store_lock.release()
 
 
 async def _fetch_filters(rest: BinanceExchange) -> dict[str, SymbolFilters]:

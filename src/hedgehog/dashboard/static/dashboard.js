@@ -183,9 +183,15 @@
     refreshProcess();
   }
 
+  // a symbol's badge: its stored status, or "down" when its tree is not really trading
+  const shown = (s) => (s.state === "down" ? "down" : s.status);
+
   function renderHeader() {
     const n = node(), t = n.totals || {};
     $("exchange").textContent = n.exchange_kind ? "exchange: " + n.exchange_kind : "";
+    if (n.alive === false) {  // the root supervisor died: the stream may still be open, the node is not
+      $("conn").dataset.state = "down"; $("conn-text").textContent = "node down: " + (n.down_reason || "");
+    }
     const item = (label, value, cls) => h("div", { class: "t" }, h("b", { class: cls || "" }, value), h("span", {}, label));
     const pnlClass = (x) => (num(x) > 0 ? "pos" : num(x) < 0 ? "neg" : "");
     $("totals").replaceChildren(
@@ -448,7 +454,7 @@
         h("div", { class: "card-head" }, h("h2", {}, "Symbols")),
         table([["symbol"], ["status"], ["last", 1], ["trades/s", 1], ["traders", 1], ["open orders", 1], ["cycles", 1], ["realised", 1], ["unrealised", 1]],
           symbols.map((s) => h("tr", { class: "click", onclick: () => openTab(s.symbol) },
-            h("td", {}, h("b", {}, s.symbol)), h("td", {}, h("span", { class: "badge " + s.status }, s.status)),
+            h("td", {}, h("b", {}, s.symbol)), h("td", {}, h("span", { class: "badge " + shown(s), title: s.state_reason || "" }, shown(s))),
             h("td", { class: "r num" }, s.last_price ?? "—"),
             h("td", { class: "r num" }, s.trade_rate == null ? "—" : s.trade_rate.toFixed(1)),
             h("td", { class: "r num" }, s.traders.length), h("td", { class: "r num" }, s.orders.length),
@@ -580,7 +586,7 @@
     }
     if (S.settingsFor !== name) loadSettings(name);
     const badge = $("sym-status");
-    badge.textContent = s.status; badge.className = "badge " + s.status;
+    badge.textContent = shown(s); badge.className = "badge " + shown(s); badge.title = s.state_reason || "";
     $("sym-last").textContent = s.last_price ? "last " + s.last_price : "no trades yet";
     $("btn-start").disabled = s.status === "on";
     $("btn-shutdown").disabled = s.status !== "on";
