@@ -145,3 +145,24 @@ async def test_market_streams_answer_deep_json_and_keep_the_connection(
         assert answer["code"] == 3 and "nested too deep" in answer["msg"]
         await ws.send_json({"method": "LIST_SUBSCRIPTIONS", "id": 1})
         assert (await ws.receive_json()) == {"result": [], "id": 1}
+
+
+# -- found by the fuzzer (test_fuzz.py) -------------------------------------------------------
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(b"listenKey=\xff", FORM), (b"listenKey=x", f"{FORM}; charset=bogus")],
+)
+async def test_listen_key_bodies_that_are_not_utf8_or_claim_a_bogus_charset(
+    api: Api, body: bytes, content_type: str
+) -> None:
+    status, answer = await raw_post(
+        api, "/api/v3/userDataStream", body, content_type, api.sim.api_key
+    )
+    assert status == 400 if body.endswith(b"\xff") else status == 200, answer
+    if status == 400:
+        assert answer["code"] == -1100
+
+
+async def test_a_depth_limit_in_unicode_digits_is_illegal_characters(api: Api) -> None:
+    status, body, _ = await api.get("/api/v3/depth", symbol="XRPUSDT", limit="%C2%B2")
+    assert (status, body["code"]) == (400, -1100), body

@@ -63,7 +63,8 @@ def rest_weight(
 
 def depth_weight(limit: str) -> int:
     """`/api/v3/depth`: 5 up to 100 levels, 25 to 500, 50 to 1000, 250 beyond."""
-    levels = int(limit) if limit.isdigit() else 100
+    # ASCII digits only ("²".isdigit() is true, int() refuses it); the handler refuses the rest
+    levels = int(limit) if limit.isascii() and limit.isdigit() and len(limit) <= 20 else 100
     return 5 if levels <= 100 else 25 if levels <= 500 else 50 if levels <= 1000 else 250
 
 

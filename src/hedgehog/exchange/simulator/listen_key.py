@@ -20,11 +20,12 @@ import secrets
 import string
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 from aiohttp.typedefs import Handler
 
-from hedgehog.exchange.simulator.auth import ApiError, Auth, missing
+from hedgehog.exchange.simulator.auth import ApiError, Auth, illegal_characters, missing
 from hedgehog.exchange.simulator.market import Market
 from hedgehog.exchange.simulator.outbox import Outbox
 from hedgehog.exchange.simulator.user_data import position_event
@@ -98,9 +99,12 @@ class ListenKeys:
     async def _params(self, request: web.Request) -> dict[str, str]:
         self.auth.secret(request.headers.get("X-MBX-APIKEY"))  # -2014 / -2015
         params = dict(request.query)
-        if request.can_read_body:
-            body = await request.post()
-            params.update({k: v for k, v in body.items() if isinstance(v, str)})
+        if request.can_read_body:  # a form, read as UTF-8 whatever the charset it claims
+            try:
+                body = (await request.read()).decode("utf-8")
+            except UnicodeDecodeError:
+                raise illegal_characters() from None
+            params.update(parse_qsl(body, keep_blank_values=True))
         return params
 
     async def create(self, request: web.Request) -> web.Response:
