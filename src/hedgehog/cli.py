@@ -7,12 +7,13 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import sys
 from typing import Any
 
 import typer
 from typer.core import TyperGroup
 
-from hedgehog import __version__
+from hedgehog import __version__, interrupt
 
 # name -> (module, attribute: a typer command function or a typer.Typer app)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -74,16 +75,45 @@ def version() -> None:
     typer.echo(__version__)
 
 
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     log_level: str = typer.Option(
-        os.environ.get("HEDGEHOG_LOG_LEVEL", "WARNING"), help="Logging level (DEBUG, INFO, ...)"
+        os.environ.get("HEDGEHOG_LOG_LEVEL", "WARNING"),
+        help="Logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL (HEDGEHOG_LOG_LEVEL)",
+    ),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_show_version,
+        is_eager=True,
+        help="Print hedgehog's version and exit",
     ),
 ) -> None:
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    level = log_level.strip().upper()
+    if level not in LEVELS:
+        raise typer.BadParameter(
+            f"{log_level!r} is not a level: choose from {', '.join(LEVELS)}",
+            param_hint="--log-level",
+        )
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def main() -> None:
-    app()
+    """Run the command line; a SIGINT/SIGTERM stops any command with one line and exit
+    130/143 (see `hedgehog.interrupt`)."""
+    interrupt.install()
+    try:
+        app()
+    except interrupt.Interrupted as exc:
+        sys.stderr.write(interrupt.message(exc.signum) + "\n")
+        sys.stderr.flush()
+        sys.exit(exc.exit_code)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
+import os
 import sys
+import tempfile
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +15,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from hedgehog import interrupt
 from hedgehog.backtest.loaders import load_trades
 from hedgehog.backtest.options import (
     EveryTick,
@@ -177,19 +179,34 @@ def backtest(
         )
         result = _run(tables, config, show_progress=not as_json and err.is_terminal)
         if report is not None:
-            from hedgehog.backtest.report import write_report
-
-            try:
-                page = write_report(result, tables, config, report)
-            except OSError as exc:
-                raise ConfigError(f"cannot write the report into {report}: {exc}") from None
+            page = _write_report(result, tables, config, report)
             err.print(f"report: {page}", soft_wrap=True)
     except HedgehogError as exc:
         fail(exc)
-    if as_json:
-        sys.stdout.write(json.dumps(result.as_json()) + "\n")
-    else:
-        _print_summary(result, settings)
+    with interrupt.deferred():  # the summary whole, or not at all
+        if as_json:
+            sys.stdout.write(json.dumps(result.as_json()) + "\n")
+        else:
+            _print_summary(result, settings)
+
+
+def _write_report(
+    result: BacktestResult, tables: dict[str, TradeTable], config: BacktestConfig, report: Path
+) -> Path:
+    """The report, written beside `report` first and moved in whole: a stopped backtest
+    leaves no index.html that looks complete."""
+    from hedgehog.backtest.report import write_report
+
+    try:
+        report.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".report-", dir=report) as scratch:
+            page = write_report(result, tables, config, Path(scratch))
+            with interrupt.deferred():
+                for part in sorted(Path(scratch).iterdir(), key=lambda p: p.name == page.name):
+                    os.replace(part, report / part.name)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the report into {report}: {exc}") from None
+    return report / page.name
 
 
 def _inputs(
@@ -245,7 +262,7 @@ def _recorded(symbol: str, first: str | None, last: str | None) -> dict[str, Tra
         problem = exc.errors()[0]
         where = ".".join(str(p) for p in problem["loc"])
         raise ConfigError(f"bad setting HEDGEHOG_{where.upper()}: {problem['msg']}") from None
-    table, span, where = asyncio.run(_load_recorded(settings, symbol, start_ms, end_ms))
+    table, span, where = interrupt.run(_load_recorded(settings, symbol, start_ms, end_ms))
     if not len(table):
         when = {
             (True, True): f" between {start} and {end}",
@@ -338,7 +355,7 @@ def _run(
     tables: dict[str, TradeTable], config: BacktestConfig, show_progress: bool
 ) -> BacktestResult:
     if not show_progress:
-        return asyncio.run(run_backtest(tables, config))
+        return interrupt.run(run_backtest(tables, config))
     with Progress(
         TextColumn("backtest"),
         BarColumn(),
@@ -348,7 +365,7 @@ def _run(
         transient=True,
     ) as bar:
         task = bar.add_task("run", total=sum(len(t) for t in tables.values()))
-        return asyncio.run(
+        return interrupt.run(
             run_backtest(
                 tables, config, progress=lambda done, total: bar.update(task, completed=done)
             )

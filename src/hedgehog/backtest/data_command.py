@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -13,6 +12,7 @@ from rich.filesize import decimal
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskID, TextColumn
 from rich.text import Text
 
+from hedgehog import interrupt
 from hedgehog.backtest.download import (
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
@@ -25,6 +25,7 @@ from hedgehog.backtest.download import (
 )
 from hedgehog.console import err, fail, out, warn
 from hedgehog.errors import ConfigError
+from hedgehog.interrupt import Interrupted
 from hedgehog.naive.settings import normalize_symbol
 
 MAX_DAYS = 3 * 365 + 1  # longer ranges need --yes
@@ -66,6 +67,7 @@ def download(
     Exits 0 when every day Binance has is here and verified, 1 when some day failed (or none
     exists), 2 on bad input.
     """
+    target: Path | None = None
     try:
         sym = normalize_symbol(symbol)
         start, end = _day(first_day, "--from"), _day(last_day, "--to")
@@ -84,9 +86,14 @@ def download(
         report = _run(sym, start, end, target, base_url, concurrency, retries)
     except ConfigError as exc:
         fail(exc)
-    except KeyboardInterrupt:
-        fail("interrupted: unfinished files are kept as .part and resume on the next run", 130)
+    except Interrupted as exc:
+        _remove_if_empty(target)
+        fail(
+            f"stopped by {exc.name}: unfinished files are kept as .part and resume on the next run",
+            exc.exit_code,
+        )
     _print_summary(report)
+    _remove_if_empty(target)
     if report.all_missing:
         fail(
             f"no file for any day of {report.symbol} from {start} to {end}: check the symbol "
@@ -99,6 +106,12 @@ def download(
 
 
 data_app.command("download")(download)
+
+
+def _remove_if_empty(folder: Path | None) -> None:
+    """A download that got nothing leaves no empty folder behind."""
+    if folder is not None and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def _day(value: str, option: str) -> date:
@@ -140,7 +153,7 @@ def _run(
     total = (end - start).days + 1
     if not out.is_terminal:
         reporter = _Reporter(None, None)
-        return asyncio.run(
+        return interrupt.run(
             download_days(
                 symbol, start, end, dest, base_url, concurrency, reporter, retries=retries
             )
@@ -154,7 +167,7 @@ def _run(
     ) as bar:
         days = bar.add_task(symbol, total=total, kind="days")
         reporter = _Reporter(bar, days)
-        return asyncio.run(
+        return interrupt.run(
             download_days(
                 symbol, start, end, dest, base_url, concurrency, reporter, retries=retries
             )

@@ -20,6 +20,7 @@ import errno
 import hashlib
 import os
 import re
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -465,8 +466,12 @@ def _content_range_start(value: str | None) -> int | None:
 
 def _network_problem(exc: BaseException, url: str) -> str:
     if isinstance(exc, aiohttp.ClientConnectorError):
-        code = exc.os_error.errno
-        why = os.strerror(code) if code else (exc.os_error.strerror or str(exc.os_error))
+        error = exc.os_error
+        if isinstance(error, socket.gaierror):  # its codes are getaddrinfo's, not errno's
+            why = f"cannot resolve the host name: {error.strerror or error}; offline?"
+        else:
+            code = error.errno
+            why = os.strerror(code) if code else (error.strerror or str(error))
         return f"cannot connect to {exc.host}:{exc.port} ({why})"
     if isinstance(exc, TimeoutError):
         return f"{url}: timed out"

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from hedgehog import interrupt
 from hedgehog.backtest.ledger import LedgerSummary, summarise
 from hedgehog.backtest.skip import skip_ahead
 from hedgehog.backtest.tables import TradeTable, from_units
@@ -230,6 +231,7 @@ class _Replay:
         """Step 2, fill by fill, then step 3 to the subscribers of before the fills."""
         rt, pubsub = self.rt, self.pubsub
         scheduler = rt.scheduler
+        interrupt.check()  # fills are rare next to trades: a signal stops a busy replay here
         snapshot = pubsub.subscribers(self.topics[sym_i])
         for update in updates:
             pubsub.broadcast(self.order_topics[sym_i], update)
@@ -278,6 +280,8 @@ class _Replay:
                     await rt.quiesce(strict=True)
                 if chaos.due(start + k):
                     await chaos.strike(start + k)
+                if not k & 4095:
+                    interrupt.check()
             if progress is not None:
                 progress(stop, total)
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hedgehog import interrupt
 from hedgehog.backtest.tables import SCALE
 
 if TYPE_CHECKING:
@@ -108,6 +109,7 @@ async def skip_ahead(
     dirty = set(range(count))
     reported = 0
     while True:
+        interrupt.check()  # a signal stops the replay between steps
         for i in dirty:
             nxt[i] = next_outside(prices[i], cursor[i], quiet_band(replay, i))
         dirty.clear()

@@ -59,6 +59,7 @@ from hedgehog.backtest.synthetic import synthetic_exchange_info
 from hedgehog.console import err, fail, out, warn
 from hedgehog.core.filters import parse_exchange_info
 from hedgehog.errors import ConfigError, DataError, HedgehogError
+from hedgehog.interrupt import Interrupted
 from hedgehog.naive.options import (
     Budget,
     BuyDown,
@@ -167,8 +168,8 @@ def sweep(
         outcomes = _run(combos, spec, n_workers, show_progress=not as_json and err.is_terminal)
     except HedgehogError as exc:
         fail(exc)
-    except KeyboardInterrupt:
-        fail("interrupted: the sweep was cancelled", code=130)
+    except Interrupted as exc:
+        fail(f"stopped by {exc.name}: the sweep was cancelled", code=exc.exit_code)
     ranked = rank(outcomes, sort)
     failed = [o for o in outcomes if not o.ok]
     skipped = max((o.skipped_rows for o in outcomes), default=0)

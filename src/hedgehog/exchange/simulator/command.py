@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 import sys
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -13,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from hedgehog import interrupt
 from hedgehog.backtest.loaders import load_trades
 from hedgehog.backtest.tables import TradeTable
 from hedgehog.console import fail, warn
@@ -36,7 +35,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default)")] = (
         "127.0.0.1"
     ),
-    port: Annotated[int, typer.Option(help="Port; 0 picks a free one (printed)")] = 0,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port; 0 picks a free one (printed)")
+    ] = 0,
     synthetic: Annotated[
         str | None,
         typer.Option(
@@ -128,7 +129,7 @@ def serve(
                 trace_latency=trace_latency, rules=rules,
             )  # fmt: skip
 
-        code = asyncio.run(_serve(start, demo=api_secret is None))
+        code = interrupt.run(_serve(start, demo=api_secret is None))
     except HedgehogError as exc:
         fail(exc)
     except OSError as exc:
@@ -184,22 +185,13 @@ def parse_balances(items: list[str]) -> dict[str, Decimal]:
 
 
 async def _serve(start: Callable[[], Awaitable[SimulatorHandle]], demo: bool) -> int:
+    """Serve until SIGINT/SIGTERM cancels this task (`hedgehog.interrupt`); close on the way out."""
     handle = await start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    signals = (signal.SIGINT, signal.SIGTERM)
-    for sig in signals:
-        with contextlib.suppress(NotImplementedError):  # not on Windows
-            loop.add_signal_handler(sig, stop.set)
     try:
         _announce(handle, demo)
-        await stop.wait()
+        await asyncio.Event().wait()
     finally:
-        for sig in signals:
-            with contextlib.suppress(NotImplementedError):
-                loop.remove_signal_handler(sig)
         await handle.close()
-    print("hedgehog exchange simulator stopped", flush=True)
     return 0
 
 
