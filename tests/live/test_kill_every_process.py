@@ -200,6 +200,10 @@ async def test_every_kill_and_the_same_symbols_trade_again(rig: Rig) -> None:
         for symbol in SYMBOLS:
             await rig.trades_again(symbol, f"killing {what}")
         assert rig.node.health() == (True, None), what
+        # the feeds were told again what to follow: the observer's view, the poller's symbols
+        assert set(rig.node.observer().info()) == set(SYMBOLS), what  # type: ignore[union-attr]
+        router = rig.node.rt.whereis("exchange.fills")
+        assert router is not None and router.poller._symbols == set(SYMBOLS), what  # type: ignore[attr-defined]
         await eventually(  # between two cycles a symbol has no trader for a moment
             lambda: all(rig.node.symbol_state(s)[0] == "trading" for s in SYMBOLS),
             10,
@@ -207,6 +211,50 @@ async def test_every_kill_and_the_same_symbols_trade_again(rig: Rig) -> None:
         )
     assert "a recorder" in killed
     await eventually(rig.books_agree, 15, "the store agrees with the exchange")
+
+
+async def test_a_killed_paper_feeder_is_told_again_what_to_match(tmp_path: Path) -> None:
+    """Paper: the feeder that gives the matching engine its trades, killed, comes back
+    subscribed to the same symbols, so paper orders still fill."""
+    sim = await start_simulator(symbols=["XRPUSDT"])
+    settings = settings_for(sim)
+    settings.exchange = "paper"
+    node = await LiveNode.create(settings, trader_prefix="t", stream_options=FAST)
+    http = aiohttp.ClientSession()
+
+    async def trade(price: str) -> None:
+        body = {"symbol": "XRPUSDT", "price": price, "qty": "1000"}
+        async with http.post(f"{sim.url}/_sim/trade", json=body) as resp:
+            assert resp.status == 200
+
+    def first_trader() -> dict[str, Any]:
+        leader = node.rt.whereis(leader_name("XRPUSDT"))
+        slots = list(getattr(leader, "slots", {}).values())
+        return slots[0].pid.info() if slots and slots[0].pid.alive else {}
+
+    try:
+        await node.start()
+        await node.start_trading("XRPUSDT", trading("XRPUSDT"))
+        await eventually(lambda: node.streamer.status()["connections"], 10, "streaming")
+
+        async def placed() -> bool:
+            await trade("1.0000")
+            return bool(first_trader().get("buy"))
+
+        await eventually(placed, 10, "a paper buy is placed")
+        feeder = node.rt.whereis("exchange.paper")
+        assert feeder is not None and node.rt.kill(feeder)
+        await eventually(lambda: node.rt.whereis("exchange.paper") not in (None, feeder))
+
+        async def bought() -> bool:
+            await trade("0.9000")
+            return first_trader().get("phase") == "selling"
+
+        await eventually(bought, 10, "the paper buy fills after the feeder's restart")
+    finally:
+        await node.stop()
+        await http.close()
+        await sim.close()
 
 
 async def test_killing_the_root_stops_the_node(rig: Rig) -> None:

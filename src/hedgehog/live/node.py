@@ -31,6 +31,7 @@ from typing import Any
 from hedgehog.config import Settings
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.pubsub import PubSub
+from hedgehog.core.types import Order
 from hedgehog.errors import ConfigError, HedgehogError, OrderRejected, UnknownOrder, UnknownSymbol
 from hedgehog.exchange.base import Exchange
 from hedgehog.exchange.binance.rest import BinanceExchange
@@ -38,8 +39,10 @@ from hedgehog.exchange.paper.engine import MatchingEngine
 from hedgehog.exchange.paper.exchange import PaperExchange
 from hedgehog.exchange.paper.rules import Rules
 from hedgehog.live.feeds import FillRouter, PaperFeeder, WatchedExchange
+from hedgehog.live.watches import Watches, rewatching
 from hedgehog.naive.api import Naive
 from hedgehog.naive.context import NaiveContext, leader_name, symbol_name
+from hedgehog.naive.messages import Watch
 from hedgehog.naive.observer import Observer
 from hedgehog.naive.settings import TradingSettings, normalize_symbol
 from hedgehog.naive.store import MemoryTraderStore, TraderStore
@@ -115,6 +118,7 @@ class LiveNode:
     store_lock: StoreLock | None = None
     root_exit: str | None = None  # why the root supervisor died, once it has (None: alive)
     stopping: bool = False
+    watches: Watches = field(default_factory=Watches)  # what the feeds follow (live/watches.py)
 
     @classmethod
     async def create(
@@ -176,6 +180,7 @@ class LiveNode:
     ) -> LiveNode:
         rt = Runtime()
         pubsub = PubSub(rt)
+        watches = Watches()
         urls = settings.urls()
         rest = BinanceExchange(None, None, urls["rest_url"])
         closers: list[Any] = [rest]
@@ -191,7 +196,14 @@ class LiveNode:
             )
             paper = PaperExchange(engine, pubsub.broadcast)
             exchange = paper
-            children.append(ChildSpec("exchange", PaperFeeder, (pubsub, paper), name=FEED["paper"]))
+            children.append(
+                ChildSpec(
+                    "exchange",
+                    rewatching(PaperFeeder, FEED["paper"]),
+                    (watches, pubsub, paper),
+                    name=FEED["paper"],
+                )
+            )
         else:
             key, secret = settings.credentials()
             binance = BinanceExchange(key, secret, urls["rest_url"], timeout=rest_timeout)
@@ -203,14 +215,17 @@ class LiveNode:
                 for closer in closers:
                     await closer.close()
                 raise
-            exchange = WatchedExchange(
-                binance, lambda order: rt.cast(FEED["binance"], ("order", order))
-            )
+
+            def placed(order: Order) -> None:
+                watches.note_order(FEED["binance"], order)
+                rt.cast(FEED["binance"], ("order", order))
+
+            exchange = WatchedExchange(binance, placed)
             children.append(
                 ChildSpec(
                     "exchange",
-                    FillRouter,
-                    (pubsub, binance, key, secret, urls["ws_api_url"], poll_interval),
+                    rewatching(FillRouter, FEED["binance"]),
+                    (watches, pubsub, binance, key, secret, urls["ws_api_url"], poll_interval),
                     name=FEED["binance"],
                 )
             )
@@ -242,7 +257,9 @@ class LiveNode:
         children = [
             streamer.child_spec(),
             *children,
-            ChildSpec("observer", Observer, (pubsub,), name="observer"),
+            ChildSpec(
+                "observer", rewatching(Observer, "observer"), (watches, pubsub), name="observer"
+            ),
             naive.child_spec(),
         ]
         warehouse = None
@@ -251,7 +268,9 @@ class LiveNode:
             children.insert(-1, warehouse.child_spec())  # stopped after naive, before streams
         restarts, seconds = root_intensity  # beyond it the root exits, and so the node
         node = Node(children, runtime=rt, max_restarts=restarts, max_seconds=seconds)
-        return cls(settings, rt, pubsub, exchange, node, naive, streamer, closers, db, warehouse)
+        live = cls(settings, rt, pubsub, exchange, node, naive, streamer, closers, db, warehouse)
+        live.watches = watches
+        return live
 
     async def start(self) -> None:
         await self.node.start()
@@ -306,8 +325,13 @@ class LiveNode:
             settings = (await repo.get(symbol)).settings
         trading = settings or self.naive.ctx.settings_for(symbol)
         trading.check_against(filters)
-        self.rt.cast("observer", ("watch", symbol, trading.fee))
-        self.rt.cast(FEED[self.settings.exchange], ("watch", symbol))
+        feed = FEED[self.settings.exchange]
+        for name, message in (
+            ("observer", Watch(symbol, trading.fee)),
+            (feed, ("watch", symbol)),
+        ):
+            self.watches.note(name, ("watch", symbol), message)  # told again after a restart
+            self.rt.cast(name, message)
         await self.streamer.start_streaming(symbol)
         await self.naive.start_trading(symbol, trading)
 
