@@ -7,6 +7,7 @@ from decimal import Decimal as D
 
 from hedgehog.core.pubsub import PubSub
 from hedgehog.core.types import Order, OrderStatus, OrderUpdate, Side, TradeEvent
+from hedgehog.naive.messages import Watch
 from hedgehog.naive.observer import Observer
 from hedgehog.runtime import Runtime
 
@@ -32,7 +33,7 @@ async def test_fills_counted_once_and_cycles_pnl() -> None:
     rt = Runtime()
     pubsub = PubSub(rt)
     observer = await rt.start(Observer, pubsub)
-    rt.cast(observer, ("watch", "XRPUSDT", D("0.001")))
+    rt.cast(observer, Watch("XRPUSDT", D("0.001")))
     await rt.quiesce()
     buy = fill("XRPUSDT-1-0B", Side.BUY, "1.0")
     sell = fill("XRPUSDT-1-0S", Side.SELL, "1.01")

@@ -21,6 +21,8 @@ from hedgehog.naive.context import (
     leader_name,
     symbol_name,
 )
+from hedgehog.naive.messages import RESUME
+from hedgehog.naive.messages import SHUTDOWN as SHUTDOWN_MESSAGE
 from hedgehog.naive.settings import TradingSettings, normalize_symbol
 from hedgehog.naive.supervisors import DynamicSymbolSupervisor, NaiveSupervisor, symbol_spec
 from hedgehog.runtime import ChildSpec, Process, start_child, terminate_child
@@ -57,7 +59,7 @@ class Naive:
         if running is not None:
             if self.ctx.status.get(symbol) == SHUTDOWN:
                 await self.ctx.set_status(symbol, ON)
-                await self.rt.call(leader_name(symbol), "resume")
+                await self.rt.call(leader_name(symbol), RESUME)
             return running
         await self.ctx.set_status(symbol, ON)
         return await start_child(self.rt, SYMBOLS, symbol_spec(symbol, self.ctx))
@@ -78,7 +80,7 @@ class Naive:
         if self.rt.whereis(symbol_name(symbol)) is None:
             return False
         await self.ctx.set_status(symbol, SHUTDOWN)
-        await self.rt.call(leader_name(symbol), "shutdown")
+        await self.rt.call(leader_name(symbol), SHUTDOWN_MESSAGE)
         return True
 
     def trading(self) -> dict[str, str]:

@@ -22,6 +22,15 @@ from typing import Any
 from hedgehog.errors import ConfigError, UnknownSymbol
 from hedgehog.naive import strategy
 from hedgehog.naive.context import SHUTDOWN, SYMBOLS, NaiveContext, traders_name
+from hedgehog.naive.messages import (
+    RESUME,
+    RebuyWanted,
+    Resume,
+    Shutdown,
+    StopSymbol,
+    TraderStateChanged,
+)
+from hedgehog.naive.messages import SHUTDOWN as SHUTDOWN_MESSAGE
 from hedgehog.naive.strategy import TraderState
 from hedgehog.naive.trader import Trader
 from hedgehog.runtime import (
@@ -77,24 +86,24 @@ class Leader(Process):
 
     async def handle_cast(self, message: Any) -> None:
         match message:
-            case ("state", trader_id, state):
+            case TraderStateChanged(trader_id, state):
                 slot = self.slots.get(trader_id)
                 if slot is not None:
                     slot.state = state
-            case ("rebuy", _trader_id):
+            case RebuyWanted():
                 if not self.shutting_down and len(self.slots) < self.settings.chunks:
                     await self._start_fresh()
 
     async def handle_call(self, request: Any, from_: Any) -> Any:
         match request:
-            case "shutdown":
+            case Shutdown():
                 for slot in self.slots.values():
-                    self.rt.cast(slot.pid, "shutdown")
+                    self.rt.cast(slot.pid, SHUTDOWN_MESSAGE)
                 self._stop_if_done()
                 return "ok"
-            case "resume":
+            case Resume():
                 for slot in self.slots.values():
-                    self.rt.cast(slot.pid, "resume")
+                    self.rt.cast(slot.pid, RESUME)
                 if not self.slots:
                     await self._start_fresh()
                 return "ok"
@@ -171,9 +180,9 @@ class Leader(Process):
         pid = await start_child(self.rt, traders_name(self.symbol), spec)
         self.slots[state.trader_id] = Slot(pid, self.rt.monitor(self, pid), state)
         if self.shutting_down:
-            self.rt.cast(pid, "shutdown")  # restarted during a shutdown: no new buys
+            self.rt.cast(pid, SHUTDOWN_MESSAGE)  # restarted during a shutdown: no new buys
 
     def _stop_if_done(self) -> None:
         if self.shutting_down and not self.slots:
             log.info("%s: last trader finished, shutdown complete", self.symbol)
-            self.rt.cast(SYMBOLS, ("stop_symbol", self.symbol))
+            self.rt.cast(SYMBOLS, StopSymbol(self.symbol))

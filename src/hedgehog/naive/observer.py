@@ -22,6 +22,7 @@ from hedgehog.core.types import (
     orders_topic,
     trade_topic,
 )
+from hedgehog.naive.messages import Watch
 from hedgehog.runtime import Process
 
 RECENT = 2_000  # recent trades kept per symbol (for charts)
@@ -78,7 +79,7 @@ class Observer(Process):
 
     def handle_cast(self, message: Any) -> None:
         match message:
-            case ("watch", symbol, fee):
+            case Watch(symbol, fee):
                 if symbol not in self.views:
                     self.views[symbol] = SymbolView(symbol, fee)
                     self.pubsub.subscribe(self, trade_topic(symbol))

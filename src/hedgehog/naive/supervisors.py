@@ -25,6 +25,7 @@ from hedgehog.naive.context import (
     traders_name,
 )
 from hedgehog.naive.leader import Leader
+from hedgehog.naive.messages import StopSymbol
 from hedgehog.runtime import (
     ChildSpec,
     Continue,
@@ -66,7 +67,7 @@ class DynamicSymbolSupervisor(DynamicSupervisor):
 
     def handle_cast(self, message: Any) -> Any:
         match message:
-            case ("stop_symbol", symbol):
+            case StopSymbol(symbol):
                 return self._stop_symbol(symbol)
         return None
 

@@ -29,6 +29,14 @@ from hedgehog.errors import (
 )
 from hedgehog.naive import strategy
 from hedgehog.naive.context import NaiveContext
+from hedgehog.naive.messages import (
+    RECOVER,
+    RebuyWanted,
+    Recover,
+    Resume,
+    Shutdown,
+    TraderStateChanged,
+)
 from hedgehog.naive.strategy import (
     PENDING,
     CheckSell,
@@ -56,7 +64,7 @@ class Trader(Process):
         ctx.pubsub.subscribe(self, trade_topic(state.symbol), rank=state.number)
         ctx.pubsub.subscribe(self, orders_topic(state.symbol), rank=state.number)
         if state.in_flight() or state.phase == "done" or state.awaiting() is not None:
-            return Continue("recover")
+            return Continue(RECOVER)
         return None
 
     # Trades arrive by the million: handle the common case without a coroutine.
@@ -67,7 +75,7 @@ class Trader(Process):
                 self._report_intents(message, decisions)
         elif type(message) is OrderUpdate:
             state, decisions = strategy.on_update(self.state, message)
-        elif message == "recover":
+        elif type(message) is Recover:
             return self._recover()
         else:
             return None
@@ -86,11 +94,11 @@ class Trader(Process):
         return strategy.trade_band(self.state, not self.shutting_down)
 
     def handle_cast(self, message: Any) -> None:
-        if message == "shutdown":
+        if isinstance(message, Shutdown):
             self.shutting_down = True
             if self.state.buy is None:
                 self.stop("normal")  # nothing bought: this cycle ends here
-        elif message == "resume":
+        elif isinstance(message, Resume):
             self.shutting_down = False
 
     async def handle_continue(self, payload: Any) -> None:
@@ -119,7 +127,7 @@ class Trader(Process):
             if isinstance(decision, PlaceOrder):
                 await self._place(decision.order)
             elif isinstance(decision, RequestRebuy):
-                self.rt.cast(self.leader, ("rebuy", self.state.trader_id))
+                self.rt.cast(self.leader, RebuyWanted(self.state.trader_id))
             elif isinstance(decision, CycleComplete):
                 self.stop("normal")
             elif isinstance(decision, FetchFills):
@@ -146,10 +154,10 @@ class Trader(Process):
                 state.trader_id,
                 exc,
             )
-            self.rt.send_after(self, "recover", self.ctx.retry_seconds)
+            self.rt.send_after(self, RECOVER, self.ctx.retry_seconds)
             return False
         self.state = state
-        self.rt.cast(self.leader, ("state", state.trader_id, state))
+        self.rt.cast(self.leader, TraderStateChanged(state.trader_id, state))
         return True
 
     async def _place(self, order: OrderRef) -> None:
@@ -169,7 +177,7 @@ class Trader(Process):
             return
         except ExchangeUnavailable as exc:
             log.warning("%s: outcome of %s unknown (%s)", s.symbol, order.client_order_id, exc)
-            self.rt.send_after(self, "recover", self.ctx.retry_seconds)
+            self.rt.send_after(self, RECOVER, self.ctx.retry_seconds)
             return
         await self._on_order(placed)
 
@@ -185,13 +193,13 @@ class Trader(Process):
             fills = await self._exchange.order_fills(s.symbol, order_id)
         except ExchangeUnavailable as exc:
             log.warning("%s: fills of %s unknown (%s)", s.symbol, order_id, exc)
-            self.rt.send_after(self, "recover", self.ctx.retry_seconds)
+            self.rt.send_after(self, RECOVER, self.ctx.retry_seconds)
             return
         state, decisions = strategy.on_fills(self.state, fills)
         if state is not self.state:
             await self._apply(state, decisions)
         if not self.state.fees_known:  # the exchange's trade list lags its order status
-            self.rt.send_after(self, "recover", self.ctx.retry_seconds)
+            self.rt.send_after(self, RECOVER, self.ctx.retry_seconds)
 
     async def _check_sell(self) -> None:
         """After a refused sell: read the buy's fills and the free balance, sell what we can."""
@@ -204,7 +212,7 @@ class Trader(Process):
             balances = await self._exchange.balances()
         except ExchangeUnavailable as exc:
             log.warning("%s: cannot check the refused sell (%s)", s.symbol, exc)
-            self.rt.send_after(self, "recover", self.ctx.retry_seconds)
+            self.rt.send_after(self, RECOVER, self.ctx.retry_seconds)
             return
         balance = balances.get(base)
         free = balance.free if balance is not None else ZERO
@@ -212,7 +220,7 @@ class Trader(Process):
         if state is not self.state:
             await self._apply(state, decisions)
         elif not self.state.fees_known:
-            self.rt.send_after(self, "recover", self.ctx.retry_seconds)
+            self.rt.send_after(self, RECOVER, self.ctx.retry_seconds)
 
     def _report(self, message: str) -> None:
         s = self.state
@@ -237,7 +245,7 @@ class Trader(Process):
                     log.error("%s: the exchange has forgotten %s", ref.client_order_id, ref)
                 continue
             except ExchangeUnavailable:
-                self.rt.send_after(self, "recover", self.ctx.retry_seconds)
+                self.rt.send_after(self, RECOVER, self.ctx.retry_seconds)
                 return
             await self._on_order(order)
         pending = self.state.awaiting()
