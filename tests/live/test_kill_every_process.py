@@ -18,6 +18,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from hedgehog.control.server import build_app, serve
+from hedgehog.dashboard import snapshot as dashboard
 from hedgehog.exchange.simulator import SimulatorHandle, start_simulator
 from hedgehog.live.commands import running_node
 from hedgehog.live.node import LiveNode, NodeCrashed
@@ -266,6 +268,38 @@ async def test_killing_the_root_stops_the_node(rig: Rig) -> None:
     assert node.health() == (False, "root supervisor exited (killed)")
     assert node.symbol_state("XRPUSDT")[0] == "down"  # never "trading" with no tree
     assert any(e["process"] == "root" for e in node.rt.errors)  # the dashboard's crash list
+
+
+async def status_and_dashboard(node: LiveNode) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What `hedgehog status` reads (GET /api/status) and the dashboard's node section."""
+    runner, url = await serve(build_app(node, "secret"))
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{url}/api/status", headers={"Authorization": "Bearer secret"}) as resp,
+        ):
+            assert resp.status == 200, await resp.text()
+            status: dict[str, Any] = await resp.json()
+    finally:
+        await runner.cleanup()
+    sections = dashboard.symbols(node, {})
+    return status, dashboard.node_section(node, sections, dashboard.Balances(), None, [])
+
+
+async def test_status_and_dashboard_say_what_the_tree_does(rig: Rig) -> None:
+    node = rig.node
+    await eventually(lambda: node.symbol_state("XRPUSDT")[0] == "trading", 10, "trading")
+    status, board = await status_and_dashboard(node)
+    assert status["alive"] is True and status["symbols"]["XRPUSDT"]["state"] == "trading"
+    assert board["alive"] is True and board["totals"]["symbols_trading"] == 2
+    node.rt.kill(node.rt.whereis("root"))
+    await asyncio.wait_for(node.wait_root_exit(), 10)
+    status, board = await status_and_dashboard(node)
+    xrp = status["symbols"]["XRPUSDT"]
+    assert status["alive"] is False and "root supervisor exited" in status["down_reason"]
+    assert xrp["status"] == "on" and xrp["state"] == "down" and "root" in xrp["reason"]
+    assert board["alive"] is False and board["totals"]["symbols_trading"] == 0
+    assert any(e["process"] == "root" for e in board["errors"])  # not "no crashes"
 
 
 async def test_kills_beyond_the_root_intensity_stop_the_node(rig: Rig) -> None:
