@@ -35,6 +35,7 @@ from hedgehog.exchange.binance.reconcile import OrderPoller
 from hedgehog.exchange.binance.rest import BinanceExchange
 from hedgehog.exchange.binance.user_stream import UserDataStream
 from hedgehog.exchange.paper.exchange import PaperExchange
+from hedgehog.live.messages import UnwatchSymbol, WatchOrder, WatchSymbol
 from hedgehog.runtime import Process
 
 log = logging.getLogger("hedgehog.live")
@@ -48,9 +49,9 @@ class PaperFeeder(Process):
 
     def handle_cast(self, message: Any) -> None:
         match message:
-            case ("watch", symbol):
+            case WatchSymbol(symbol):
                 self.pubsub.subscribe(self, trade_topic(symbol))
-            case ("unwatch", symbol):
+            case UnwatchSymbol(symbol):
                 self.pubsub.unsubscribe(self, trade_topic(symbol))
 
     def handle_info(self, message: Any) -> None:
@@ -102,11 +103,11 @@ class FillRouter(Process):
 
     def handle_cast(self, message: Any) -> None:
         match message:
-            case ("watch", symbol):
+            case WatchSymbol(symbol):
                 self.poller.add_symbol(symbol)
-            case ("unwatch", symbol):
+            case UnwatchSymbol(symbol):
                 self.poller.remove_symbol(symbol)
-            case ("order", order):
+            case WatchOrder(order):
                 self.poller.watch(order)
 
     def handle_info(self, message: Any) -> None:

@@ -39,6 +39,7 @@ from hedgehog.exchange.paper.engine import MatchingEngine
 from hedgehog.exchange.paper.exchange import PaperExchange
 from hedgehog.exchange.paper.rules import Rules
 from hedgehog.live.feeds import FillRouter, PaperFeeder, WatchedExchange
+from hedgehog.live.messages import WatchOrder, WatchSymbol
 from hedgehog.live.watches import Watches, rewatching
 from hedgehog.naive.api import Naive
 from hedgehog.naive.context import NaiveContext, leader_name, symbol_name
@@ -218,7 +219,7 @@ class LiveNode:
 
             def placed(order: Order) -> None:
                 watches.note_order(FEED["binance"], order)
-                rt.cast(FEED["binance"], ("order", order))
+                rt.cast(FEED["binance"], WatchOrder(order))
 
             exchange = WatchedExchange(binance, placed)
             children.append(
@@ -328,7 +329,7 @@ class LiveNode:
         feed = FEED[self.settings.exchange]
         for name, message in (
             ("observer", Watch(symbol, trading.fee)),
-            (feed, ("watch", symbol)),
+            (feed, WatchSymbol(symbol)),
         ):
             self.watches.note(name, ("watch", symbol), message)  # told again after a restart
             self.rt.cast(name, message)

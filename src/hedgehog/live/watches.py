@@ -1,8 +1,8 @@
 """What the node's feed processes were told to watch, kept outside the supervision tree.
 
 The observer, the paper feeder and the fill router learn by casts which symbols to follow
-(`("watch", symbol, ...)`) and, for the fill router, which orders were just placed
-(`("order", order)`). A process restarted by its supervisor starts from `init` with none of
+(`Watch`, `WatchSymbol`) and, for the fill router, which orders were just placed
+(`WatchOrder`). A process restarted by its supervisor starts from `init` with none of
 that: the observer would show nothing, the paper exchange would stop matching, the fill
 router's poller would stop reconciling, and a fill that happened while it was down would be
 lost. So the node notes every such message here, and a restarted feed (`rewatching(cls)`)
@@ -16,6 +16,7 @@ from collections import OrderedDict, defaultdict
 from typing import Any
 
 from hedgehog.core.types import Order
+from hedgehog.live.messages import WatchOrder
 from hedgehog.runtime import Process
 
 ORDERS_KEPT = 4096  # placed orders remembered for a restarted fill router (the newest)
@@ -37,7 +38,7 @@ class Watches:
     def note_order(self, name: str, order: Order) -> None:
         """An order just placed or queried: replayed while it was open when last seen."""
         if order.status.is_open:
-            self.note(name, ("order", order.order_id), ("order", order), keep=ORDERS_KEPT)
+            self.note(name, ("order", order.order_id), WatchOrder(order), keep=ORDERS_KEPT)
         else:
             self._by_name[name].pop(("order", order.order_id), None)
 
