@@ -186,3 +186,35 @@ async def test_strict_quiesce_waits_for_callbacks_the_loop_itself_finishes(rt: R
     await asyncio.wait_for(rt.quiesce(strict=True), timeout=5)
     assert relay.answer == "ping"
     assert rt.scheduler.in_task == 0
+
+
+class FakeEngine:
+    """A matching engine with no orders: no trade fills anything."""
+
+    def on_trade(self, trade: Any) -> list[Any]:
+        return []
+
+
+class Listener(Process):
+    """Subscribed to a symbol's trades; its callback awaits an event nobody sets."""
+
+    def init(self, pubsub: Any, topic: str) -> None:
+        pubsub.subscribe(self, topic)
+
+    async def handle_info(self, message: Any) -> None:
+        await asyncio.Event().wait()
+
+
+async def test_the_backtest_stops_with_a_clear_error_when_a_callback_awaits_outside(
+    rt: Runtime, clock: Any
+) -> None:
+    from hedgehog.backtest.runner import _Replay
+    from hedgehog.core.pubsub import PubSub
+    from hedgehog.core.types import TradeEvent, trade_topic
+
+    pubsub = PubSub(rt)
+    await rt.start(Listener, pubsub, trade_topic("XRPUSDT"), name="listener")
+    replay = _Replay({}, ["XRPUSDT"], rt, pubsub, FakeEngine(), clock, [0], 0)  # type: ignore[arg-type]
+    trade = TradeEvent("XRPUSDT", 1, Decimal("0.5"), Decimal("10"), 0, False, 0)
+    with pytest.raises(NotQuiescent, match=r"listener.*awaits something outside"):
+        await asyncio.wait_for(replay.deliver(0, trade), timeout=5)
