@@ -288,7 +288,9 @@ async def status_and_dashboard(node: LiveNode) -> tuple[dict[str, Any], dict[str
 
 async def test_status_and_dashboard_say_what_the_tree_does(rig: Rig) -> None:
     node = rig.node
-    await eventually(lambda: node.symbol_state("XRPUSDT")[0] == "trading", 10, "trading")
+    await eventually(
+        lambda: all(node.symbol_state(s)[0] == "trading" for s in SYMBOLS), 10, "trading"
+    )
     status, board = await status_and_dashboard(node)
     assert status["alive"] is True and status["symbols"]["XRPUSDT"]["state"] == "trading"
     assert board["alive"] is True and board["totals"]["symbols_trading"] == 2
