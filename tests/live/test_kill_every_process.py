@@ -237,13 +237,17 @@ async def test_a_killed_paper_feeder_is_told_again_what_to_match(tmp_path: Path)
     try:
         await node.start()
         await node.start_trading("XRPUSDT", trading("XRPUSDT"))
-        await eventually(lambda: node.streamer.status()["connections"], 10, "streaming")
+        await eventually(
+            lambda: any(c.get("connected") for c in node.streamer.status()["connections"].values()),
+            30,
+            "streaming",
+        )
 
         async def placed() -> bool:
             await trade("1.0000")
             return bool(first_trader().get("buy"))
 
-        await eventually(placed, 10, "a paper buy is placed")
+        await eventually(placed, 30, "a paper buy is placed")
         feeder = node.rt.whereis("exchange.paper")
         assert feeder is not None and node.rt.kill(feeder)
         await eventually(lambda: node.rt.whereis("exchange.paper") not in (None, feeder))
@@ -252,7 +256,7 @@ async def test_a_killed_paper_feeder_is_told_again_what_to_match(tmp_path: Path)
             await trade("0.9000")
             return first_trader().get("phase") == "selling"
 
-        await eventually(bought, 10, "the paper buy fills after the feeder's restart")
+        await eventually(bought, 30, "the paper buy fills after the feeder's restart")
     finally:
         await node.stop()
         await http.close()

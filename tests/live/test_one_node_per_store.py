@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,8 +25,9 @@ from hedgehog.control.token import (
 )
 from hedgehog.exchange.simulator import SimulatorHandle, start_simulator
 from hedgehog.store import Database
+from hedgehog.store import lock as lock_module
 from hedgehog.store.errors import DatabaseUnavailable
-from hedgehog.store.lock import StoreLock, StoreLocked
+from hedgehog.store.lock import StoreLock, StoreLocked, advisory_key
 from tests.helpers import eventually
 
 PG_URL = os.environ.get("HEDGEHOG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -135,7 +138,17 @@ def pg_database() -> Database:
     return db
 
 
-def test_the_postgresql_lock_is_exclusive_and_names_its_holder(tmp_path: Path) -> None:
+def test_the_advisory_key_is_the_database_s() -> None:
+    assert advisory_key("test") == advisory_key("test") != advisory_key("prod")
+    assert -(2**63) <= advisory_key("test") < 2**63
+
+
+def test_the_postgresql_lock_is_exclusive_and_names_its_holder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a key of this run's own, so that test runs sharing the server do not meet here
+    key = advisory_key(f"test {os.getpid()} {tmp_path}")
+    monkeypatch.setattr(lock_module, "advisory_key", lambda database: key)
     db, other = pg_database(), Database(PG_URL)
     first, second = StoreLock(db, tmp_path), StoreLock(other, tmp_path)
     first.acquire()
@@ -148,3 +161,40 @@ def test_the_postgresql_lock_is_exclusive_and_names_its_holder(tmp_path: Path) -
     second.release()
     db.close_sync()
     other.close_sync()
+
+
+def test_a_postgresql_lock_goes_with_its_node_s_death(tmp_path: Path) -> None:
+    """SIGKILL of the holder, then a node at once (a service manager's restart): it gets the
+    store, with no stale lock left behind."""
+    pg_database().close_sync()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from hedgehog.store import Database\n"
+            "from hedgehog.store.lock import StoreLock\n"
+            f"StoreLock(Database({PG_URL!r})).acquire()\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        db = Database(PG_URL)
+        with pytest.raises(StoreLocked, match=rf"pid {holder.pid}"):
+            StoreLock(db, tmp_path).acquire()
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+        lock = StoreLock(db, tmp_path)
+        lock.acquire()
+        lock.release()
+        db.close_sync()
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+        assert holder.stdout is not None
+        holder.stdout.close()

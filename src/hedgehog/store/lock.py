@@ -11,7 +11,9 @@ takes the store's lock before it does anything else and keeps it until it has st
   drops it when that connection closes (the process died, or the network did). The
   connection's `application_name` carries the owner's pid so that a refused node can name it.
 
-A second node is refused at once with `StoreLocked`, one line naming the running node.
+A second node is refused at once with `StoreLocked`, one line naming the running node. (On
+PostgreSQL, a holder whose pid is no longer alive on this machine is waited for a few seconds:
+its server session is about to end.)
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,7 @@ from hedgehog.store.errors import DatabaseUnavailable
 
 LOCK_SUFFIX = ".lock"
 APP_PREFIX = "hedgehog-node:"
+DEAD_HOLDER_WAIT = 5.0  # seconds a PostgreSQL lock of a process found dead may take to go
 
 
 class StoreLocked(ConfigError):
@@ -113,23 +117,45 @@ class StoreLock:
             raise DatabaseUnavailable(
                 f"cannot reach the database at {self.db.display_url}: {exc.orig}"
             ) from None
-        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
-        if got:
-            self._conn = conn
-            return
-        holder = conn.execute(
-            text(
-                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a "
-                "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
-                "AND l.classid = :hi AND l.objid = :lo AND l.objsubid = 1"
-            ),
-            {"hi": (key >> 32) & 0xFFFFFFFF, "lo": key & 0xFFFFFFFF},
-        ).scalar()
+        deadline = time.monotonic() + DEAD_HOLDER_WAIT
+        while True:
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+            if got:
+                self._conn = conn
+                return
+            pid = _holder_pid(conn, key)
+            # A holder on this machine that has just died (SIGKILL, then a restart at once):
+            # the server drops its lock as soon as it sees the closed connection; wait for it.
+            if pid is None or _alive(pid) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         conn.close()
         engine.dispose()
-        name = str(holder or "")
-        pid = name.removeprefix(APP_PREFIX)
-        raise StoreLocked(_refusal(self.db, self.data_dir, int(pid) if pid.isdigit() else None))
+        raise StoreLocked(_refusal(self.db, self.data_dir, pid))
+
+
+def _holder_pid(conn: Connection, key: int) -> int | None:
+    """The pid of the node holding the advisory lock, from its connection's application_name."""
+    holder = conn.execute(
+        text(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a "
+            "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+            "AND l.classid = :hi AND l.objid = :lo AND l.objsubid = 1"
+        ),
+        {"hi": (key >> 32) & 0xFFFFFFFF, "lo": key & 0xFFFFFFFF},
+    ).scalar()
+    pid = str(holder or "").removeprefix(APP_PREFIX)
+    return int(pid) if pid.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
 
 
 def _refusal(db: Database, data_dir: Path | None, pid: int | None) -> str:
