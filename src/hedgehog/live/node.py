@@ -23,7 +23,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -40,9 +40,12 @@ from hedgehog.exchange.paper.exchange import PaperExchange
 from hedgehog.exchange.paper.rules import Rules
 from hedgehog.live.feeds import FillRouter, PaperFeeder, WatchedExchange
 from hedgehog.live.messages import WatchOrder, WatchSymbol
+from hedgehog.live.supervision import NodeCrashed as NodeCrashed
+from hedgehog.live.supervision import crash_only as crash_only
+from hedgehog.live.supervision import health, symbol_state
 from hedgehog.live.watches import Watches, rewatching
 from hedgehog.naive.api import Naive
-from hedgehog.naive.context import NaiveContext, leader_name, symbol_name
+from hedgehog.naive.context import NaiveContext
 from hedgehog.naive.messages import Watch
 from hedgehog.naive.observer import Observer
 from hedgehog.naive.settings import TradingSettings, normalize_symbol
@@ -56,36 +59,6 @@ from hedgehog.streamer.options import ConnectionOptions
 from hedgehog.warehouse import Warehouse
 
 log = logging.getLogger("hedgehog.live")
-
-
-class NodeCrashed(HedgehogError):
-    """The root supervisor died while the node was meant to run: the node must exit."""
-
-
-@contextlib.contextmanager
-def crash_only(node: LiveNode) -> Iterator[None]:
-    """Within this block, the root supervisor's death cancels the current task, and the
-    cancellation comes out as `NodeCrashed`: whatever the block awaits (the live view, a
-    wait for Ctrl-C) ends, the caller's cleanup runs, and the command exits non-zero."""
-    task = asyncio.current_task()
-    assert task is not None
-
-    async def watch() -> None:
-        await node.wait_root_exit()
-        task.cancel()
-
-    watcher = asyncio.ensure_future(watch())
-    try:
-        yield
-    except asyncio.CancelledError:
-        if node.root_exit is None:
-            raise
-        task.uncancel()
-        raise NodeCrashed(f"the root supervisor exited ({node.root_exit})") from None
-    finally:
-        watcher.cancel()
-
-
 FEED = {"paper": "exchange.paper", "binance": "exchange.fills"}
 
 
@@ -403,39 +376,12 @@ class LiveNode:
         return await self.naive.shutdown_trading(symbol)
 
     def symbol_state(self, symbol: str) -> tuple[str, str | None]:
-        """What the tree really does for `symbol`, and why not when it does not: ("trading",
-        None), ("shutting down", None), ("off", None), or ("down", reason) when it is meant to
-        trade but has no running symbol tree or no live trader (restarting, or given up)."""
-        ctx = self.naive.ctx
-        wanted = ctx.status.get(symbol, "off")
-        if wanted == "off":
-            return "off", None
-        if self.root_exit is not None:
-            return "down", f"the node's root supervisor exited ({self.root_exit})"
-        if symbol in ctx.errored:
-            return "down", f"errored: {ctx.errored[symbol]}"
-        for name, what in (
-            ("naive.symbols", "naive.symbols"),
-            (symbol_name(symbol), "its symbol supervisor"),
-            (leader_name(symbol), "its leader"),
-        ):
-            proc = self.rt.whereis(name)
-            if proc is None or not proc.alive:
-                return "down", f"{what} is not running (restarting, or its supervisor gave up)"
-        leader = self.rt.whereis(leader_name(symbol))
-        slots = getattr(leader, "slots", {})
-        if not any(slot.pid.alive for slot in slots.values()):
-            return "down", "no trader is running (starting or restarting)"
-        return ("trading" if wanted == "on" else "shutting down"), None
+        """What the tree really does for `symbol` (see `live.supervision.symbol_state`)."""
+        return symbol_state(self, symbol)
 
     def health(self) -> tuple[bool, str | None]:
         """(True, None) while the root supervisor runs; (False, why) once it has died."""
-        root = self.node.root
-        if self.root_exit is not None:
-            return False, f"root supervisor exited ({self.root_exit})"
-        if root is None or not root.alive:
-            return False, "root supervisor not running"
-        return True, None
+        return health(self)
 
     def observer(self) -> Observer | None:
         proc = self.rt.whereis("observer")
