@@ -40,8 +40,9 @@ def served() -> Iterator[str]:
         yield url
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=15)
-        assert proc.returncode == 0
+        rest, _ = proc.communicate(timeout=15)  # stderr goes to stdout here
+        assert proc.returncode == 128 + signal.SIGTERM, rest
+        assert rest.strip().splitlines()[-1] == "hedgehog: stopped by SIGTERM"
 
 
 def test_run_paper_on_the_simulators_market(served: str) -> None:
@@ -113,6 +114,8 @@ def wait_for_orders_in_every_symbol(sim_url: str) -> None:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_demo_trades_and_stops_cleanly_on_a_signal(sig: signal.Signals) -> None:
+    """A signal stops the demo within seconds with one line and exit 128+signal, and no
+    summary: a summary would claim a complete run. Trading is checked on the simulator."""
     proc = subprocess.Popen(
         [*CMD, "demo", "--no-view", "--speed", "20"],
         stdout=subprocess.PIPE,
@@ -135,12 +138,11 @@ def test_demo_trades_and_stops_cleanly_on_a_signal(sig: signal.Signals) -> None:
         if proc.poll() is None:  # never leave a demo running after a failed assertion
             proc.kill()
             proc.communicate()
-    assert proc.returncode == 0, errs
+    assert proc.returncode == 128 + sig, errs
     assert time.monotonic() - started < 10
-    summary = json.loads(out)
-    assert set(summary) == {"XRPUSDT", "ETHUSDT", "BNBUSDT"}
-    assert all(s["trades"] > 0 for s in summary.values())
+    assert out == ""  # no summary claims a complete run
     assert "Traceback" not in errs
+    assert errs.strip().splitlines()[-1] == f"hedgehog: stopped by {sig.name}"
 
 
 def test_unreachable_database_at_start_is_a_clear_error() -> None:

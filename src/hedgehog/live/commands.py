@@ -7,7 +7,6 @@ import contextlib
 import gc
 import json
 import os
-import signal
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.live import Live
 
+from hedgehog import interrupt
 from hedgehog.config import Settings
 from hedgehog.console import err, fail, out
 from hedgehog.control.dashboard_command import announce
@@ -41,18 +41,10 @@ DEMO_SYMBOLS = ("XRPUSDT", "ETHUSDT", "BNBUSDT")
 
 
 async def _wait_for_stop(duration: float | None) -> None:
-    """Until Ctrl-C / SIGTERM, or `duration` seconds."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    try:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), duration)
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+    """`duration` seconds, or for ever: Ctrl-C / SIGTERM cancels the command's task
+    (`hedgehog.interrupt`), which stops the node on its way out."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.Event().wait(), duration)
 
 
 async def _drive(node: LiveNode, duration: float | None, view: bool, title: str) -> None:
@@ -103,9 +95,14 @@ async def running_node(
         # collector's full passes, which otherwise pause trading for tens of milliseconds.
         gc.freeze()
         token = write_token(data_dir)
-        runner, url = await serve(
-            build_app(node, token, routes=extra_routes(node)), port=control_port
-        )
+        try:
+            runner, url = await serve(
+                build_app(node, token, routes=extra_routes(node)), port=control_port
+            )
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot open the control API on port {control_port}: {exc.strerror or exc}"
+            ) from None
         write_address(data_dir, url, os.getpid())
         announce(url, token, data_dir)  # the token only to a terminal, never to a log
         with crash_only(node):  # the root's death ends the command, non-zero
@@ -153,8 +150,12 @@ def run(
     profit_interval: Profit = None,
     rebuy_interval: Rebuy = None,
     fee: Fee = None,
-    control_port: Annotated[int, typer.Option(help="Control API port (0: any free)")] = 0,
-    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds")] = None,
+    control_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Control API port (0: any free)")
+    ] = 0,
+    duration: Annotated[
+        float | None, typer.Option(min=0, help="Stop after this many seconds")
+    ] = None,
     view: Annotated[bool, typer.Option(help="Live view in the terminal")] = True,
 ) -> None:
     """Run the trading node: store, streamer, naive, the exchange (paper by default: live
@@ -173,7 +174,7 @@ def run(
         trading = _trading(symbols, values)
         filters = load_exchange_info(exchange_info) if exchange_info else None
         db = Database.from_settings(settings)
-        asyncio.run(
+        interrupt.run(
             _run(
                 settings,
                 db,
@@ -216,15 +217,19 @@ async def _run(
 
 
 def demo(
-    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds")] = None,
-    speed: Annotated[float, typer.Option(help="Market pace (x 10 trades/s per symbol)")] = 5.0,
+    duration: Annotated[
+        float | None, typer.Option(min=0, help="Stop after this many seconds")
+    ] = None,
+    speed: Annotated[
+        float, typer.Option(min=0, help="Market pace (x 10 trades/s per symbol)")
+    ] = 5.0,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic market")] = 1,
     view: Annotated[bool, typer.Option(help="Live view in the terminal")] = True,
 ) -> None:
     """Start the local exchange simulator with a synthetic market of three symbols and a node
     trading them through it (real sockets, the real Binance client). No network needed."""
     try:
-        asyncio.run(_demo(duration, speed, seed, view))
+        interrupt.run(_demo(duration, speed, seed, view))
     except HedgehogError as exc:
         fail(exc)
 
