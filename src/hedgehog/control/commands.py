@@ -16,6 +16,8 @@ from hedgehog.errors import HedgehogError
 trade_app = typer.Typer(help="Start, stop or shut down trading of a symbol on the running node.")
 stream_app = typer.Typer(help="Start or stop streaming a symbol's trades on the running node.")
 warehouse_app = typer.Typer(help="Record a topic's messages in the database (or stop).")
+Symbol = Annotated[str, typer.Argument(help="A symbol, e.g. XRPUSDT")]
+Topic = Annotated[str, typer.Argument(help="A topic: TRADE_EVENTS:XRPUSDT or ORDERS:XRPUSDT")]
 
 
 def _client() -> ControlClient:
@@ -30,14 +32,14 @@ def _do(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
 
 
 @trade_app.command("start")
-def trade_start(symbol: str) -> None:
+def trade_start(symbol: Symbol) -> None:
     """Trade SYMBOL (a symbol shutting down is switched back on at once)."""
     out.print_json(json.dumps(_do("POST", "/api/trade/start", {"symbol": symbol})))
 
 
 @trade_app.command("stop")
 def trade_stop(
-    symbol: str,
+    symbol: Symbol,
     cancel_orders: Annotated[bool, typer.Option(help="Also cancel its open orders")] = False,
 ) -> None:
     """Stop trading SYMBOL now; its orders stay on the exchange unless --cancel-orders."""
@@ -46,33 +48,38 @@ def trade_stop(
 
 
 @trade_app.command("shutdown")
-def trade_shutdown(symbol: str) -> None:
+def trade_shutdown(symbol: Symbol) -> None:
     """No new buys for SYMBOL; it stops when its last cycle ends."""
     out.print_json(json.dumps(_do("POST", "/api/trade/shutdown", {"symbol": symbol})))
 
 
 @stream_app.command("start")
-def stream_start(symbol: str) -> None:
+def stream_start(symbol: Symbol) -> None:
+    """Stream SYMBOL's trades on the running node (the symbol must be listed)."""
     out.print_json(json.dumps(_do("POST", "/api/stream/start", {"symbol": symbol})))
 
 
 @stream_app.command("stop")
-def stream_stop(symbol: str) -> None:
+def stream_stop(symbol: Symbol) -> None:
+    """Stop streaming SYMBOL's trades on the running node."""
     out.print_json(json.dumps(_do("POST", "/api/stream/stop", {"symbol": symbol})))
 
 
 @warehouse_app.command("start")
-def warehouse_start(topic: str) -> None:
+def warehouse_start(topic: Topic) -> None:
     """Record TOPIC (TRADE_EVENTS:XRPUSDT or ORDERS:XRPUSDT)."""
     out.print_json(json.dumps(_do("POST", "/api/warehouse/start", {"topic": topic})))
 
 
 @warehouse_app.command("stop")
-def warehouse_stop(topic: str) -> None:
+def warehouse_stop(topic: Topic) -> None:
+    """Stop recording TOPIC."""
     out.print_json(json.dumps(_do("POST", "/api/warehouse/stop", {"topic": topic})))
 
 
-def kill(process: str) -> None:
+def kill(
+    process: Annotated[str, typer.Argument(help="A pid number or a registered name")],
+) -> None:
     """Kill a process of the running node (chaos, demos): a pid number, "leader:XRPUSDT",
     "symbol:XRPUSDT", "trader:XRPUSDT:<id>" or any registered name."""
     out.print_json(json.dumps(_do("POST", "/api/kill", {"process": process})))

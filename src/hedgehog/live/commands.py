@@ -8,7 +8,7 @@ import gc
 import json
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,7 +22,7 @@ from hedgehog.control.dashboard_command import announce
 from hedgehog.control.server import build_app, serve
 from hedgehog.control.token import clear_address, write_address, write_token
 from hedgehog.core.filters import load_exchange_info
-from hedgehog.errors import ConfigError, HedgehogError
+from hedgehog.errors import ConfigError, HedgehogError, UnknownSymbol
 from hedgehog.live.node import LiveNode, NodeCrashed, crash_only
 from hedgehog.live.view import render, snapshot
 from hedgehog.naive.options import (
@@ -81,8 +81,11 @@ async def running_node(
     db: Database | None,
     control_port: int = 0,
     filters: Any = None,
+    symbols: Sequence[str] = (),
 ) -> AsyncIterator[LiveNode]:
-    """A started node with its control API; everything stopped cleanly on the way out."""
+    """A started node with its control API; everything stopped cleanly on the way out.
+    `symbols` are checked against the exchange before the control API is announced: a
+    symbol it does not list is one error line, never after a dashboard URL."""
     node = await LiveNode.create(settings, filters=filters, db=db)  # takes the store's lock
     runner = None
     data_dir = settings.data_dir
@@ -94,6 +97,7 @@ async def running_node(
         # Everything allocated so far lives as long as the node: take it out of the garbage
         # collector's full passes, which otherwise pause trading for tens of milliseconds.
         gc.freeze()
+        await _check_listed(node, symbols)
         token = write_token(data_dir)
         try:
             runner, url = await serve(
@@ -112,6 +116,14 @@ async def running_node(
         if runner is not None:
             await runner.cleanup()
         await node.stop()
+
+
+async def _check_listed(node: LiveNode, symbols: Sequence[str]) -> None:
+    for symbol in symbols:
+        try:
+            await node.exchange.symbol_filters(symbol)
+        except UnknownSymbol:
+            raise ConfigError(f"{symbol} is not traded on the exchange") from None
 
 
 def extra_routes(node: LiveNode) -> list[Any]:
@@ -202,7 +214,13 @@ async def _run(
     view: bool,
     control_port: int,
 ) -> None:
-    async with running_node(settings, db=db, filters=filters, control_port=control_port) as node:
+    async with running_node(
+        settings,
+        db=db,
+        filters=filters,
+        control_port=control_port,
+        symbols=[t.symbol for t in trading],
+    ) as node:
         for t in trading:
             await node.start_trading(t.symbol, t if explicit else None)
         on = [s for s, st in node.naive.ctx.status.items() if st != "off"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,10 +14,13 @@ from hedgehog.config import Settings
 from hedgehog.console import fail, out
 from hedgehog.core.filters import SymbolFilters, load_exchange_info
 from hedgehog.errors import HedgehogError
+from hedgehog.naive.options import Budget, BuyDown, Chunks, Fee, Profit, Rebuy
 from hedgehog.store.db import Database
 from hedgehog.store.settings import SettingsRepo
 
 settings_app = typer.Typer(help="Trading settings per symbol, kept in the database.")
+Symbol = Annotated[str, typer.Argument(help="A symbol, e.g. XRPUSDT")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
 
 
 def _db_call(work: Any) -> Any:
@@ -64,7 +68,12 @@ def seed(
 
 
 @settings_app.command("show")
-def show(symbol: Annotated[str | None, typer.Argument()] = None) -> None:
+def show(
+    symbol: Annotated[
+        str | None, typer.Argument(help="A symbol, e.g. XRPUSDT (default: those not off)")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
     """The stored settings of one symbol, or of every symbol that is not off."""
 
     async def work(db: Database) -> Any:
@@ -74,6 +83,9 @@ def show(symbol: Annotated[str | None, typer.Argument()] = None) -> None:
         return [r for r in await repo.all() if r.status != "off"] or await repo.all()
 
     rows = _db_call(work)
+    if as_json:
+        out.print_json(json.dumps([{**r.settings.as_dict(), "status": r.status} for r in rows]))
+        return
     table = Table("symbol", "status", "chunks", "budget", "buy down", "profit", "rebuy", "fee")
     for r in rows[:200]:
         s = r.settings.as_dict()
@@ -94,16 +106,17 @@ def show(symbol: Annotated[str | None, typer.Argument()] = None) -> None:
 
 @settings_app.command("set")
 def set_(
-    symbol: str,
-    chunks: Annotated[int | None, typer.Option()] = None,
-    budget: Annotated[str | None, typer.Option()] = None,
-    buy_down_interval: Annotated[str | None, typer.Option()] = None,
-    profit_interval: Annotated[str | None, typer.Option()] = None,
-    rebuy_interval: Annotated[str | None, typer.Option()] = None,
-    fee: Annotated[str | None, typer.Option()] = None,
+    symbol: Symbol,
+    chunks: Chunks = None,
+    budget: Budget = None,
+    buy_down_interval: BuyDown = None,
+    profit_interval: Profit = None,
+    rebuy_interval: Rebuy = None,
+    fee: Fee = None,
     exchange_info: Annotated[
         Path | None, typer.Option(help="Check against these filters (min notional)")
     ] = None,
+    as_json: AsJson = False,
 ) -> None:
     """Change a symbol's settings (validated; nothing is stored when invalid). A running
     symbol uses them from its next start."""
@@ -124,4 +137,8 @@ def set_(
         return await SettingsRepo(db).update(symbol, filters, **values)
 
     row = _db_call(work)
-    out.print(row.settings.as_dict())
+    if as_json:
+        out.print_json(json.dumps(row.settings.as_dict()))
+    else:
+        for key, value in row.settings.as_dict().items():
+            out.print(f"{key}: {value}", highlight=False)
