@@ -122,6 +122,10 @@ BAD_VALUES = [
     ["backtest", "{missing}"],
     ["backtest", "{unreadable}"],
     ["sweep", "{missing}"],
+    ["run", "--exchange-info", "{folder}"],
+    ["backtest", "{folder}"],
+    ["settings", "seed", "--exchange-info", "{folder}"],
+    ["exchange", "serve", "--exchange-info", "{folder}"],
     ["settings", "set", "XRPUSDT", "--budget", "-5"],
     ["settings", "set", "XRPUSDT", "--chunks", "-1"],
     ["settings", "set", "XRPUSDT", "--exchange-info", "{missing}"],
@@ -145,7 +149,7 @@ def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     unreadable = tmp_path / "unreadable.json"
     unreadable.write_text("{}")
     unreadable.chmod(0)
-    return {"info": str(info), "missing": str(tmp_path / "nope.csv"),
+    return {"info": str(info), "folder": str(tmp_path), "missing": str(tmp_path / "nope.csv"),
             "unreadable": str(unreadable)}  # fmt: skip
 
 

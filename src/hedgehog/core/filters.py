@@ -84,6 +84,8 @@ def load_exchange_info(path: str | Path) -> dict[str, SymbolFilters]:
         data = json.loads(p.read_text())
     except FileNotFoundError:
         raise ValueError(f"exchange info file not found: {p}") from None
+    except OSError as exc:  # a folder, no permission: one line, not a traceback
+        raise ValueError(f"cannot read exchange info file {p}: {exc.strerror or exc}") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{p}: not valid JSON ({exc})") from None
     return parse_exchange_info(data)
