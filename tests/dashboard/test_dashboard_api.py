@@ -118,7 +118,7 @@ async def test_overview_shape(rig: Rig) -> None:
 
     trader = find(tree, f"trader:{SYMBOL}:t1")
     assert trader is not None and trader["module"] == "Trader"
-    assert trader["label"] == "t1" and trader["detail"] == "buying c0"
+    assert trader["label"] == "t1" and trader["detail"] == "buying"
     assert {"pid", "status", "restarts", "started_at"} <= set(trader)
     leader = find(tree, f"leader:{SYMBOL}")
     assert leader is not None and leader["trader_restarts"] == 0

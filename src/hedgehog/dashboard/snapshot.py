@@ -110,7 +110,11 @@ def tree(live: LiveNode) -> dict[str, Any]:
             out["label"] = str(node.get("id"))
             if proc is not None and proc.alive:
                 info = proc.info()
-                out["detail"] = f"{info.get('phase')} c{info.get('cycle')}"
+                # a trader does one cycle; its `cycle` counts buys placed again after a
+                # refusal or a cancellation: shown only when there were some
+                retries = info.get("cycle") or 0
+                tail = f" · {retries} retries" if retries else ""
+                out["detail"] = f"{info.get('phase')}{tail}"
         else:
             out["label"] = node.get("name") or node.get("id") or module or "?"
         if module == "Leader" and proc is not None and proc.alive:

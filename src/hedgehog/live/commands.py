@@ -47,14 +47,21 @@ async def _wait_for_stop(duration: float | None) -> None:
         await asyncio.wait_for(asyncio.Event().wait(), duration)
 
 
-async def _drive(node: LiveNode, duration: float | None, view: bool, title: str) -> None:
+async def _drive(
+    node: LiveNode, duration: float | None, view: bool, title: str, exchange: str | None = None
+) -> None:
     """Show the live view (or nothing) until stopped; then print a JSON summary when there
-    was no view. The caller stops the node."""
+    was no view. The caller stops the node. `exchange` names where the node trades in the
+    view (the demo's local simulator speaks Binance's API but is not Binance)."""
     if view and out.is_terminal:
-        with Live(render(node, title), console=out, refresh_per_second=4) as live:
+
+        def screen() -> Any:
+            return render(node, title, exchange=exchange, height=out.height)
+
+        with Live(screen(), console=out, refresh_per_second=4) as live:
             task = asyncio.ensure_future(_wait_for_stop(duration))
             while not task.done():
-                live.update(render(node, title))
+                live.update(screen())
                 await asyncio.wait({task}, timeout=0.25)
     else:
         await _wait_for_stop(duration)
@@ -276,7 +283,8 @@ async def _demo(duration: float | None, speed: float, seed: int, view: bool) -> 
                 f"hedgehog demo: simulator at {sim.url}, trading {', '.join(DEMO_SYMBOLS)}",
                 soft_wrap=True,
             )
-            await _drive(node, duration, view, "hedgehog demo — local simulator")
+            where = f"local simulator {sim.url}"
+            await _drive(node, duration, view, "hedgehog demo — local simulator", where)
     finally:
         await sim.close()
         scratch.cleanup()

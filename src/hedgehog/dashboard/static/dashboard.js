@@ -347,7 +347,7 @@
       parts.push(h("dl", { class: "kv", "data-testid": "trader-state" },
         field("trader", "trader_id", info.trader_id),
         field("phase", "phase", h("span", { class: "badge " + info.phase }, info.phase)),
-        field("cycle", "cycle", info.cycle),
+        field("retries", "cycle", info.cycle),
         field("rebuy asked", "rebuy", info.rebuy_notified ? "yes" : "no"),
         field("shutting down", "shutting_down", info.shutting_down ? "yes" : "no"),
         field("uptime", "uptime", common.uptime),
@@ -359,7 +359,7 @@
       parts.push(h("h2", {}, "settings"), kvList(info.settings || {}));
       parts.push(h("h2", {}, "slots"), p.slots && p.slots.length
         ? h("table", {},
-          h("thead", {}, h("tr", {}, h("th", {}, "trader"), h("th", {}, "pid"), h("th", {}, "phase"), h("th", { class: "r" }, "cycle"))),
+          h("thead", {}, h("tr", {}, h("th", {}, "trader"), h("th", {}, "pid"), h("th", {}, "phase"), h("th", { class: "r" }, "retries"))),
           h("tbody", {}, p.slots.map((s) => h("tr", { class: "click", onclick: () => select("trader:" + info.symbol + ":" + s.trader_id) },
             h("td", {}, s.trader_id), h("td", { class: "num" }, "#" + s.pid),
             h("td", {}, h("span", { class: "badge " + s.phase }, s.phase)), h("td", { class: "r num" }, s.cycle)))))
@@ -607,7 +607,7 @@
     const L = s.leader;
     $("leader-info").textContent = L ? "leader #" + L.pid + " · " + L.traders_started + " started · " + L.trader_restarts + " restarted" : "no leader running";
     const orderCell = (o) => o ? h("span", { class: "nowrap" }, h("span", { class: "num" }, o.price + " × " + o.quantity + " "), h("span", { class: "badge " + o.status }, o.status)) : h("span", { class: "muted" }, "—");
-    $("sym-traders").replaceChildren(table([["trader"], ["pid"], ["phase"], ["cycle", 1], ["buy"], ["sell"], ["rebuy"], ["blocked"]],
+    $("sym-traders").replaceChildren(table([["trader"], ["pid"], ["phase"], ["retries", 1], ["buy"], ["sell"], ["rebuy"], ["blocked"]],
       s.traders.map((t) => h("tr", { class: "click", "data-key": t.key, onclick: () => select(t.key) },
         h("td", {}, h("b", {}, t.trader_id)), h("td", { class: "num" }, "#" + t.pid),
         h("td", {}, h("span", { class: "badge " + (t.phase || "") }, t.phase || (t.alive ? "?" : "restarting"))),
@@ -623,7 +623,7 @@
       "no open orders"));
     $("sym-cycles").replaceChildren(table([["time"], ["trader"], ["qty", 1], ["buy", 1], ["sell", 1], ["profit", 1]],
       s.cycles.map((c) => h("tr", {},
-        h("td", { class: "num" }, hhmmss(c.time)), h("td", { class: "num" }, c.trader_id + " #" + c.cycle),
+        h("td", { class: "num" }, hhmmss(c.time)), h("td", { class: "num" }, c.trader_id),
         h("td", { class: "r num" }, c.quantity), h("td", { class: "r num" }, c.buy_price), h("td", { class: "r num" }, c.sell_price),
         h("td", { class: "r num" }, signed(c.profit, 6)))),
       "no completed cycles yet"));
