@@ -134,6 +134,21 @@ BAD_VALUES = [
     ["exchange", "serve", "--exchange-info", "{missing}"],
     ["data", "download", "XRPUSDT", "--from", "yesterday"],
     ["data", "download", "XRPUSDT", "--concurrency", "-1"],
+    ["data", "download", "XRPUSDT", "--from", "2024-01-01", "--retries", "-1"],
+    ["data", "download", "XRPUSDT", "--from", "2024-01-01", "--concurrency", "0"],
+    ["backtest", "--synthetic", "XRPUSDT", "--trades", "-1"],
+    ["backtest", "--synthetic", "XRPUSDT", "--trades", "100", "--chunks", "-1"],
+    ["backtest", "--synthetic", "XRPUSDT", "--trades", "100", "--budget", "-5"],
+    ["backtest", "--synthetic", "XRPUSDT", "--trades", "100", "--chaos-kills", "-1"],
+    ["backtest", "--synthetic", "XRPUSDT", "--chaos-targets", "x", "--chaos-kills", "1"],
+    ["sweep", "--synthetic", "XRPUSDT", "--trades", "100", "--workers", "-1"],
+    ["sweep", "--synthetic", "XRPUSDT", "--trades", "100", "--top", "-1"],
+    ["sweep", "--synthetic", "XRPUSDT", "--trades", "100", "--sort", "nope"],
+    ["sweep", "--synthetic", "XRPUSDT", "--trades", "100", "--grid", "foo=1"],
+    ["exchange", "serve", "--synthetic", "XRPUSDT", "--speed", "-1"],
+    ["exchange", "serve", "--synthetic", "XRPUSDT", "--ping-interval", "-1"],
+    ["exchange", "serve", "--synthetic", "XRPUSDT", "--weight-limit", "-1"],
+    ["run", "--symbols", "XRPUSDT", "--fee", "-1"],
 ]
 
 

@@ -114,6 +114,8 @@ def serve(
             raise ConfigError("give both --api-key and --api-secret, or neither")
         if speed < 0 or ping_interval < 0:
             raise ConfigError("--speed and --ping-interval must be >= 0")
+        if weight_limit < 0:
+            raise ConfigError("--weight-limit must be >= 0 (0: no limit)")
         tables = _tables(data or [], symbol, synthetic, skip_bad_rows)
         names = [normalize_symbol(s) for s in (synthetic or "").split(",") if s.strip()]
         balances = parse_balances(balance or [])
