@@ -172,3 +172,20 @@ async def test_warehouse_records_a_topic(api: Api) -> None:
     assert "TRADE_EVENTS:XRPUSDT" in data["warehouse"]
     status, body = await api.call("POST", "/api/warehouse/stop", {"topic": "TRADE_EVENTS:XRPUSDT"})
     assert status == 200 and body["changed"] is True
+
+
+def test_console_refusals_are_one_line_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    """`update_settings("XRPUSDT", budget="-5")` in the console printed a 20-line asyncio
+    traceback: a refusal is now one line, and the console goes on."""
+
+    class Refusing:
+        url = "http://127.0.0.1:1"
+
+        def call(self, method: str, path: str, body: object = None) -> object:
+            raise ConfigError("the node refused: budget must be > 0 (HTTP 400)")
+
+    namespace = console_namespace(Refusing())  # type: ignore[arg-type]
+    assert namespace["update_settings"]("XRPUSDT", budget="-5") is None
+    printed = capsys.readouterr().err
+    assert "budget must be > 0" in printed and "Traceback" not in printed
+    assert len(printed.strip().splitlines()) == 1

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import code
+import functools
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 from rich.tree import Tree
 
-from hedgehog.console import fail, out
+from hedgehog.console import err, fail, out
 from hedgehog.control.client import ControlClient
 from hedgehog.errors import HedgehogError
 
@@ -179,7 +181,7 @@ def console_namespace(client: ControlClient) -> dict[str, Any]:
         return client.call("PUT", f"/api/settings/{symbol}", values)
 
     return {
-        f.__name__: f
+        f.__name__: _one_line(f)
         for f in (
             start_trading,
             stop_trading,
@@ -192,6 +194,21 @@ def console_namespace(client: ControlClient) -> dict[str, Any]:
             update_settings,
         )
     }
+
+
+def _one_line(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A console function whose refusals (a bad value, a node that cannot be reached) print one
+    line, as the CLI's do, instead of an interactive traceback through asyncio's frames."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except HedgehogError as exc:
+            err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+            return None
+
+    return wrapper
 
 
 def console() -> None:
