@@ -114,9 +114,9 @@ async def test_publishers_never_wait_for_a_write(
     other = await rt.start(Counter)
     flaky.gate = asyncio.Event()  # the database stalls
     publish(pubsub, make_trades(1, 100))  # the 100th starts a write, which hangs
-    await rt.quiesce()
+    await rt.settle()  # the write waits on the gate
     publish(pubsub, make_trades(101, 350))  # returns at once
-    await rt.quiesce()
+    await rt.settle()
     assert other.seen == 350  # the rest of the node goes on
     assert rec.status == "running" and len(rec.mailbox) == 250  # queued behind the write
     flaky.gate.set()
