@@ -78,12 +78,14 @@ def download(
             raise ConfigError("--retries must be 0 or more")
         if not re.match(r"^https?://[^/\s]+", base_url.strip()):
             raise ConfigError(f"--base-url {base_url!r} must start with http:// or https://")
-        target = dest if dest is not None else Path("data") / sym
+        folder = dest if dest is not None else Path("data") / sym
+        existed = folder.exists()
         try:
-            target.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ConfigError(f"cannot create --dest {target}: {exc.strerror or exc}") from None
-        report = _run(sym, start, end, target, base_url, concurrency, retries)
+            raise ConfigError(f"cannot create --dest {folder}: {exc.strerror or exc}") from None
+        target = None if existed else folder  # only a folder this run made is removed empty
+        report = _run(sym, start, end, folder, base_url, concurrency, retries)
     except ConfigError as exc:
         fail(exc)
     except Interrupted as exc:
@@ -109,7 +111,8 @@ data_app.command("download")(download)
 
 
 def _remove_if_empty(folder: Path | None) -> None:
-    """A download that got nothing leaves no empty folder behind."""
+    """A download that got nothing leaves no empty folder behind (`folder` is the one it
+    created, None when it existed before: a user's folder is never removed)."""
     if folder is not None and folder.is_dir() and not any(folder.iterdir()):
         folder.rmdir()
 
