@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from hedgehog.control.token import (
     ADDRESS_FILE,
@@ -198,3 +200,33 @@ def test_a_postgresql_lock_goes_with_its_node_s_death(tmp_path: Path) -> None:
             holder.wait()
         assert holder.stdout is not None
         holder.stdout.close()
+
+
+def test_two_schemas_of_one_database_are_two_stores(tmp_path: Path) -> None:
+    """Found by CI under load: two test runs' chaos nodes, each on its own schema of the
+    database `test`, refused each other because the key was the database's name alone."""
+    probe = pg_database()
+    probe.close_sync()
+    names = [f"lock_{os.getpid()}_{i}" for i in (1, 2)]
+    admin = create_engine(PG_URL, poolclass=NullPool)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for name in names:
+            conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {name}"))
+    try:
+        url = PG_URL + "?options=-csearch_path%3D"
+        one, two = Database(url + names[0]), Database(url + names[1])
+        again = Database(url + names[0])
+        first, second = StoreLock(one, tmp_path), StoreLock(two, tmp_path)
+        first.acquire()
+        second.acquire()  # another schema: another store
+        with pytest.raises(StoreLocked):
+            StoreLock(again, tmp_path).acquire()  # the same schema: refused
+        first.release()
+        second.release()
+        for db in (one, two, again):
+            db.close_sync()
+    finally:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for name in names:
+                conn.execute(text(f"DROP SCHEMA IF EXISTS {name} CASCADE"))
+        admin.dispose()

@@ -7,7 +7,9 @@ takes the store's lock before it does anything else and keeps it until it has st
   database that also holds the owner's pid. The OS drops it when the process dies, even on
   `kill -9`, so a crash never leaves a stale lock behind.
 - PostgreSQL: a session advisory lock (`pg_try_advisory_lock`) on a key derived from the
-  database name, taken on a connection of its own held open for the node's life; the server
+  database name and the schema the node's tables live in (`current_schema()`: nodes on two
+  schemas of one database are two stores), taken on a connection of its own held open for the
+  node's life; the server
   drops it when that connection closes (the process died, or the network did). The
   connection's `application_name` carries the owner's pid so that a refused node can name it.
 
@@ -44,7 +46,8 @@ class StoreLocked(ConfigError):
 
 
 def advisory_key(database: str) -> int:
-    """A stable signed 64-bit key for `pg_try_advisory_lock`, from the database's name."""
+    """A stable signed 64-bit key for `pg_try_advisory_lock`, from the store's name
+    (`database/schema`)."""
     digest = hashlib.sha256(f"hedgehog node:{database}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
@@ -105,7 +108,6 @@ class StoreLock:
 
     # -- PostgreSQL ------------------------------------------------------------------------
     def _advisory(self) -> None:
-        key = advisory_key(str(self.db.url.database))
         args: dict[str, Any] = {"application_name": f"{APP_PREFIX}{os.getpid()}"}
         if "connect_timeout" not in self.db.url.query:
             args["connect_timeout"] = 10
@@ -117,6 +119,8 @@ class StoreLock:
             raise DatabaseUnavailable(
                 f"cannot reach the database at {self.db.display_url}: {exc.orig}"
             ) from None
+        where = conn.execute(text("SELECT current_database(), current_schema()")).one()
+        key = advisory_key(f"{where[0]}/{where[1]}")
         deadline = time.monotonic() + DEAD_HOLDER_WAIT
         while True:
             got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
