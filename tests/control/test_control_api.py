@@ -10,17 +10,14 @@ from typing import Any
 import aiohttp
 import pytest
 
-from hedgehog.config import Settings
 from hedgehog.control.client import ControlClient
 from hedgehog.control.commands import console_namespace
 from hedgehog.control.server import build_app, serve
 from hedgehog.errors import ConfigError
-from hedgehog.exchange.simulator import start_simulator
 from hedgehog.live.node import LiveNode
 from hedgehog.naive.context import leader_name
-from hedgehog.store import Database
+from tests.control.conftest import started_node
 from tests.helpers import eventually
-from tests.live.test_live_e2e import FAST
 
 TOKEN = "secret-token-for-tests"
 
@@ -45,20 +42,7 @@ class Api:
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[Api]:
-    sim = await start_simulator(symbols=["XRPUSDT", "ETHUSDT"])
-    settings = Settings(
-        exchange="binance",
-        rest_url=sim.url,
-        stream_url=sim.ws_url,
-        ws_api_url=sim.ws_api_url,
-        binance_api_key=sim.api_key,  # type: ignore[arg-type]
-        binance_api_secret=sim.api_secret,
-        data_dir=tmp_path,
-    )  # type: ignore[arg-type]
-    db = Database(None, tmp_path)
-    await db.migrate()
-    node = await LiveNode.create(settings, db=db, trader_prefix="t", stream_options=FAST)
-    await node.start()
+    sim, node, _ = await started_node(tmp_path)
     runner, url = await serve(build_app(node, TOKEN))
     http = aiohttp.ClientSession()
     try:

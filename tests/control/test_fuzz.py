@@ -15,14 +15,12 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 
-from hedgehog.config import Settings
 from hedgehog.control.openapi import openapi
 from hedgehog.control.server import build_app, serve
-from hedgehog.exchange.simulator import start_simulator
 from hedgehog.live.commands import extra_routes
 from hedgehog.live.node import LiveNode
-from hedgehog.store import Database, SettingsRepo
-from tests.live.test_live_e2e import FAST
+from hedgehog.store import SettingsRepo
+from tests.control.conftest import started_node
 
 TOKEN = "fuzz-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -72,23 +70,10 @@ class NodeThread:
         self.loop.run_forever()
 
     async def _start(self) -> None:
-        sim = await start_simulator(symbols=["XRPUSDT", "ETHUSDT"])
+        sim, node, _ = await started_node(self.data_dir)
         self._closers.append(sim.close)
-        settings = Settings(
-            exchange="binance",
-            rest_url=sim.url,
-            stream_url=sim.ws_url,
-            ws_api_url=sim.ws_api_url,
-            binance_api_key=sim.api_key,  # type: ignore[arg-type]
-            binance_api_secret=sim.api_secret,
-            data_dir=self.data_dir,
-        )  # type: ignore[arg-type]
-        db = Database(None, self.data_dir)
-        await db.migrate()
-        node = await LiveNode.create(settings, db=db, trader_prefix="t", stream_options=FAST)
-        await node.start()
         self._closers.insert(0, node.stop)
-        await SettingsRepo(db).seed_from_exchange_info(
+        await SettingsRepo(node.db).seed_from_exchange_info(
             {"XRPUSDT": await node.exchange.symbol_filters("XRPUSDT")}
         )
         runner, self.url = await serve(build_app(node, TOKEN, routes=extra_routes(node)))

@@ -14,19 +14,17 @@ import pytest
 from typer.testing import CliRunner
 
 from hedgehog import cli
-from hedgehog.config import Settings
 from hedgehog.control.dashboard_command import announce, announcement
 from hedgehog.control.server import build_app, serve
 from hedgehog.control.token import write_address, write_token
 from hedgehog.core import jsonlimits
 from hedgehog.errors import ConfigError
-from hedgehog.exchange.simulator import start_simulator
 from hedgehog.live.commands import extra_routes
 from hedgehog.live.node import LiveNode
 from hedgehog.naive.settings import TradingSettings
 from hedgehog.store import Database, SettingsRepo
 from hedgehog.store.switches import StreamingRepo
-from tests.live.test_live_e2e import FAST
+from tests.control.conftest import started_node
 
 TOKEN = "hostile-input-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -52,20 +50,7 @@ class Node:
 
 @pytest.fixture
 async def node(tmp_path: Path) -> AsyncIterator[Node]:
-    sim = await start_simulator(symbols=["XRPUSDT", "ETHUSDT"])
-    settings = Settings(
-        exchange="binance",
-        rest_url=sim.url,
-        stream_url=sim.ws_url,
-        ws_api_url=sim.ws_api_url,
-        binance_api_key=sim.api_key,  # type: ignore[arg-type]
-        binance_api_secret=sim.api_secret,
-        data_dir=tmp_path,
-    )  # type: ignore[arg-type]
-    db = Database(None, tmp_path)
-    await db.migrate()
-    live = await LiveNode.create(settings, db=db, trader_prefix="t", stream_options=FAST)
-    await live.start()
+    sim, live, db = await started_node(tmp_path)
     await SettingsRepo(db).seed_from_exchange_info({"XRPUSDT": {}})  # type: ignore[dict-item]
     runner, url = await serve(build_app(live, TOKEN, routes=extra_routes(live)))
     http = aiohttp.ClientSession()

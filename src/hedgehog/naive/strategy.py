@@ -390,8 +390,7 @@ def on_sell_check(
         order = OrderRef(cid, Side.SELL, sell.price, qty)
         return replace(state, sell=order, sell_attempt=attempt), (PlaceOrder(order),)
     if not _sellable(floor_to(held, filters.step_size), sell.price, filters):
-        message = f"dust: {held} {filters.base_asset} bought is below the minimums to sell"
-        return replace(state, sell=None, dust=held), (Report(message), CycleComplete())
+        return _dust(replace(state, sell=None), held)
     blocked = (
         f"cannot sell {held} {filters.base_asset}: only {free_base} free on the exchange; "
         "was part of it moved or sold outside hedgehog?"
@@ -427,6 +426,12 @@ def _after_buy(state: TraderState) -> tuple[TraderState, tuple[Decision, ...]]:
     return _place_sell(state)
 
 
+def _dust(state: TraderState, held: Decimal) -> tuple[TraderState, tuple[Decision, ...]]:
+    """What was bought is below the symbol's minimums to sell: recorded, reported, cycle over."""
+    message = f"dust: {held} {state.filters.base_asset} bought is below the minimums to sell"
+    return replace(state, dust=held), (Report(message), CycleComplete())
+
+
 def _sellable(qty: Decimal, price: Decimal, filters: SymbolFilters) -> bool:
     return qty > 0 and qty >= filters.min_qty and price * qty >= filters.min_notional
 
@@ -438,8 +443,7 @@ def _place_sell(state: TraderState) -> tuple[TraderState, tuple[Decision, ...]]:
     held = buy.executed_qty - state.buy_fee_base
     qty = floor_to(held, filters.step_size)
     if not _sellable(qty, price, filters):
-        message = f"dust: {held} {filters.base_asset} bought is below the minimums to sell"
-        return replace(state, dust=held), (Report(message), CycleComplete())
+        return _dust(state, held)
     cid = client_order_id(state.symbol, state.trader_id, state.cycle, Side.SELL)
     order = OrderRef(cid, Side.SELL, price, qty)
     return replace(state, sell=order), (PlaceOrder(order),)
