@@ -25,14 +25,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hedgehog.backtest.loaders import load_trades
 from hedgehog.backtest.runner import BacktestConfig, BacktestResult, run_backtest
-from hedgehog.backtest.synthetic import (
+from hedgehog.core.filters import parse_exchange_info
+from hedgehog.market.loaders import load_trades
+from hedgehog.market.synthetic import (
     synthetic_exchange_info,
     synthetic_trades,
     write_binance_zip,
 )
-from hedgehog.core.filters import parse_exchange_info
 from hedgehog.naive.settings import TradingSettings
 
 

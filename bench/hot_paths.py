@@ -26,10 +26,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from hedgehog.backtest.synthetic import synthetic_trades
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.types import Side, TradeEvent
 from hedgehog.exchange.paper.engine import MatchingEngine
+from hedgehog.market.synthetic import synthetic_trades
 from hedgehog.store import Database, TradeEventRepo
 
 GOALS = {

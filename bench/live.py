@@ -125,7 +125,7 @@ def serve_simulator(args: argparse.Namespace) -> None:
         os.sched_setaffinity(0, {args.cpu})
 
     async def main() -> None:
-        from hedgehog.exchange.simulator import start_simulator
+        from hedgehog.simulator import start_simulator
 
         sim = await start_simulator(
             synthetic=names(args.symbols),
@@ -213,8 +213,8 @@ class SimProcess:
 async def watch_dashboards(node: LiveNode, count: int) -> tuple[Any, list[asyncio.Task[int]]]:
     """Serve the node's control API with its dashboard and keep `count` dashboards open: each
     reads the live event stream (/api/events) as a browser does."""
+    from hedgehog.control.host import extra_routes
     from hedgehog.control.server import build_app, serve
-    from hedgehog.live.commands import extra_routes
 
     token = "bench"
     runner, url = await serve(build_app(node, token, routes=extra_routes(node)))

@@ -19,8 +19,8 @@ import time
 import tracemalloc
 from typing import Any
 
-from hedgehog.core.pubsub import PubSub
 from hedgehog.runtime import Process, Runtime
+from hedgehog.runtime.pubsub import PubSub
 
 
 class Sink(Process):

@@ -22,10 +22,10 @@ from pathlib import Path
 from hedgehog.config import Settings
 from hedgehog.control.server import build_app, serve
 from hedgehog.dashboard import routes
-from hedgehog.exchange.simulator import start_simulator
 from hedgehog.live.node import LiveNode
 from hedgehog.naive.context import leader_name
 from hedgehog.naive.settings import TradingSettings
+from hedgehog.simulator import start_simulator
 from hedgehog.store import Database
 
 CHROMIUM = "/usr/bin/chromium"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hedgehog.backtest.synthetic import synthetic_trades, write_binance_zip
+from hedgehog.market.synthetic import synthetic_trades, write_binance_zip
 from tests.conftest import shared_data_dir
 
 

@@ -154,7 +154,7 @@ BAD_VALUES = [
 
 @pytest.fixture
 def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    from hedgehog.backtest.synthetic import synthetic_exchange_info
+    from hedgehog.market.synthetic import synthetic_exchange_info
 
     monkeypatch.setenv("HEDGEHOG_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("HEDGEHOG_DATABASE_URL", raising=False)
@@ -179,7 +179,7 @@ def test_a_bad_value_is_one_line_and_exit_2(args: list[str], files: dict[str, st
 def test_run_with_an_unlisted_symbol_fails_before_any_url(tmp_path: Path) -> None:
     """The symbol is checked against the exchange's filters before the control API (and
     the dashboard URL) is announced. Streams point at a closed port: no network."""
-    from hedgehog.backtest.synthetic import synthetic_exchange_info
+    from hedgehog.market.synthetic import synthetic_exchange_info
 
     info = tmp_path / "info.json"
     info.write_text(json.dumps(synthetic_exchange_info(["XRPUSDT"], "0.0001", "0.1")))

@@ -9,9 +9,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from hedgehog.core.errors import OrderRejected, RejectReason, UnknownOrder, UnknownSymbol
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.types import OrderStatus, OrderUpdate, Side, TradeEvent
-from hedgehog.errors import OrderRejected, RejectReason, UnknownOrder, UnknownSymbol
 from hedgehog.exchange.base import Balance
 from hedgehog.exchange.paper.engine import MatchingEngine
 

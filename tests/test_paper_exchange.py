@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 
 import pytest
 
+from hedgehog.core.errors import OrderRejected, RejectReason, UnknownOrder, UnknownSymbol
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.types import OrderStatus, OrderUpdate, Side, TradeEvent
-from hedgehog.errors import OrderRejected, RejectReason, UnknownOrder, UnknownSymbol
 from hedgehog.exchange.base import Balance, Exchange
 from hedgehog.exchange.paper.engine import MatchingEngine
 from hedgehog.exchange.paper.exchange import PaperExchange

@@ -12,9 +12,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from hedgehog.core.errors import OrderRejected, RejectReason
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.types import OrderStatus, Side, TradeEvent
-from hedgehog.errors import OrderRejected, RejectReason
 from hedgehog.exchange.paper.engine import MatchingEngine
 from hedgehog.exchange.paper.rules import Commission, FillMode, Rules
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from hedgehog.core.pubsub import Broadcaster, PubSub
 from hedgehog.runtime import Process, Runtime, VirtualClock
+from hedgehog.runtime.pubsub import Broadcaster, PubSub
 
 Log = list[Any]
 

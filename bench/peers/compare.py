@@ -41,8 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from export import STEP, TICK, Case, cases, export, load
 
 from hedgehog.backtest.runner import BacktestConfig, run_backtest
-from hedgehog.backtest.synthetic import synthetic_exchange_info
 from hedgehog.core.filters import parse_exchange_info
+from hedgehog.market.synthetic import synthetic_exchange_info
 from hedgehog.naive.settings import TradingSettings
 
 HERE = Path(__file__).resolve().parent

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hedgehog.backtest.synthetic import synthetic_trades
-from hedgehog.backtest.tables import TradeTable
+from hedgehog.market.synthetic import synthetic_trades
+from hedgehog.market.tables import TradeTable
 
 DATA = Path(__file__).resolve().parent / "data"
 TICK, STEP, SEED = "0.0001", "0.1", 7

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from hedgehog.backtest.loaders import load_trades
 from hedgehog.backtest.runner import BacktestConfig, BacktestResult, run_backtest
 from hedgehog.core.filters import load_exchange_info
+from hedgehog.market.loaders import load_trades
 from hedgehog.naive.settings import TradingSettings
 from tests.conftest import shared_data_dir
 

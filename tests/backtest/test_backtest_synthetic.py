@@ -10,10 +10,10 @@ import pytest
 
 from hedgehog.backtest.ledger import summarise
 from hedgehog.backtest.runner import BacktestConfig, BacktestResult, merge_order, run_backtest
-from hedgehog.backtest.synthetic import synthetic_exchange_info, synthetic_trades
+from hedgehog.core.errors import ConfigError
 from hedgehog.core.filters import parse_exchange_info
 from hedgehog.core.types import OrderStatus, Side
-from hedgehog.errors import ConfigError
+from hedgehog.market.synthetic import synthetic_exchange_info, synthetic_trades
 from hedgehog.naive.settings import TradingSettings
 
 SYMBOLS = ["AAAUSDT", "BBBUSDT"]

@@ -17,10 +17,10 @@ import pytest
 
 from hedgehog.backtest.report import bucket_prices, duration, pnl_panels, trader_id, write_report
 from hedgehog.backtest.runner import BacktestConfig, BacktestResult, run_backtest
-from hedgehog.backtest.synthetic import synthetic_exchange_info, synthetic_trades
-from hedgehog.backtest.tables import SCALE, TradeTable
 from hedgehog.core.decimals import fmt
 from hedgehog.core.filters import parse_exchange_info
+from hedgehog.market.synthetic import synthetic_exchange_info, synthetic_trades
+from hedgehog.market.tables import SCALE, TradeTable
 from hedgehog.naive.settings import TradingSettings
 
 SYMBOLS = ["AAAUSDT", "BBBUSDT"]

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hedgehog.backtest.loaders import load_trades
 from hedgehog.backtest.runner import BacktestConfig, BacktestResult, run_backtest
 from hedgehog.backtest.skip import next_outside
-from hedgehog.backtest.synthetic import synthetic_exchange_info, synthetic_trades
-from hedgehog.backtest.tables import TradeTable
 from hedgehog.core.filters import load_exchange_info, parse_exchange_info
+from hedgehog.market.loaders import load_trades
+from hedgehog.market.synthetic import synthetic_exchange_info, synthetic_trades
+from hedgehog.market.tables import TradeTable
 from hedgehog.naive.settings import TradingSettings
 from tests.conftest import shared_data_dir
 

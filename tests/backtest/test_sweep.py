@@ -18,8 +18,6 @@ import typer
 from typer.testing import CliRunner
 
 from hedgehog.backtest import sweep as sweep_module
-from hedgehog.backtest import sweep_command
-from hedgehog.backtest.command import backtest
 from hedgehog.backtest.sweep import (
     DataSpec,
     Outcome,
@@ -35,14 +33,16 @@ from hedgehog.backtest.sweep import (
     run_one,
     run_sweep,
 )
-from hedgehog.backtest.sweep_command import sweep
-from hedgehog.backtest.synthetic import (
+from hedgehog.cli import sweep as sweep_command
+from hedgehog.cli.backtest import backtest
+from hedgehog.cli.sweep import sweep
+from hedgehog.core.errors import ConfigError
+from hedgehog.core.filters import parse_exchange_info
+from hedgehog.market.synthetic import (
     synthetic_exchange_info,
     synthetic_trades,
     write_binance_zip,
 )
-from hedgehog.core.filters import parse_exchange_info
-from hedgehog.errors import ConfigError
 
 SYMBOLS = ("AAAUSDT", "BBBUSDT")
 TRADES = 6_000

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from hedgehog.config import Settings
-from hedgehog.exchange.simulator import SimulatorHandle, start_simulator
 from hedgehog.live.node import LiveNode
+from hedgehog.simulator import SimulatorHandle, start_simulator
 from hedgehog.store import Database
 from tests.live.test_live_e2e import FAST
 

@@ -10,10 +10,10 @@ from typing import Any
 import aiohttp
 import pytest
 
+from hedgehog.cli.control import console_namespace
 from hedgehog.control.client import ControlClient
-from hedgehog.control.commands import console_namespace
 from hedgehog.control.server import build_app, serve
-from hedgehog.errors import ConfigError
+from hedgehog.core.errors import ConfigError
 from hedgehog.live.node import LiveNode
 from hedgehog.naive.context import leader_name
 from tests.control.conftest import started_node

@@ -15,9 +15,9 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 
+from hedgehog.control.host import extra_routes
 from hedgehog.control.openapi import openapi
 from hedgehog.control.server import build_app, serve
-from hedgehog.live.commands import extra_routes
 from hedgehog.live.node import LiveNode
 from hedgehog.store import SettingsRepo
 from tests.control.conftest import started_node

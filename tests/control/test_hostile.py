@@ -14,12 +14,12 @@ import pytest
 from typer.testing import CliRunner
 
 from hedgehog import cli
-from hedgehog.control.dashboard_command import announce, announcement
+from hedgehog.cli.dashboard import announce, announcement
+from hedgehog.config.token import write_address, write_token
+from hedgehog.control.host import extra_routes
 from hedgehog.control.server import build_app, serve
-from hedgehog.control.token import write_address, write_token
 from hedgehog.core import jsonlimits
-from hedgehog.errors import ConfigError
-from hedgehog.live.commands import extra_routes
+from hedgehog.core.errors import ConfigError
 from hedgehog.live.node import LiveNode
 from hedgehog.naive.settings import TradingSettings
 from hedgehog.store import Database, SettingsRepo

@@ -16,11 +16,11 @@ from aiohttp import web
 from hedgehog.config import Settings
 from hedgehog.control.server import build_app, serve
 from hedgehog.dashboard import Dashboard
-from hedgehog.exchange.simulator import SimulatorHandle, start_simulator
-from hedgehog.exchange.simulator.market import wall_clock_ms
 from hedgehog.live.node import LiveNode
 from hedgehog.naive.context import leader_name
 from hedgehog.naive.settings import TradingSettings
+from hedgehog.simulator import SimulatorHandle, start_simulator
+from hedgehog.simulator.market import wall_clock_ms
 from hedgehog.store import Database
 from tests.helpers import eventually
 from tests.live.test_live_e2e import FAST

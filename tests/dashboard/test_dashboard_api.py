@@ -17,13 +17,13 @@ from typing import Any
 import aiohttp
 import pytest
 
+from hedgehog.cli.dashboard import announce, dashboard_link
 from hedgehog.config import Settings
-from hedgehog.control.dashboard_command import dashboard_link
-from hedgehog.control.token import read_connection
+from hedgehog.config.token import read_connection
+from hedgehog.control.host import extra_routes, running_node
 from hedgehog.dashboard.server import Client, Snapshot
 from hedgehog.dashboard.snapshot import Series, trader_of
-from hedgehog.exchange.simulator import start_simulator
-from hedgehog.live.commands import extra_routes, running_node
+from hedgehog.simulator import start_simulator
 from hedgehog.store import Database
 from tests.dashboard.conftest import SYMBOL, TOKEN, Rig
 from tests.helpers import eventually
@@ -357,7 +357,7 @@ async def test_running_node_prints_a_working_dashboard_link(
         data_dir=tmp_path,
     )
     try:
-        async with running_node(settings, db=Database(None, tmp_path)):
+        async with running_node(settings, db=Database(None, tmp_path), announce=announce):
             printed = capsys.readouterr().err
             assert "token=" not in printed, printed  # stderr is not a terminal: it may be a log
             assert re.search(r"dashboard: http://127\.0\.0\.1:\d+/ ", printed), printed

@@ -20,14 +20,14 @@ from typing import Any
 import aiohttp
 import pytest
 
+from hedgehog.control.host import running_node
 from hedgehog.control.server import build_app, serve
 from hedgehog.dashboard import snapshot as dashboard
-from hedgehog.exchange.simulator import SimulatorHandle, start_simulator
-from hedgehog.live.commands import running_node
 from hedgehog.live.node import LiveNode, NodeCrashed
 from hedgehog.naive.context import leader_name
 from hedgehog.naive.settings import TradingSettings
 from hedgehog.runtime import Process
+from hedgehog.simulator import SimulatorHandle, start_simulator
 from hedgehog.store import Database, OrderRepo
 from tests.helpers import eventually
 from tests.live.test_live_e2e import FAST, settings_for

@@ -13,11 +13,11 @@ import aiohttp
 import pytest
 
 from hedgehog.config import Settings
-from hedgehog.errors import AuthenticationError
-from hedgehog.exchange.simulator import SimulatorHandle, start_simulator
+from hedgehog.core.errors import AuthenticationError
 from hedgehog.live.node import LiveNode
 from hedgehog.naive.context import leader_name
 from hedgehog.naive.settings import TradingSettings
+from hedgehog.simulator import SimulatorHandle, start_simulator
 from hedgehog.streamer.options import ConnectionOptions
 from tests.helpers import eventually
 

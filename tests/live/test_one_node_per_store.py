@@ -18,14 +18,14 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from hedgehog.control.token import (
+from hedgehog.config.token import (
     ADDRESS_FILE,
     TOKEN_FILE,
     clear_address,
     write_address,
     write_token,
 )
-from hedgehog.exchange.simulator import SimulatorHandle, start_simulator
+from hedgehog.simulator import SimulatorHandle, start_simulator
 from hedgehog.store import Database
 from hedgehog.store import lock as lock_module
 from hedgehog.store.errors import DatabaseUnavailable

@@ -12,7 +12,6 @@ from decimal import Decimal as D
 import pytest
 
 from hedgehog.core.filters import SymbolFilters
-from hedgehog.core.pubsub import PubSub
 from hedgehog.core.types import Order, TradeEvent, trade_topic
 from hedgehog.exchange.paper.engine import MatchingEngine
 from hedgehog.exchange.paper.exchange import PaperExchange
@@ -22,6 +21,7 @@ from hedgehog.naive.leader import Leader
 from hedgehog.naive.settings import TradingSettings
 from hedgehog.naive.trader import Trader
 from hedgehog.runtime import Clock, Runtime
+from hedgehog.runtime.pubsub import PubSub
 
 XRP = SymbolFilters("XRPUSDT", "XRP", "USDT", D("0.0001"), D("0.1"), min_notional=D("1"))
 BTC = SymbolFilters("BTCUSDT", "BTC", "USDT", D("0.01"), D("0.00001"), min_notional=D("10"))

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
-from hedgehog.core.pubsub import PubSub
 from hedgehog.core.types import Order, OrderStatus, OrderUpdate, Side, TradeEvent
 from hedgehog.naive.messages import Watch
 from hedgehog.naive.observer import Observer
 from hedgehog.runtime import Runtime
+from hedgehog.runtime.pubsub import PubSub
 
 
 def fill(cid: str, side: Side, price: str, qty: str = "10") -> OrderUpdate:

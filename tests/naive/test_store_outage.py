@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from hedgehog.core.errors import StoreUnavailable
 from hedgehog.core.types import Side
-from hedgehog.errors import StoreUnavailable
 from hedgehog.naive.store import MemoryTraderStore
 from hedgehog.naive.strategy import TraderState
 from hedgehog.runtime import VirtualClock

@@ -15,11 +15,12 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from hedgehog.core.errors import ConfigError
 from hedgehog.core.filters import SymbolFilters
+from hedgehog.core.symbols import normalize_symbol
 from hedgehog.core.types import Fill, Order, OrderStatus, OrderUpdate, Side, TradeEvent
-from hedgehog.errors import ConfigError
 from hedgehog.naive import strategy
-from hedgehog.naive.settings import TradingSettings, normalize_symbol
+from hedgehog.naive.settings import TradingSettings
 from hedgehog.naive.strategy import (
     MAX_CLIENT_ID,
     PENDING,

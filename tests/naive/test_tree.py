@@ -18,8 +18,8 @@ from decimal import Decimal as D
 
 import pytest
 
+from hedgehog.core.errors import ConfigError
 from hedgehog.core.types import Order, OrderStatus, Side, orders_topic
-from hedgehog.errors import ConfigError
 from hedgehog.naive import strategy
 from hedgehog.naive.context import SYMBOLS, leader_name, symbol_name, traders_name
 from hedgehog.naive.leader import MAX_RESTARTS, RESTART_PERIOD, Leader

@@ -15,7 +15,7 @@ import pytest
 from yarl import URL
 
 from hedgehog.exchange.binance.signing import hmac_signature, sign_query, ws_api_payload
-from hedgehog.exchange.simulator import SimulatorHandle, start_simulator
+from hedgehog.simulator import SimulatorHandle, start_simulator
 from tests.helpers import eventually
 
 ORDER = {"symbol": "XRPUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",

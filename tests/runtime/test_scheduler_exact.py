@@ -209,8 +209,8 @@ async def test_the_backtest_stops_with_a_clear_error_when_a_callback_awaits_outs
     rt: Runtime, clock: Any
 ) -> None:
     from hedgehog.backtest.runner import _Replay
-    from hedgehog.core.pubsub import PubSub
     from hedgehog.core.types import TradeEvent, trade_topic
+    from hedgehog.runtime.pubsub import PubSub
 
     pubsub = PubSub(rt)
     await rt.start(Listener, pubsub, trade_topic("XRPUSDT"), name="listener")

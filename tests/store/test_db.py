@@ -14,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.orm import Session
 
-from hedgehog.errors import ConfigError
+from hedgehog.core.errors import ConfigError
 from hedgehog.store import Database, DatabaseUnavailable, mask_url, upgrade
 from hedgehog.store.models import metadata
 

@@ -9,7 +9,6 @@ from decimal import Decimal as D
 from pathlib import Path
 
 from hedgehog.core.filters import SymbolFilters
-from hedgehog.core.pubsub import PubSub
 from hedgehog.core.types import TradeEvent, trade_topic
 from hedgehog.exchange.paper.engine import MatchingEngine
 from hedgehog.exchange.paper.exchange import PaperExchange
@@ -17,6 +16,7 @@ from hedgehog.naive.api import Naive
 from hedgehog.naive.context import NaiveContext
 from hedgehog.naive.settings import TradingSettings
 from hedgehog.runtime import Runtime
+from hedgehog.runtime.pubsub import PubSub
 from hedgehog.store import Database, OrderRepo, SqlTraderStore
 
 XRP = SymbolFilters("XRPUSDT", "XRP", "USDT", D("0.0001"), D("0.1"), min_notional=D("1"))

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from hedgehog.errors import ConfigError
+from hedgehog.core.errors import ConfigError
 from hedgehog.naive.settings import DEFAULTS, TradingSettings
 from hedgehog.store import CorruptRow, Database, SettingsRepo
 from hedgehog.store.models import TradingSettingsRow

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hedgehog.backtest.synthetic import synthetic_exchange_info
+from hedgehog.market.synthetic import synthetic_exchange_info
 
 
 def hedgehog(*args: str) -> subprocess.CompletedProcess[str]:

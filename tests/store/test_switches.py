@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hedgehog.errors import ConfigError
+from hedgehog.core.errors import ConfigError
 from hedgehog.store import Database, StreamingRepo, WarehouseRepo
 
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from hedgehog.core.pubsub import PubSub
 from hedgehog.core.types import TradeEvent, trade_topic
 from hedgehog.runtime import Process, Runtime, VirtualClock
+from hedgehog.runtime.pubsub import PubSub
 from hedgehog.streamer import ConnectionOptions
 from tests.streamer.fake_binance import FakeBinance
 

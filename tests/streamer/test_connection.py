@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from hedgehog.core.pubsub import PubSub
 from hedgehog.core.types import TradeEvent
 from hedgehog.runtime import Crash, Runtime, VirtualClock
+from hedgehog.runtime.pubsub import PubSub
 from hedgehog.streamer import (
     StreamConnection,
     StreamRequestError,

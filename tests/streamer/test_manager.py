@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from hedgehog.core.pubsub import PubSub
-from hedgehog.errors import ConfigError
+from hedgehog.core.errors import ConfigError
 from hedgehog.runtime import Runtime, Supervisor
+from hedgehog.runtime.pubsub import PubSub
 from hedgehog.streamer import (
     CONNECTIONS,
     MANAGER,

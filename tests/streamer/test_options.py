@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from hedgehog.errors import ConfigError
+from hedgehog.core.errors import ConfigError
 from hedgehog.streamer import Backoff, ConnectionOptions, normalize_symbol, stream_name
 from hedgehog.streamer.options import LogLimiter
 

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from hedgehog.backtest.tables import SCALE, TradeTable
-from hedgehog.core.pubsub import PubSub
+from hedgehog.market.tables import SCALE, TradeTable
 from hedgehog.runtime import InitError, Runtime, VirtualClock
+from hedgehog.runtime.pubsub import PubSub
 from hedgehog.streamer.replay import ReplayPublisher
 from tests.streamer.conftest import Collector
 

@@ -18,9 +18,9 @@ from typing import Any, TypeVar
 
 import pytest
 
-from hedgehog.core.pubsub import PubSub
 from hedgehog.core.types import TradeEvent
 from hedgehog.runtime import Runtime, VirtualClock
+from hedgehog.runtime.pubsub import PubSub
 from hedgehog.store import Database, DatabaseUnavailable
 from tests.store.conftest import data_dir, db, db_url, pg_schema_url
 

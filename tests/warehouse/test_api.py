@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from hedgehog.core.pubsub import PubSub
-from hedgehog.errors import ConfigError
+from hedgehog.core.errors import ConfigError
 from hedgehog.runtime import Runtime, VirtualClock, which_children
 from hedgehog.runtime.node import Node
+from hedgehog.runtime.pubsub import PubSub
 from hedgehog.store import Database, DatabaseUnavailable, TradeEventRepo, WarehouseRepo
 from hedgehog.warehouse import (
     RECORDERS,

@@ -25,12 +25,12 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from hedgehog.backtest.command import backtest
-from hedgehog.backtest.synthetic import synthetic_trades, write_binance_zip
-from hedgehog.backtest.tables import TradeTable
-from hedgehog.core.pubsub import PubSub
+from hedgehog.cli.backtest import backtest
 from hedgehog.core.types import TradeEvent
+from hedgehog.market.synthetic import synthetic_trades, write_binance_zip
+from hedgehog.market.tables import TradeTable
 from hedgehog.runtime import Runtime
+from hedgehog.runtime.pubsub import PubSub
 from hedgehog.store import CorruptRow, Database, TradeEventRepo
 from hedgehog.store.models import TradeEventRow
 from hedgehog.warehouse import RecorderOptions, Warehouse, load_recorded, recorded_span, replay

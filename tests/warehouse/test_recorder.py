@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from hedgehog.core.pubsub import PubSub
+from hedgehog.core.errors import ConfigError
 from hedgehog.core.types import Order, OrderStatus, OrderUpdate, Side
-from hedgehog.errors import ConfigError
 from hedgehog.runtime import InitError, Process, Runtime, VirtualClock
+from hedgehog.runtime.pubsub import PubSub
 from hedgehog.store import Database, OrderRepo, TradeEventRepo
 from hedgehog.warehouse import OrderRecorder, RecorderOptions, TradeRecorder
 

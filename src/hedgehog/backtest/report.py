@@ -39,9 +39,9 @@ from hedgehog.backtest.report_charts import (
     render_png,
 )
 from hedgehog.backtest.runner import BacktestConfig, BacktestResult
-from hedgehog.backtest.tables import SCALE, TradeTable
 from hedgehog.core.decimals import ONE, ZERO, fmt
 from hedgehog.core.types import Order, OrderStatus, Side
+from hedgehog.market.tables import SCALE, TradeTable
 
 BUCKETS = 1000
 """Time buckets of the price and PnL charts (about one per pixel column)."""

@@ -23,22 +23,22 @@ from typing import Any
 
 import numpy as np
 
-from hedgehog import interrupt
 from hedgehog.backtest.ledger import LedgerSummary, summarise
 from hedgehog.backtest.skip import skip_ahead
-from hedgehog.backtest.tables import TradeTable, from_units
+from hedgehog.core.errors import ConfigError
 from hedgehog.core.filters import SymbolFilters
-from hedgehog.core.pubsub import PubSub
 from hedgehog.core.types import Side, TradeEvent, orders_topic, trade_topic
-from hedgehog.errors import ConfigError
 from hedgehog.exchange.paper.engine import MatchingEngine
 from hedgehog.exchange.paper.exchange import PaperExchange
 from hedgehog.exchange.paper.rules import Commission, Rules
+from hedgehog.market.tables import TradeTable, from_units
 from hedgehog.naive.api import Naive
 from hedgehog.naive.context import NaiveContext, leader_name, symbol_name
+from hedgehog.naive.leader import traders_of
 from hedgehog.naive.settings import TradingSettings
 from hedgehog.naive.store import MemoryTraderStore
-from hedgehog.runtime import Runtime, VirtualClock
+from hedgehog.runtime import Runtime, VirtualClock, interrupt
+from hedgehog.runtime.pubsub import PubSub
 
 CHUNK = 65_536
 Progress = Callable[[int, int], None]
@@ -355,8 +355,8 @@ class _Chaos:
             return self.rt.whereis(symbol_name(symbol))
         if leader is None:
             return None
-        slots = sorted(leader.slots.values(), key=lambda s: s.state.number)  # type: ignore[attr-defined]
-        return self.rng.choice(slots).pid if slots else None
+        traders = traders_of(leader)
+        return self.rng.choice(traders).process if traders else None
 
 
 __all__ = ["BacktestConfig", "BacktestResult", "run_backtest"]

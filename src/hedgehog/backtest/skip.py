@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hedgehog import interrupt
-from hedgehog.backtest.tables import SCALE
+from hedgehog.market.tables import SCALE
+from hedgehog.runtime import interrupt
 
 if TYPE_CHECKING:
     from hedgehog.backtest.runner import Progress, _Chaos, _Replay

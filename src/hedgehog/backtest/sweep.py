@@ -80,10 +80,10 @@ from multiprocessing.context import SpawnContext, SpawnProcess
 from typing import Any
 
 from hedgehog.backtest.runner import BacktestConfig, run_backtest
-from hedgehog.backtest.synthetic import synthetic_trades
-from hedgehog.backtest.tables import TradeTable
+from hedgehog.core.errors import ConfigError, DataError, HedgehogError
 from hedgehog.core.filters import SymbolFilters
-from hedgehog.errors import ConfigError, DataError, HedgehogError
+from hedgehog.market.synthetic import synthetic_trades
+from hedgehog.market.tables import TradeTable
 from hedgehog.naive.settings import TradingSettings
 
 SETTINGS = ("chunks", "budget", "buy_down_interval", "profit_interval", "rebuy_interval", "fee")
@@ -297,7 +297,7 @@ def _build(spec: DataSpec) -> LoadedData:
         }
         loaded = LoadedData(tables)
     else:
-        from hedgehog.backtest.loaders import load_trades
+        from hedgehog.market.loaders import load_trades
 
         try:
             result = load_trades(

@@ -8,8 +8,8 @@ from typing import Any
 import aiohttp
 
 from hedgehog.config import Settings
-from hedgehog.control.token import read_connection
-from hedgehog.errors import ConfigError
+from hedgehog.config.token import read_connection
+from hedgehog.core.errors import ConfigError
 
 
 class ControlClient:

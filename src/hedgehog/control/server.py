@@ -30,13 +30,12 @@ from aiohttp import web
 
 from hedgehog.control.openapi import openapi
 from hedgehog.core import jsonlimits
-from hedgehog.errors import HedgehogError
+from hedgehog.core.errors import HedgehogError
+from hedgehog.core.symbols import normalize_symbol
 from hedgehog.live.node import LiveNode
+from hedgehog.live.processes import find_process
 from hedgehog.live.view import snapshot
-from hedgehog.naive.context import leader_name
-from hedgehog.naive.settings import FIELDS, normalize_symbol
-from hedgehog.runtime import Process
-from hedgehog.runtime.process import _label
+from hedgehog.naive.settings import FIELDS
 
 log = logging.getLogger("hedgehog.control")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -100,33 +99,6 @@ def _symbol(data: dict[str, Any]) -> str:
     if not isinstance(symbol, str):
         raise BadRequest('"symbol" (a string) is required')
     return normalize_symbol(symbol)
-
-
-def find_process(node: LiveNode, name: Any) -> Process:
-    """A process by pid number, registered name ("leader:XRPUSDT") or "trader:SYMBOL:ID"."""
-    rt = node.rt
-    if isinstance(name, str) and len(name) > 200:
-        raise BadRequest("a process name is at most 200 characters")
-    pid = name if isinstance(name, int) and not isinstance(name, bool) else None
-    if isinstance(name, str) and name.isascii() and name.isdigit():  # not "²": int() refuses it
-        pid = int(name)
-    if pid is not None:
-        proc = rt.processes.get(pid)
-        if proc is not None:
-            return proc
-    if isinstance(name, str):
-        parts = name.split(":")
-        if len(parts) == 3 and parts[0] == "trader":
-            leader = rt.whereis(leader_name(parts[1].upper()))
-            slot = getattr(leader, "slots", {}).get(parts[2]) if leader is not None else None
-            if slot is not None and slot.pid.alive:
-                return slot.pid  # type: ignore[no-any-return]
-        for registered in rt.registry.names():
-            if _label(registered) == name:
-                proc = rt.whereis(registered)
-                if proc is not None:
-                    return proc
-    raise BadRequest(f"no live process {_cut(repr(name), 80)} (see `hedgehog status` for names)")
 
 
 async def status(request: web.Request) -> web.Response:

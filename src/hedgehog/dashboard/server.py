@@ -30,10 +30,11 @@ from typing import Any
 
 from aiohttp import web
 
-from hedgehog.control.server import find_process
+from hedgehog.core.symbols import normalize_symbol
 from hedgehog.dashboard import snapshot as snap
 from hedgehog.live.node import LiveNode
-from hedgehog.naive.settings import normalize_symbol
+from hedgehog.live.processes import find_process
+from hedgehog.naive.leader import Leader
 
 log = logging.getLogger("hedgehog.dashboard")
 
@@ -330,17 +331,16 @@ class Dashboard:
                 {k: c.get(k) for k in ("pid", "name", "id", "module", "status", "restarts")}
                 for c in children
             ]
-        slots = getattr(proc, "slots", None)
-        if isinstance(slots, dict):  # a leader: its traders' slots
+        if isinstance(proc, Leader):  # a leader: its traders
             body["slots"] = [
                 {
-                    "trader_id": tid,
-                    "pid": slot.pid.pid,
-                    "alive": slot.pid.alive,
-                    "phase": slot.state.phase,
-                    "cycle": slot.state.cycle,
+                    "trader_id": t.trader_id,
+                    "pid": t.process.pid,
+                    "alive": t.alive,
+                    "phase": t.state.phase,
+                    "cycle": t.state.cycle,
                 }
-                for tid, slot in sorted(slots.items(), key=lambda kv: kv[1].state.number)
+                for t in proc.traders()
             ]
         if type(proc).__name__ == "Trader":
             state = getattr(proc, "state", None)

@@ -30,6 +30,7 @@ from hedgehog.core.types import Order, OrderStatus, Side
 from hedgehog.exchange.base import Balance
 from hedgehog.live.node import FEED, LiveNode
 from hedgehog.naive.context import leader_name
+from hedgehog.naive.leader import traders_of
 from hedgehog.naive.observer import SymbolView
 
 CYCLES_SHOWN = 50  # completed cycles listed per symbol
@@ -216,12 +217,11 @@ def symbol_section(
             "traders_started": ctx.traders_started[symbol],
             "trader_restarts": ctx.restarts[symbol],
         }
-        slots = getattr(leader, "slots", {})
-        for trader_id, slot in sorted(slots.items(), key=lambda kv: kv[1].state.number):
-            pid = slot.pid
+        for trader in traders_of(leader):
+            pid = trader.process
             entry: dict[str, Any] = {
-                "trader_id": trader_id,
-                "key": f"trader:{symbol}:{trader_id}",
+                "trader_id": trader.trader_id,
+                "key": f"trader:{symbol}:{trader.trader_id}",
                 "pid": pid.pid,
                 "alive": pid.alive,
             }

@@ -1,7 +1,7 @@
 """The `Exchange` protocol: everything traders need from an exchange, nothing more.
 
 Two implementations are chosen once, from settings: the paper exchange (matching against the
-trade stream) and the Binance REST client. Failures raise `hedgehog.errors.ExchangeError`s.
+trade stream) and the Binance REST client. Failures raise `hedgehog.core.errors.ExchangeError`s.
 """
 
 from __future__ import annotations

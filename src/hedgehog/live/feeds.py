@@ -20,7 +20,6 @@ from decimal import Decimal
 from typing import Any
 
 from hedgehog.core.filters import SymbolFilters
-from hedgehog.core.pubsub import PubSub
 from hedgehog.core.types import (
     Fill,
     Order,
@@ -37,6 +36,7 @@ from hedgehog.exchange.binance.user_stream import UserDataStream
 from hedgehog.exchange.paper.exchange import PaperExchange
 from hedgehog.live.messages import UnwatchSymbol, WatchOrder, WatchSymbol
 from hedgehog.runtime import Process
+from hedgehog.runtime.pubsub import PubSub
 
 log = logging.getLogger("hedgehog.live")
 

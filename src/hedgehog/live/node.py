@@ -29,10 +29,16 @@ from decimal import Decimal
 from typing import Any
 
 from hedgehog.config import Settings
+from hedgehog.core.errors import (
+    ConfigError,
+    HedgehogError,
+    OrderRejected,
+    UnknownOrder,
+    UnknownSymbol,
+)
 from hedgehog.core.filters import SymbolFilters
-from hedgehog.core.pubsub import PubSub
+from hedgehog.core.symbols import normalize_symbol
 from hedgehog.core.types import Order
-from hedgehog.errors import ConfigError, HedgehogError, OrderRejected, UnknownOrder, UnknownSymbol
 from hedgehog.exchange.base import Exchange
 from hedgehog.exchange.binance.rest import BinanceExchange
 from hedgehog.exchange.paper.engine import MatchingEngine
@@ -48,10 +54,11 @@ from hedgehog.naive.api import Naive
 from hedgehog.naive.context import NaiveContext
 from hedgehog.naive.messages import Watch
 from hedgehog.naive.observer import Observer
-from hedgehog.naive.settings import TradingSettings, normalize_symbol
+from hedgehog.naive.settings import TradingSettings
 from hedgehog.naive.store import MemoryTraderStore, TraderStore
 from hedgehog.runtime import ChildSpec, Runtime
 from hedgehog.runtime.node import Node
+from hedgehog.runtime.pubsub import PubSub
 from hedgehog.store import Database, OrderRepo, SettingsRepo, SqlTraderStore, StreamingRepo
 from hedgehog.store.lock import StoreLock
 from hedgehog.streamer.api import Streamer

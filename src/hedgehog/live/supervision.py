@@ -15,8 +15,9 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from hedgehog.errors import HedgehogError
+from hedgehog.core.errors import HedgehogError
 from hedgehog.naive.context import leader_name, symbol_name
+from hedgehog.naive.leader import traders_of
 
 if TYPE_CHECKING:
     from hedgehog.live.node import LiveNode
@@ -70,9 +71,7 @@ def symbol_state(node: LiveNode, symbol: str) -> tuple[str, str | None]:
         proc = node.rt.whereis(name)
         if proc is None or not proc.alive:
             return "down", f"{what} is not running (restarting, or its supervisor gave up)"
-    leader = node.rt.whereis(leader_name(symbol))
-    slots = getattr(leader, "slots", {})
-    if not any(slot.pid.alive for slot in slots.values()):
+    if not any(t.alive for t in traders_of(node.rt.whereis(leader_name(symbol)))):
         return "down", "no trader is running (starting or restarting)"
     return ("trading" if wanted == "on" else "shutting down"), None
 

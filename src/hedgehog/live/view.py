@@ -10,6 +10,7 @@ from rich.text import Text
 
 from hedgehog.live.node import FEED, LiveNode
 from hedgehog.naive.context import leader_name
+from hedgehog.naive.leader import traders_of
 
 PHASE_STYLE = {"idle": "dim", "buying": "cyan", "selling": "yellow", "done": "green"}
 
@@ -26,11 +27,10 @@ def snapshot(node: LiveNode) -> dict[str, Any]:
     views = observer.info() if observer is not None else {}
     symbols: dict[str, Any] = {}
     for symbol, status in sorted(node.naive.ctx.status.items()):
-        leader = node.rt.whereis(leader_name(symbol))
-        traders = []
-        if leader is not None:
-            for slot in sorted(leader.slots.values(), key=lambda s: s.state.number):  # type: ignore[attr-defined]
-                traders.append(slot.pid.info() if slot.pid.alive else {"trader_id": "?"})
+        traders = [
+            t.process.info() if t.alive else {"trader_id": "?"}
+            for t in traders_of(node.rt.whereis(leader_name(symbol)))
+        ]
         symbols[symbol] = {"status": status, "traders": traders, **views.get(symbol, {})}
     feed = node.rt.whereis(FEED[node.settings.exchange])
     return {

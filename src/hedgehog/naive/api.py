@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hedgehog.errors import ConfigError, UnknownSymbol
+from hedgehog.core.errors import ConfigError, UnknownSymbol
+from hedgehog.core.symbols import normalize_symbol
 from hedgehog.naive.context import (
     OFF,
     ON,
@@ -23,7 +24,7 @@ from hedgehog.naive.context import (
 )
 from hedgehog.naive.messages import RESUME
 from hedgehog.naive.messages import SHUTDOWN as SHUTDOWN_MESSAGE
-from hedgehog.naive.settings import TradingSettings, normalize_symbol
+from hedgehog.naive.settings import TradingSettings
 from hedgehog.naive.supervisors import DynamicSymbolSupervisor, NaiveSupervisor, symbol_spec
 from hedgehog.runtime import ChildSpec, Process, start_child, terminate_child
 

@@ -11,13 +11,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from hedgehog.core.pubsub import PubSub
 from hedgehog.core.types import TradeEvent
 from hedgehog.exchange.base import Exchange
 from hedgehog.naive.settings import TradingSettings
 from hedgehog.naive.store import MemoryTraderStore, TraderStore
 from hedgehog.naive.strategy import OrderRef
 from hedgehog.runtime import Runtime
+from hedgehog.runtime.pubsub import PubSub
 
 ON, OFF, SHUTDOWN = "on", "off", "shutdown"
 SYMBOLS = "naive.symbols"  # the DynamicSymbolSupervisor's registered name

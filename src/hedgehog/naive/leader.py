@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from hedgehog.errors import ConfigError, UnknownSymbol
+from hedgehog.core.errors import ConfigError, UnknownSymbol
 from hedgehog.naive import strategy
 from hedgehog.naive.context import SHUTDOWN, SYMBOLS, NaiveContext, traders_name
 from hedgehog.naive.messages import (
@@ -56,6 +56,26 @@ class Slot:
     pid: Process
     ref: int
     state: TraderState
+
+
+@dataclass(frozen=True, slots=True)
+class TraderView:
+    """A leader's trader as others may see it: its id, its process (alive or not) and the
+    last state it reported."""
+
+    trader_id: str
+    process: Process
+    state: TraderState
+
+    @property
+    def alive(self) -> bool:
+        return self.process.alive
+
+
+def traders_of(leader: Process | None) -> list[TraderView]:
+    """The traders of a leader (none when `leader` is missing or not a `Leader`), in start
+    order: the one read-only view other packages use instead of the leader's private slots."""
+    return leader.traders() if isinstance(leader, Leader) else []
 
 
 class Leader(Process):
@@ -153,6 +173,11 @@ class Leader(Process):
         )
         self.ctx.errored[self.symbol] = why + (f"; open orders left: {orders}" if orders else "")
         log.error("%s: %s", self.symbol, self.ctx.errored[self.symbol])
+
+    def traders(self) -> list[TraderView]:
+        """This leader's traders in start order (see `traders_of`)."""
+        slots = sorted(self.slots.items(), key=lambda kv: kv[1].state.number)
+        return [TraderView(tid, slot.pid, slot.state) for tid, slot in slots]
 
     def info(self) -> dict[str, Any]:
         return {

@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 from hedgehog.core.decimals import ONE, ZERO, fmt
-from hedgehog.core.pubsub import PubSub
 from hedgehog.core.types import (
     Order,
     OrderStatus,
@@ -24,6 +23,7 @@ from hedgehog.core.types import (
 )
 from hedgehog.naive.messages import Watch
 from hedgehog.runtime import Process
+from hedgehog.runtime.pubsub import PubSub
 
 RECENT = 2_000  # recent trades kept per symbol (for charts)
 SAMPLE_MS = 1_000  # PnL sampled at most once a second of trade time

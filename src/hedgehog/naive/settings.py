@@ -7,8 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from hedgehog.core.decimals import fmt, to_decimal
+from hedgehog.core.errors import ConfigError
 from hedgehog.core.filters import SymbolFilters
-from hedgehog.errors import ConfigError
+from hedgehog.core.symbols import normalize_symbol
 
 DEFAULTS: dict[str, Any] = {
     "chunks": 5,
@@ -149,14 +150,4 @@ def _decimal(value: object, key: str) -> Decimal:
     return number
 
 
-def normalize_symbol(symbol: str) -> str:
-    """Symbols are case-insensitive and stored upper-case; reject what cannot be one."""
-    s = symbol.strip().upper()
-    if not s or not s.isascii() or not s.isalnum() or len(s) > 20:
-        raise ConfigError(
-            f"{_shown(symbol)} is not a valid symbol (letters and digits, e.g. XRPUSDT)"
-        )
-    return s
-
-
-__all__ = ["DEFAULTS", "FIELDS", "MAX_CHUNKS", "TradingSettings", "normalize_symbol", "replace"]
+__all__ = ["DEFAULTS", "FIELDS", "MAX_CHUNKS", "TradingSettings", "replace"]

@@ -19,14 +19,14 @@ from collections.abc import Coroutine
 from typing import Any
 
 from hedgehog.core.decimals import ZERO
-from hedgehog.core.types import OrderUpdate, TradeEvent, orders_topic, trade_topic
-from hedgehog.errors import (
+from hedgehog.core.errors import (
     ExchangeUnavailable,
     OrderRejected,
     RejectReason,
     StoreUnavailable,
     UnknownOrder,
 )
+from hedgehog.core.types import OrderUpdate, TradeEvent, orders_topic, trade_topic
 from hedgehog.naive import strategy
 from hedgehog.naive.context import NaiveContext
 from hedgehog.naive.messages import (

@@ -38,7 +38,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from hedgehog.errors import ConfigError
+from hedgehog.core.errors import ConfigError
 from hedgehog.store.errors import DatabaseUnavailable
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from hedgehog.errors import ConfigError, HedgehogError, StoreUnavailable
+from hedgehog.core.errors import ConfigError, HedgehogError, StoreUnavailable
 
 
 class StoreError(HedgehogError):

@@ -32,7 +32,7 @@ from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from hedgehog.errors import ConfigError
+from hedgehog.core.errors import ConfigError
 from hedgehog.store.db import Database
 from hedgehog.store.errors import DatabaseUnavailable
 
@@ -164,7 +164,7 @@ def _alive(pid: int) -> bool:
 
 def _refusal(db: Database, data_dir: Path | None, pid: int | None) -> str:
     """One line naming the node that holds the lock: its pid and control URL when known."""
-    from hedgehog.control.token import read_address
+    from hedgehog.config.token import read_address
 
     where = "pid unknown"
     address = read_address(data_dir) if data_dir is not None else None

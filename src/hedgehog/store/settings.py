@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from hedgehog.core.errors import ConfigError
 from hedgehog.core.filters import SymbolFilters
-from hedgehog.errors import ConfigError
-from hedgehog.naive.settings import DECIMAL_FIELDS, TradingSettings, normalize_symbol
+from hedgehog.core.symbols import normalize_symbol
+from hedgehog.naive.settings import DECIMAL_FIELDS, TradingSettings
 from hedgehog.store.db import Database, insert_or_ignore
 from hedgehog.store.errors import CorruptRow
 from hedgehog.store.models import (

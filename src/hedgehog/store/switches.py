@@ -9,8 +9,8 @@ from typing import Generic, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from hedgehog.errors import ConfigError
-from hedgehog.naive.settings import normalize_symbol
+from hedgehog.core.errors import ConfigError
+from hedgehog.core.symbols import normalize_symbol
 from hedgehog.store.db import Database
 from hedgehog.store.models import (
     SWITCH_STATUSES,

@@ -6,13 +6,13 @@
 - `replay.py`: `ReplayPublisher`, recorded trades on the same topics (paper trading).
 """
 
+from hedgehog.core.symbols import normalize_symbol
 from hedgehog.streamer.api import Streamer, StreamerSupervisor, streamer_children
 from hedgehog.streamer.connection import (
     DEFAULT_STREAM_URL,
     StreamConnection,
     StreamRequestError,
     list_subscriptions,
-    normalize_symbol,
     stream_name,
 )
 from hedgehog.streamer.manager import (

@@ -23,10 +23,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from hedgehog.core.pubsub import Broadcaster
-from hedgehog.errors import ConfigError
+from hedgehog.core.errors import ConfigError
+from hedgehog.core.symbols import normalize_symbol
 from hedgehog.runtime import ChildSpec, DynamicSupervisor, Process, Runtime, Supervisor
-from hedgehog.streamer.connection import DEFAULT_STREAM_URL, normalize_symbol
+from hedgehog.runtime.pubsub import Broadcaster
+from hedgehog.streamer.connection import DEFAULT_STREAM_URL
 from hedgehog.streamer.manager import (
     CONNECTIONS,
     MANAGER,

@@ -49,11 +49,12 @@ from typing import Any
 
 import aiohttp
 
-from hedgehog.core.pubsub import Broadcaster
+from hedgehog.core.errors import ExchangeError
+from hedgehog.core.symbols import normalize_symbol
 from hedgehog.core.types import TradeEvent, trade_topic
-from hedgehog.errors import ConfigError, ExchangeError
 from hedgehog.exchange.binance.wire import WireError, parse_trade
 from hedgehog.runtime import NOREPLY, Process, Runtime
+from hedgehog.runtime.pubsub import Broadcaster
 from hedgehog.streamer.options import (
     MAX_STREAMS_PER_CONNECTION,
     Backoff,
@@ -71,14 +72,6 @@ _TEXT = aiohttp.WSMsgType.TEXT
 _BINARY = aiohttp.WSMsgType.BINARY
 _ERROR = aiohttp.WSMsgType.ERROR
 _CLOSED = (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED)
-
-
-def normalize_symbol(symbol: str) -> str:
-    """Symbols are case-insensitive and kept upper-case; reject what cannot be one."""
-    s = symbol.strip().upper() if isinstance(symbol, str) else ""
-    if not s or not s.isascii() or not s.isalnum() or len(s) > 20:
-        raise ConfigError(f"{symbol!r} is not a valid symbol (letters and digits, e.g. XRPUSDT)")
-    return s
 
 
 def stream_name(symbol: str) -> str:

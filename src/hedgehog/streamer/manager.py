@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hedgehog.core.pubsub import Broadcaster
+from hedgehog.core.symbols import normalize_symbol
 from hedgehog.runtime import (
     SHUTDOWN,
     ChildSpec,
@@ -38,7 +38,8 @@ from hedgehog.runtime import (
     terminate_child,
     which_children,
 )
-from hedgehog.streamer.connection import DEFAULT_STREAM_URL, StreamConnection, normalize_symbol
+from hedgehog.runtime.pubsub import Broadcaster
+from hedgehog.streamer.connection import DEFAULT_STREAM_URL, StreamConnection
 from hedgehog.streamer.options import MAX_STREAMS_PER_CONNECTION, ConnectionOptions
 
 log = logging.getLogger("hedgehog.streamer")

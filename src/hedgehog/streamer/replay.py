@@ -19,10 +19,10 @@ import heapq
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from hedgehog.backtest.tables import TradeTable
-from hedgehog.core.pubsub import Broadcaster
 from hedgehog.core.types import TradeEvent, trade_topic
+from hedgehog.market.tables import TradeTable
 from hedgehog.runtime import NOREPLY, Process
+from hedgehog.runtime.pubsub import Broadcaster
 
 _EPSILON = 1e-9  # float slack when comparing a trade's due time with the clock
 

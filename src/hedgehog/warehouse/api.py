@@ -24,8 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hedgehog.core.pubsub import PubSub
-from hedgehog.errors import ConfigError
+from hedgehog.core.errors import ConfigError
 from hedgehog.runtime import (
     ChildSpec,
     Continue,
@@ -36,6 +35,7 @@ from hedgehog.runtime import (
     start_child,
     terminate_child,
 )
+from hedgehog.runtime.pubsub import PubSub
 from hedgehog.runtime.supervisor import Child
 from hedgehog.store.db import Database
 from hedgehog.store.switches import WarehouseRepo

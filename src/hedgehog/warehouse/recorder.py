@@ -39,11 +39,11 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
-from hedgehog.core.pubsub import PubSub
+from hedgehog.core.errors import ConfigError, HedgehogError
 from hedgehog.core.types import OrderUpdate, TradeEvent
-from hedgehog.errors import ConfigError, HedgehogError
 from hedgehog.runtime import Process
 from hedgehog.runtime.process import INFO
+from hedgehog.runtime.pubsub import PubSub
 from hedgehog.store.db import Database
 from hedgehog.store.orders import order_values, write_order
 from hedgehog.store.trades import TradeEventRepo

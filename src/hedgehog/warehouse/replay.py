@@ -19,8 +19,8 @@ import polars as pl
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hedgehog.backtest.tables import IntArray, TradeTable, to_units
-from hedgehog.naive.settings import normalize_symbol
+from hedgehog.core.symbols import normalize_symbol
+from hedgehog.market.tables import IntArray, TradeTable, to_units
 from hedgehog.store.db import Database
 from hedgehog.store.errors import CorruptRow
 from hedgehog.store.models import TradeEventRow

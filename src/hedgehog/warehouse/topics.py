@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+from hedgehog.core.errors import ConfigError
+from hedgehog.core.symbols import normalize_symbol
 from hedgehog.core.types import orders_topic, trade_topic
-from hedgehog.errors import ConfigError
-from hedgehog.naive.settings import normalize_symbol
 
 TRADES: Final = "TRADE_EVENTS"
 ORDERS: Final = "ORDERS"

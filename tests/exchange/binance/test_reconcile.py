@@ -8,9 +8,9 @@ from decimal import Decimal as D
 
 import pytest
 
+from hedgehog.core.errors import ExchangeUnavailable, UnknownOrder
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.types import Order, OrderStatus, OrderUpdate, Side, TradeEvent
-from hedgehog.errors import ExchangeUnavailable, UnknownOrder
 from hedgehog.exchange.base import Balance
 from hedgehog.exchange.binance.reconcile import OrderPoller
 from hedgehog.exchange.binance.rest import BinanceExchange

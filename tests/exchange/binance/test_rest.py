@@ -12,8 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from hedgehog.core.types import OrderStatus, Side
-from hedgehog.errors import (
+from hedgehog.core.errors import (
     AuthenticationError,
     ConfigError,
     ExchangeError,
@@ -24,6 +23,7 @@ from hedgehog.errors import (
     UnknownOrder,
     UnknownSymbol,
 )
+from hedgehog.core.types import OrderStatus, Side
 from hedgehog.exchange.base import Balance, Exchange
 from hedgehog.exchange.binance import wire
 from hedgehog.exchange.binance.rest import BinanceExchange

@@ -8,7 +8,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from hedgehog.errors import ConfigError
+from hedgehog.core.errors import ConfigError
 from hedgehog.exchange.binance import signing
 from hedgehog.exchange.binance.keys import Ed25519Signer, HmacSigner, make_signer
 from tests.exchange.binance.fakes import API_KEY, API_SECRET

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from hedgehog.core.errors import AuthenticationError
 from hedgehog.core.types import Order, OrderStatus, OrderUpdate, Side
-from hedgehog.errors import AuthenticationError
 from hedgehog.exchange.binance import wire
 from hedgehog.exchange.binance.user_stream import UserDataStream
 from tests.exchange.binance.fakes import API_KEY, API_SECRET, FakeClock, FakeWsApi

@@ -6,8 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from hedgehog.core.types import Order, OrderStatus, OrderUpdate, Side
-from hedgehog.errors import (
+from hedgehog.core.errors import (
     AuthenticationError,
     ExchangeError,
     ExchangeUnavailable,
@@ -16,6 +15,7 @@ from hedgehog.errors import (
     UnknownOrder,
     UnknownSymbol,
 )
+from hedgehog.core.types import Order, OrderStatus, OrderUpdate, Side
 from hedgehog.exchange.base import Balance
 from hedgehog.exchange.binance import wire
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import NoReturn, Protocol
 from urllib.parse import quote
 
-from hedgehog.errors import ConfigError
+from hedgehog.core.errors import ConfigError
 from hedgehog.exchange.binance import signing
 
 PEM_PREFIX = "-----BEGIN"

@@ -24,8 +24,8 @@ from decimal import Decimal
 from typing import Protocol
 
 from hedgehog.core.decimals import ZERO, normalize
+from hedgehog.core.errors import ExchangeError, UnknownOrder
 from hedgehog.core.types import Order, OrderStatus, OrderUpdate
-from hedgehog.errors import ExchangeError, UnknownOrder
 
 log = logging.getLogger(__name__)
 

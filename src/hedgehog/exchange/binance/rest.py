@@ -40,9 +40,7 @@ import aiohttp
 from yarl import URL
 
 from hedgehog.core.decimals import fmt
-from hedgehog.core.filters import SymbolFilters, parse_symbol
-from hedgehog.core.types import Fill, Order, Side
-from hedgehog.errors import (
+from hedgehog.core.errors import (
     AuthenticationError,
     ConfigError,
     ExchangeError,
@@ -50,6 +48,8 @@ from hedgehog.errors import (
     RateLimited,
     UnknownSymbol,
 )
+from hedgehog.core.filters import SymbolFilters, parse_symbol
+from hedgehog.core.types import Fill, Order, Side
 from hedgehog.exchange.base import Balance
 from hedgehog.exchange.binance import signing, wire
 from hedgehog.exchange.binance.keys import Signer, make_signer

@@ -30,8 +30,8 @@ from typing import Any, TypeVar
 
 import aiohttp
 
+from hedgehog.core.errors import AuthenticationError, ExchangeError, RateLimited
 from hedgehog.core.types import OrderUpdate
-from hedgehog.errors import AuthenticationError, ExchangeError, RateLimited
 from hedgehog.exchange.binance import wire
 from hedgehog.exchange.binance.keys import Signer, make_signer
 

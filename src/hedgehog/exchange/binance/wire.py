@@ -13,8 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from hedgehog.core.decimals import ZERO, to_decimal
-from hedgehog.core.types import Fill, Order, OrderStatus, OrderUpdate, Side, TradeEvent
-from hedgehog.errors import (
+from hedgehog.core.errors import (
     AuthenticationError,
     ExchangeError,
     ExchangeUnavailable,
@@ -23,6 +22,7 @@ from hedgehog.errors import (
     UnknownOrder,
     UnknownSymbol,
 )
+from hedgehog.core.types import Fill, Order, OrderStatus, OrderUpdate, Side, TradeEvent
 from hedgehog.exchange.base import Balance
 
 # Binance error codes we act on (spot errors.md)

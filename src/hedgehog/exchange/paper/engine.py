@@ -26,9 +26,9 @@ from decimal import Decimal
 from heapq import heapify, heappop, heappush
 
 from hedgehog.core.decimals import ZERO, fmt
+from hedgehog.core.errors import OrderRejected, RejectReason, UnknownOrder, UnknownSymbol
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.types import Fill, Order, OrderStatus, OrderUpdate, Side, TradeEvent
-from hedgehog.errors import OrderRejected, RejectReason, UnknownOrder, UnknownSymbol
 from hedgehog.exchange.base import Balance
 from hedgehog.exchange.paper.book import NO_BUY, NO_SELL, Book, replace_order
 from hedgehog.exchange.paper.rules import BNB, Commission, FillMode, Rules, commission_for

@@ -10,9 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from hedgehog.core.decimals import floor_to
+from hedgehog.core.errors import OrderRejected, RejectReason
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.types import Side
-from hedgehog.errors import OrderRejected, RejectReason
 
 ORDER_TYPES = ("LIMIT", "MARKET", "LIMIT_MAKER")
 TIMES_IN_FORCE = ("GTC", "IOC", "FOK")

@@ -1,0 +1,387 @@
+"""`hedgehog backtest`: load trades, run the naive system over them, print a summary."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from hedgehog.backtest.runner import BacktestConfig, BacktestResult, run_backtest
+from hedgehog.cli.console import err, fail, out, warn
+from hedgehog.cli.options import (
+    Budget,
+    BuyDown,
+    Chunks,
+    EveryTick,
+    ExchangeInfo,
+    Fee,
+    MinNotional,
+    Profit,
+    Rebuy,
+    Seed,
+    SkipBadRows,
+    StepSize,
+    Synthetic,
+    TickSize,
+    Trades,
+    trading_values,
+)
+from hedgehog.core.decimals import to_decimal
+from hedgehog.core.errors import ConfigError, HedgehogError
+from hedgehog.core.filters import (
+    SymbolFilters,
+    load_exchange_info,
+    parse_exchange_info,
+    split_symbol,
+)
+from hedgehog.core.symbols import normalize_symbol
+from hedgehog.market.loaders import load_trades
+from hedgehog.market.synthetic import synthetic_exchange_info, synthetic_trades
+from hedgehog.market.tables import TradeTable
+from hedgehog.naive.settings import TradingSettings
+from hedgehog.runtime import interrupt
+
+if TYPE_CHECKING:
+    from hedgehog.config import Settings
+
+
+def backtest(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Trade files (Binance public-data .zip/.csv, the book's .csv.gz) "
+            "or directories of them",
+            show_default=False,
+        ),
+    ] = None,
+    symbol: Annotated[
+        str | None,
+        typer.Option(
+            help="Symbol of the trades (default: from the file names); keeps only that symbol"
+        ),
+    ] = None,
+    synthetic: Synthetic = None,
+    from_db: Annotated[
+        str | None,
+        typer.Option(
+            "--from-db",
+            help="Instead of files: this symbol's trades recorded in the database (the "
+            "warehouse; HEDGEHOG_DATABASE_URL or HEDGEHOG_DATA_DIR)",
+            show_default=False,
+        ),
+    ] = None,
+    first_day: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="With --from-db: the first UTC day, YYYY-MM-DD", show_default=False
+        ),
+    ] = None,
+    last_day: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="With --from-db: the last UTC day, YYYY-MM-DD (included whole)",
+            show_default=False,
+        ),
+    ] = None,
+    trades: Trades = 100_000,
+    seed: Seed = 1,
+    chunks: Chunks = None,
+    budget: Budget = None,
+    buy_down_interval: BuyDown = None,
+    profit_interval: Profit = None,
+    rebuy_interval: Rebuy = None,
+    fee: Fee = None,
+    exchange_info: ExchangeInfo = None,
+    tick_size: TickSize = None,
+    step_size: StepSize = None,
+    min_notional: MinNotional = None,
+    skip_bad_rows: SkipBadRows = False,
+    chaos_kills: Annotated[
+        int, typer.Option(help="Kill this many random traders while running")
+    ] = 0,
+    chaos_seed: Annotated[int, typer.Option(help="Seed of the chaos kills")] = 0,
+    chaos_targets: Annotated[
+        str, typer.Option(help="What chaos kills: any of trader,leader,symbol")
+    ] = "trader,leader,symbol",
+    every_tick: EveryTick = False,
+    commission: Annotated[
+        str,
+        typer.Option(
+            help="Who pays the commission: quote (every fill in the quote asset: exact, "
+            "comparable results), received (Binance's rule: a buy pays in the coins bought, "
+            "so it sells fewer) or bnb (in BNB when a BNB<quote> market is replayed, else as "
+            "received)"
+        ),
+    ] = "quote",
+    report: Annotated[
+        Path | None,
+        typer.Option(help="Write an HTML report with charts (self-contained) into this directory"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Backtest the naive strategy on historical (or synthetic) trades, exactly and fast."""
+    try:
+        if from_db is not None:
+            if files or synthetic:
+                raise ConfigError("give trade files, --synthetic or --from-db: only one of them")
+            if symbol is not None:
+                raise ConfigError("--symbol picks from trade files; --from-db names its symbol")
+            tables = _recorded(from_db, first_day, last_day)
+            filters = _filters(list(tables), exchange_info, tick_size, step_size, min_notional)
+        elif first_day is not None or last_day is not None:
+            raise ConfigError("--from and --to choose the days of --from-db SYMBOL")
+        else:
+            tables, filters = _inputs(
+                files or [],
+                symbol,
+                synthetic,
+                trades,
+                seed,
+                exchange_info,
+                tick_size,
+                step_size,
+                min_notional,
+                skip_bad_rows,
+                as_json,
+            )
+        values = trading_values(
+            chunks, budget, buy_down_interval, profit_interval, rebuy_interval, fee
+        )
+        settings = {s: TradingSettings.parse(s, **values) for s in tables}
+        for s, st in settings.items():
+            st.check_against(filters[s])
+        targets = tuple(t.strip() for t in chaos_targets.split(",") if t.strip())
+        if chaos_kills < 0 or any(t not in ("trader", "leader", "symbol") for t in targets):
+            raise ConfigError(
+                "--chaos-kills must be >= 0 and --chaos-targets a list of trader, leader, symbol"
+            )
+        if commission not in ("quote", "received", "bnb"):
+            raise ConfigError(f"--commission must be quote, received or bnb, not {commission!r}")
+        config = BacktestConfig(
+            settings,
+            filters,
+            commission=commission,
+            chaos_kills=chaos_kills,
+            chaos_seed=chaos_seed,
+            chaos_targets=targets or ("trader",),
+            every_tick=every_tick,
+        )
+        result = _run(tables, config, show_progress=not as_json and err.is_terminal)
+        if report is not None:
+            page = _write_report(result, tables, config, report)
+            err.print(f"report: {page}", soft_wrap=True)
+    except HedgehogError as exc:
+        fail(exc)
+    with interrupt.deferred():  # the summary whole, or not at all
+        if as_json:
+            sys.stdout.write(json.dumps(result.as_json()) + "\n")
+        else:
+            _print_summary(result, settings)
+
+
+def _write_report(
+    result: BacktestResult, tables: dict[str, TradeTable], config: BacktestConfig, report: Path
+) -> Path:
+    """The report, written beside `report` first and moved in whole: a stopped backtest
+    leaves no index.html that looks complete."""
+    from hedgehog.backtest.report import write_report
+
+    try:
+        report.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".report-", dir=report) as scratch:
+            page = write_report(result, tables, config, Path(scratch))
+            with interrupt.deferred():
+                for part in sorted(Path(scratch).iterdir(), key=lambda p: p.name == page.name):
+                    os.replace(part, report / part.name)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the report into {report}: {exc}") from None
+    return report / page.name
+
+
+def _inputs(
+    files: list[Path],
+    symbol: str | None,
+    synthetic: str | None,
+    trades: int,
+    seed: int,
+    exchange_info: Path | None,
+    tick: str | None,
+    step: str | None,
+    min_notional: str | None,
+    skip_bad_rows: bool,
+    quiet: bool,
+) -> tuple[dict[str, TradeTable], dict[str, SymbolFilters]]:
+    if synthetic and files:
+        raise ConfigError("give trade files or --synthetic, not both")
+    if synthetic:
+        if trades < 1:
+            raise ConfigError("--trades must be at least 1")
+        symbols = [normalize_symbol(s) for s in synthetic.split(",") if s.strip()]
+        tables = {s: synthetic_trades(s, trades, seed + i) for i, s in enumerate(symbols)}
+        if exchange_info is None and tick is None:
+            return tables, parse_exchange_info(synthetic_exchange_info(symbols, "0.0001", "0.1"))
+    elif not files:
+        raise ConfigError(
+            "give trade files (or --synthetic SYMBOLS, or --from-db SYMBOL); see --help"
+        )
+    else:
+        loaded = load_trades(files, symbol=symbol, skip_bad_rows=skip_bad_rows)
+        if loaded.skipped_rows and not quiet:
+            warn(f"skipped {loaded.skipped_rows} bad rows: " + "; ".join(loaded.bad_rows[:3]))
+        tables = loaded.tables
+    return tables, _filters(list(tables), exchange_info, tick, step, min_notional)
+
+
+def _recorded(symbol: str, first: str | None, last: str | None) -> dict[str, TradeTable]:
+    """The symbol's trades recorded in the node's database, from day `first` through day
+    `last` (UTC, both included; either may be left open)."""
+    from pydantic import ValidationError
+
+    from hedgehog.config import Settings
+
+    symbol = normalize_symbol(symbol)
+    start, end = _day(first, "--from"), _day(last, "--to")
+    if start is not None and end is not None and start > end:
+        raise ConfigError(f"--from {start} is after --to {end}")
+    start_ms = None if start is None else _ms(start)
+    end_ms = None if end is None else _ms(end + timedelta(days=1))
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(p) for p in problem["loc"])
+        raise ConfigError(f"bad setting HEDGEHOG_{where.upper()}: {problem['msg']}") from None
+    table, span, where = interrupt.run(_load_recorded(settings, symbol, start_ms, end_ms))
+    if not len(table):
+        when = {
+            (True, True): f" between {start} and {end}",
+            (True, False): f" from {start} on",
+            (False, True): f" until {end}",
+            (False, False): "",
+        }[(start is not None, end is not None)]
+        recorded = (
+            f"it has trades from {_day_of(span[0])} to {_day_of(span[1])}"
+            if span is not None
+            else "it has none of this symbol"
+        )
+        raise ConfigError(
+            f"no trades of {symbol} recorded{when} in the database at {where} ({recorded})"
+        )
+    return {symbol: table}
+
+
+async def _load_recorded(
+    settings: Settings, symbol: str, start_ms: int | None, end_ms: int | None
+) -> tuple[TradeTable, tuple[int, int] | None, str]:
+    from hedgehog.store.db import Database
+    from hedgehog.warehouse.replay import load_recorded, recorded_span
+
+    async with Database.from_settings(settings) as db:
+        await db.migrate()
+        table = await load_recorded(db, symbol, start_ms, end_ms)
+        span = None if len(table) else await recorded_span(db, symbol)
+        return table, span, db.display_url
+
+
+def _day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        if len(text) != 10:
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{option} {value!r} is not a day: give YYYY-MM-DD (UTC)") from None
+
+
+def _ms(day: date) -> int:
+    """Epoch milliseconds of the day's start (UTC midnight)."""
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) * 1000
+
+
+def _day_of(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
+
+
+def _filters(
+    symbols: list[str],
+    exchange_info: Path | None,
+    tick: str | None,
+    step: str | None,
+    min_notional: str | None,
+) -> dict[str, SymbolFilters]:
+    if exchange_info is not None:
+        if tick or step or min_notional:
+            raise ConfigError("give --exchange-info or --tick-size/--step-size/--min-notional")
+        try:
+            known = load_exchange_info(exchange_info)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        missing = [s for s in symbols if s not in known]
+        if missing:
+            raise ConfigError(f"{', '.join(missing)} not found in {exchange_info}")
+        return {s: known[s] for s in symbols}
+    if not (tick and step):
+        raise ConfigError(
+            "give --exchange-info PATH, or --tick-size and --step-size (and --min-notional)"
+        )
+    try:
+        t, st = to_decimal(tick, "--tick-size"), to_decimal(step, "--step-size")
+        mn = to_decimal(min_notional or "0", "--min-notional")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if t <= 0 or st <= 0 or mn < 0:
+        raise ConfigError("tick and step sizes must be positive, min notional >= 0")
+    out = {}
+    for s in symbols:
+        base, quote = split_symbol(s)
+        out[s] = SymbolFilters(s, base, quote, t, st, min_qty=st, min_notional=mn)
+    return out
+
+
+def _run(
+    tables: dict[str, TradeTable], config: BacktestConfig, show_progress: bool
+) -> BacktestResult:
+    if not show_progress:
+        return interrupt.run(run_backtest(tables, config))
+    with Progress(
+        TextColumn("backtest"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("run", total=sum(len(t) for t in tables.values()))
+        return interrupt.run(
+            run_backtest(
+                tables, config, progress=lambda done, total: bar.update(task, completed=done)
+            )
+        )
+
+
+def _print_summary(result: BacktestResult, settings: dict[str, TradingSettings]) -> None:
+    data: dict[str, Any] = result.as_json()
+    table = Table(title="hedgehog backtest", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value", justify="right")
+    for s, st in settings.items():
+        table.add_row(
+            f"{s} settings", ", ".join(f"{k}={v}" for k, v in st.as_dict().items() if k != "symbol")
+        )
+    for key, value in data.items():
+        table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
+    out.print(table)
+    pnl = Decimal(data["realised_pnl"]) + Decimal(data["unrealised_pnl"])
+    out.print(f"total PnL (realised + unrealised): [bold]{pnl:f}[/bold]")

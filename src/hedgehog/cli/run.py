@@ -1,0 +1,229 @@
+"""`hedgehog run` (a live node) and `hedgehog demo` (the simulator plus a node trading it)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.live import Live
+
+from hedgehog.cli.console import err, fail, out
+from hedgehog.cli.dashboard import announce
+from hedgehog.cli.options import (
+    Budget,
+    BuyDown,
+    Chunks,
+    Fee,
+    Profit,
+    Rebuy,
+    trading_values,
+)
+from hedgehog.config import Settings
+from hedgehog.control.host import running_node
+from hedgehog.core.errors import ConfigError, HedgehogError
+from hedgehog.core.filters import load_exchange_info
+from hedgehog.core.symbols import normalize_symbol
+from hedgehog.live.node import LiveNode, NodeCrashed
+from hedgehog.live.view import render, snapshot
+from hedgehog.naive.settings import TradingSettings
+from hedgehog.runtime import interrupt
+from hedgehog.store import Database
+
+DEMO_SYMBOLS = ("XRPUSDT", "ETHUSDT", "BNBUSDT")
+
+
+async def _wait_for_stop(duration: float | None) -> None:
+    """`duration` seconds, or for ever: Ctrl-C / SIGTERM cancels the command's task
+    (`hedgehog.runtime.interrupt`), which stops the node on its way out."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.Event().wait(), duration)
+
+
+async def _drive(
+    node: LiveNode, duration: float | None, view: bool, title: str, exchange: str | None = None
+) -> None:
+    """Show the live view (or nothing) until stopped; then print a JSON summary when there
+    was no view. The caller stops the node. `exchange` names where the node trades in the
+    view (the demo's local simulator speaks Binance's API but is not Binance)."""
+    if view and out.is_terminal:
+
+        def screen() -> Any:
+            return render(node, title, exchange=exchange, height=out.height)
+
+        with Live(screen(), console=out, refresh_per_second=4) as live:
+            task = asyncio.ensure_future(_wait_for_stop(duration))
+            while not task.done():
+                live.update(screen())
+                await asyncio.wait({task}, timeout=0.25)
+    else:
+        await _wait_for_stop(duration)
+    data = snapshot(node)
+    if not view or not out.is_terminal:
+        summary = {
+            s: {k: v for k, v in d.items() if k != "traders"} for s, d in data["symbols"].items()
+        }
+        out.print_json(json.dumps(summary))
+
+
+def _trading(symbols: str | None, values: dict[str, Any]) -> list[TradingSettings]:
+    names = [normalize_symbol(s) for s in (symbols or "").split(",") if s.strip()]
+    given = {k: v for k, v in values.items() if v is not None}
+    if given and not names:
+        raise ConfigError("settings options need --symbols (or use `hedgehog settings set`)")
+    return [TradingSettings.parse(s, **values) for s in names]
+
+
+def _settings(**overrides: Any) -> Settings:
+    exchange = overrides.get("exchange")
+    if exchange not in (None, "paper", "binance"):
+        raise ConfigError(f"--exchange must be paper or binance, not {exchange!r}")
+    return Settings(**{k: v for k, v in overrides.items() if v is not None and v is not False})
+
+
+def run(
+    symbols: Annotated[
+        str | None,
+        typer.Option(
+            help="Symbols to trade now, e.g. XRPUSDT,ETHUSDT (stored as on); "
+            "symbols already on in the database start anyway"
+        ),
+    ] = None,
+    exchange: Annotated[
+        str | None, typer.Option(help="paper (live data, simulated orders) or binance")
+    ] = None,
+    testnet: Annotated[bool, typer.Option(help="Use Binance's spot testnet")] = False,
+    rest_url: Annotated[str | None, typer.Option(help="REST base URL")] = None,
+    stream_url: Annotated[str | None, typer.Option(help="Market stream base URL")] = None,
+    ws_api_url: Annotated[str | None, typer.Option(help="WebSocket API URL (user data)")] = None,
+    exchange_info: Annotated[Path | None, typer.Option(help="Saved exchangeInfo (paper)")] = None,
+    chunks: Chunks = None,
+    budget: Budget = None,
+    buy_down_interval: BuyDown = None,
+    profit_interval: Profit = None,
+    rebuy_interval: Rebuy = None,
+    fee: Fee = None,
+    control_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Control API port (0: any free)")
+    ] = 0,
+    duration: Annotated[
+        float | None, typer.Option(min=0, help="Stop after this many seconds")
+    ] = None,
+    view: Annotated[bool, typer.Option(help="Live view in the terminal")] = True,
+) -> None:
+    """Run the trading node: store, streamer, naive, the exchange (paper by default: live
+    data, no keys, no real orders) and the control API. Symbols on in the database resume."""
+    try:
+        settings = _settings(
+            exchange=exchange,
+            testnet=testnet,
+            rest_url=rest_url,
+            stream_url=stream_url,
+            ws_api_url=ws_api_url,
+        )
+        values = trading_values(
+            chunks, budget, buy_down_interval, profit_interval, rebuy_interval, fee
+        )
+        trading = _trading(symbols, values)
+        filters = load_exchange_info(exchange_info) if exchange_info else None
+        db = Database.from_settings(settings)
+        interrupt.run(
+            _run(
+                settings,
+                db,
+                trading,
+                bool(values and any(values.values())),
+                filters,
+                duration,
+                view,
+                control_port,
+            )
+        )
+    except NodeCrashed:
+        raise typer.Exit(1) from None  # already logged, one line: the service manager restarts
+    except (HedgehogError, ValueError) as exc:
+        fail(exc)
+
+
+async def _run(
+    settings: Settings,
+    db: Database,
+    trading: list[TradingSettings],
+    explicit: bool,
+    filters: Any,
+    duration: float | None,
+    view: bool,
+    control_port: int,
+) -> None:
+    async with running_node(
+        settings,
+        db=db,
+        filters=filters,
+        control_port=control_port,
+        symbols=[t.symbol for t in trading],
+        announce=announce,
+    ) as node:
+        for t in trading:
+            await node.start_trading(t.symbol, t if explicit else None)
+        on = [s for s, st in node.naive.ctx.status.items() if st != "off"]
+        where = settings.urls()
+        what = ", ".join(on) or "nothing yet (hedgehog trade start SYMBOL)"
+        err.print(
+            f"hedgehog: trading {what} on {settings.exchange} ({where['stream_url']}); "
+            f"database {db.display_url}",
+            soft_wrap=True,
+        )
+        await _drive(node, duration, view, f"hedgehog — {settings.exchange}")
+
+
+def demo(
+    duration: Annotated[
+        float | None, typer.Option(min=0, help="Stop after this many seconds")
+    ] = None,
+    speed: Annotated[
+        float, typer.Option(min=0, help="Market pace (x 10 trades/s per symbol)")
+    ] = 5.0,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic market")] = 1,
+    view: Annotated[bool, typer.Option(help="Live view in the terminal")] = True,
+) -> None:
+    """Start the local exchange simulator with a synthetic market of three symbols and a node
+    trading them through it (real sockets, the real Binance client). No network needed."""
+    try:
+        interrupt.run(_demo(duration, speed, seed, view))
+    except HedgehogError as exc:
+        fail(exc)
+
+
+async def _demo(duration: float | None, speed: float, seed: int, view: bool) -> None:
+    from hedgehog.simulator import start_simulator
+
+    sim = await start_simulator(synthetic=list(DEMO_SYMBOLS), speed=speed, seed=seed)
+    scratch = tempfile.TemporaryDirectory(prefix="hedgehog-demo-")
+    try:
+        settings = Settings(
+            exchange="binance",
+            rest_url=sim.url,
+            stream_url=sim.ws_url,
+            ws_api_url=sim.ws_api_url,
+            binance_api_key=sim.api_key,  # type: ignore[arg-type]
+            binance_api_secret=sim.api_secret,  # type: ignore[arg-type]
+        )
+        # a fresh database each time (the simulator is fresh too); control files where
+        # `hedgehog status` looks for them
+        db = Database(None, Path(scratch.name))
+        async with running_node(settings, db=db, announce=announce) as node:
+            for symbol in DEMO_SYMBOLS:
+                await node.start_trading(symbol, TradingSettings.parse(symbol, budget="100"))
+            err.print(
+                f"hedgehog demo: simulator at {sim.url}, trading {', '.join(DEMO_SYMBOLS)}",
+                soft_wrap=True,
+            )
+            where = f"local simulator {sim.url}"
+            await _drive(node, duration, view, "hedgehog demo — local simulator", where)
+    finally:
+        await sim.close()
+        scratch.cleanup()

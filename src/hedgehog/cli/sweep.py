@@ -1,0 +1,318 @@
+"""`hedgehog sweep`: backtest every combination of a grid of settings on all cores, ranked.
+
+The work is done by `hedgehog.backtest.sweep`; this module reads the command line, checks
+everything before any work starts, shows progress and prints the ranking.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from hedgehog.backtest.sweep import (
+    MAX_COMBINATIONS,
+    SORT_KEYS,
+    DataSpec,
+    Outcome,
+    Params,
+    check_plan,
+    combinations,
+    cpu_count,
+    describe,
+    parse_fixed,
+    parse_grid,
+    plan,
+    process_pool,
+    rank,
+    run_sweep,
+    total_pnl,
+)
+from hedgehog.cli.backtest import _filters
+from hedgehog.cli.console import err, fail, out, warn
+from hedgehog.cli.options import (
+    Budget,
+    BuyDown,
+    Chunks,
+    EveryTick,
+    ExchangeInfo,
+    Fee,
+    MinNotional,
+    Profit,
+    Rebuy,
+    Seed,
+    SkipBadRows,
+    StepSize,
+    Synthetic,
+    TickSize,
+    Trades,
+    trading_values,
+)
+from hedgehog.core.errors import ConfigError, DataError, HedgehogError
+from hedgehog.core.filters import parse_exchange_info
+from hedgehog.core.symbols import normalize_symbol
+from hedgehog.market.loaders import _NAME_SYMBOL, _expand
+from hedgehog.market.synthetic import synthetic_exchange_info
+from hedgehog.runtime.interrupt import Interrupted
+
+
+def sweep(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Trade files (Binance public-data .zip/.csv, the book's .csv.gz) "
+            "or directories of them",
+            show_default=False,
+        ),
+    ] = None,
+    grid: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A setting to vary, NAME=V1,V2,... (repeat for more; every combination "
+            "runs). NAME: chunks, budget, buy_down_interval, profit_interval, "
+            "rebuy_interval, fee",
+            show_default=False,
+        ),
+    ] = None,
+    symbol: Annotated[
+        str | None,
+        typer.Option(
+            help="Symbol of the trades (default: from the file names); keeps only that symbol"
+        ),
+    ] = None,
+    synthetic: Synthetic = None,
+    trades: Trades = 100_000,
+    seed: Seed = 1,
+    chunks: Chunks = None,
+    budget: Budget = None,
+    buy_down_interval: BuyDown = None,
+    profit_interval: Profit = None,
+    rebuy_interval: Rebuy = None,
+    fee: Fee = None,
+    exchange_info: ExchangeInfo = None,
+    tick_size: TickSize = None,
+    step_size: StepSize = None,
+    min_notional: MinNotional = None,
+    skip_bad_rows: SkipBadRows = False,
+    every_tick: EveryTick = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Worker processes (default: all cores)", show_default=False),
+    ] = None,
+    sort: Annotated[
+        str, typer.Option(help=f"Rank by one of {', '.join(SORT_KEYS)} (highest first)")
+    ] = "realised_pnl",
+    top: Annotated[
+        int | None, typer.Option(help="Show only the best K combinations", show_default=False)
+    ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", help=f"Run more than {MAX_COMBINATIONS:,} combinations"),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Backtest every combination of --grid settings in parallel and rank the results.
+
+    Exits 1 (after printing the rest) when some combinations failed, 2 on bad input.
+    """
+    started = time.perf_counter()
+    try:
+        if sort not in SORT_KEYS:
+            raise ConfigError(f"--sort {sort!r}: choose from {', '.join(SORT_KEYS)}")
+        if top is not None and top < 1:
+            raise ConfigError("--top must be at least 1")
+        if workers is not None and workers < 1:
+            raise ConfigError("--workers must be at least 1")
+        the_grid = parse_grid(grid or [])
+        fixed = parse_fixed(
+            trading_values(chunks, budget, buy_down_interval, profit_interval, rebuy_interval, fee)
+        )
+        count = combinations(the_grid)
+        if count > MAX_COMBINATIONS and not yes:
+            raise ConfigError(
+                f"the grid makes {count:,} combinations (more than {MAX_COMBINATIONS:,}); "
+                "pass --yes to run them all"
+            )
+        spec = _data_spec(
+            files or [],
+            symbol,
+            synthetic,
+            trades,
+            seed,
+            exchange_info,
+            tick_size,
+            step_size,
+            min_notional,
+            skip_bad_rows,
+            every_tick,
+        )
+        combos = plan(the_grid, fixed)
+        check_plan(combos, spec.filter_map, shown=list(the_grid))
+        n_workers = min(workers or cpu_count(), len(combos))
+        outcomes = _run(combos, spec, n_workers, show_progress=not as_json and err.is_terminal)
+    except HedgehogError as exc:
+        fail(exc)
+    except Interrupted as exc:
+        fail(f"stopped by {exc.name}: the sweep was cancelled", code=exc.exit_code)
+    ranked = rank(outcomes, sort)
+    failed = [o for o in outcomes if not o.ok]
+    skipped = max((o.skipped_rows for o in outcomes), default=0)
+    if skipped and not as_json:
+        warn(f"skipped {skipped} bad rows of the trade files")
+    shown = ranked[:top] if top is not None else ranked
+    elapsed = time.perf_counter() - started
+    if as_json:
+        document = {
+            "runs": [{"params": o.params, "result": o.result} for o in shown],
+            "sorted_by": sort,
+            "combinations": len(outcomes),
+            "failures": [{"params": o.params, "error": o.error} for o in failed],
+            "workers": n_workers,
+            "elapsed_s": round(elapsed, 3),
+        }
+        sys.stdout.write(json.dumps(document) + "\n")
+    else:
+        _print_table(shown, list(the_grid), sort, len(outcomes), n_workers, elapsed)
+        for o in failed:
+            warn(f"combination {describe(o.params, list(the_grid))} failed: {o.error}")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _data_spec(
+    files: list[Path],
+    symbol: str | None,
+    synthetic: str | None,
+    trades: int,
+    seed: int,
+    exchange_info: Path | None,
+    tick: str | None,
+    step: str | None,
+    min_notional: str | None,
+    skip_bad_rows: bool,
+    every_tick: bool,
+) -> DataSpec:
+    """How the workers get the data, with the filters; as `hedgehog backtest` reads them.
+
+    Trade files are only listed here (each worker loads them), so their symbols come from
+    --symbol or from Binance file names (SYMBOL-trades-...)."""
+    if synthetic and files:
+        raise ConfigError("give trade files or --synthetic, not both")
+    if synthetic:
+        if trades < 1:
+            raise ConfigError("--trades must be at least 1")
+        symbols = [normalize_symbol(s) for s in synthetic.split(",") if s.strip()]
+        if not symbols:
+            raise ConfigError("--synthetic needs at least one symbol, e.g. XRPUSDT")
+        if exchange_info is None and tick is None:
+            info = synthetic_exchange_info(symbols, "0.0001", "0.1")
+            filters = parse_exchange_info(info)
+        else:
+            filters = _filters(symbols, exchange_info, tick, step, min_notional)
+        return DataSpec(
+            tuple(filters[s] for s in dict.fromkeys(symbols)),
+            synthetic=tuple(symbols),
+            trades=trades,
+            seed=seed,
+            every_tick=every_tick,
+        )
+    if not files:
+        raise ConfigError("give trade files (or --synthetic SYMBOLS); see --help")
+    paths = [p.resolve() for p in _expand(list(files))]
+    for path in paths:
+        if not path.is_file():
+            raise DataError(f"{path}: file not found")
+    if symbol is not None:
+        symbols = [normalize_symbol(symbol)]
+    else:
+        symbols = []
+        for path in paths:
+            match = _NAME_SYMBOL.match(path.name)
+            if match is None:
+                raise ConfigError(
+                    f"{path}: cannot tell its symbol from the name (not SYMBOL-trades-...); "
+                    "pass --symbol"
+                )
+            symbols.append(match.group(1).upper())
+        symbols = sorted(set(symbols))
+    filters = _filters(symbols, exchange_info, tick, step, min_notional)
+    return DataSpec(
+        tuple(filters[s] for s in symbols),
+        files=tuple(str(p) for p in paths),
+        symbol=symbols[0] if symbol is not None else None,
+        skip_bad_rows=skip_bad_rows,
+        every_tick=every_tick,
+    )
+
+
+def _run(combos: list[Params], spec: DataSpec, workers: int, show_progress: bool) -> list[Outcome]:
+    if not show_progress:
+        return run_sweep(combos, spec, process_pool(workers))
+    with Progress(
+        TextColumn("sweep"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TextColumn("[red]{task.fields[failed]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("run", total=len(combos), failed="")
+        failures = 0
+
+        def progress(outcome: Outcome) -> None:
+            nonlocal failures
+            failures += not outcome.ok
+            bar.update(task, advance=1, failed=f"{failures} failed" if failures else "")
+
+        return run_sweep(combos, spec, process_pool(workers), progress=progress)
+
+
+def _print_table(
+    ranked: list[Outcome], names: list[str], sort: str, total: int, workers: int, elapsed: float
+) -> None:
+    """The ranking; amounts rounded to 4 decimals for reading (--json has them exact)."""
+    table = Table(
+        title=f"hedgehog sweep: {total:,} combinations, best {sort.replace('_', ' ')} first",
+        caption=f"{workers} worker{'s' * (workers != 1)}, {elapsed:.1f} s",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("#", justify="right")
+    for name in names:
+        words = [len(w) for w in name.split("_")]
+        width = max([len(o.params.get(name, "")) for o in ranked] + words)
+        table.add_column(name.replace("_", " "), justify="right", style="cyan", min_width=width)
+    for title in ("realised PnL", "total PnL", "cycles"):
+        table.add_column(title, justify="right", no_wrap=True)
+    table.add_column("ledger", no_wrap=True)
+    for place, outcome in enumerate(ranked, 1):
+        result: dict[str, Any] = outcome.result or {}
+        table.add_row(
+            str(place),
+            *(outcome.params.get(n, "") for n in names),
+            _round(Decimal(result["realised_pnl"])),
+            _round(total_pnl(result)),
+            f"{result['cycles_completed']:,}",
+            result["ledger_sha256"][:8],
+        )
+    out.print(table)
+
+
+def _round(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.0001'), rounding=ROUND_HALF_EVEN):,f}"

@@ -1,6 +1,0 @@
-"""A local Binance-compatible exchange (`hedgehog exchange serve`), backed by the paper engine."""
-
-from hedgehog.exchange.simulator.app import Simulator, SimulatorHandle, start_simulator
-from hedgehog.exchange.simulator.auth import DEMO_API_KEY, DEMO_API_SECRET
-
-__all__ = ["DEMO_API_KEY", "DEMO_API_SECRET", "Simulator", "SimulatorHandle", "start_simulator"]
