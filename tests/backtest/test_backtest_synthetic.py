@@ -9,10 +9,11 @@ from decimal import Decimal
 import pytest
 
 from hedgehog.backtest.ledger import summarise
-from hedgehog.backtest.runner import BacktestConfig, BacktestResult, merge_order, run_backtest
+from hedgehog.backtest.runner import BacktestConfig, BacktestResult, run_backtest
 from hedgehog.core.errors import ConfigError
 from hedgehog.core.filters import parse_exchange_info
 from hedgehog.core.types import OrderStatus, Side
+from hedgehog.market.merge import merge_order
 from hedgehog.market.synthetic import synthetic_exchange_info, synthetic_trades
 from hedgehog.naive.settings import TradingSettings
 

@@ -15,8 +15,9 @@ import matplotlib as mpl
 import numpy as np
 import pytest
 
-from hedgehog.backtest.report import bucket_prices, duration, pnl_panels, trader_id, write_report
+from hedgehog.backtest.report import bucket_prices, duration, pnl_panels, write_report
 from hedgehog.backtest.runner import BacktestConfig, BacktestResult, run_backtest
+from hedgehog.core.client_ids import trader_of as trader_id
 from hedgehog.core.decimals import fmt
 from hedgehog.core.filters import parse_exchange_info
 from hedgehog.market.synthetic import synthetic_exchange_info, synthetic_trades
@@ -183,7 +184,7 @@ def test_the_report_leaves_matplotlib_settings_alone(run: Run, tmp_path: Path) -
 def test_trader_ids_and_durations() -> None:
     assert trader_id("XRPUSDT-12-0B") == "12"
     assert trader_id("0a1b2c3d-run7-3-5S") == "run7-3"  # a digested symbol, a prefixed id
-    assert trader_id("odd") == "odd"
+    assert trader_id("odd") == ""  # not ours: the report shows such an order as its own row
     assert [duration(x) for x in (850, 12_300, 245_000, 10_920_000, 187_200_000)] == [
         "850 ms",
         "12.3 s",

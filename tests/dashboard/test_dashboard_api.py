@@ -21,8 +21,9 @@ from hedgehog.cli.dashboard import announce, dashboard_link
 from hedgehog.config import Settings
 from hedgehog.config.token import read_connection
 from hedgehog.control.host import extra_routes, running_node
+from hedgehog.core.client_ids import trader_of
 from hedgehog.dashboard.server import Client, Snapshot
-from hedgehog.dashboard.snapshot import Series, trader_of
+from hedgehog.dashboard.snapshot import Series
 from hedgehog.simulator import start_simulator
 from hedgehog.store import Database
 from tests.dashboard.conftest import SYMBOL, TOKEN, Rig

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from hedgehog.core.client_ids import MAX_CLIENT_ID
 from hedgehog.core.errors import ConfigError
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.symbols import normalize_symbol
@@ -22,7 +23,6 @@ from hedgehog.core.types import Fill, Order, OrderStatus, OrderUpdate, Side, Tra
 from hedgehog.naive import strategy
 from hedgehog.naive.settings import TradingSettings
 from hedgehog.naive.strategy import (
-    MAX_CLIENT_ID,
     PENDING,
     CheckSell,
     CycleComplete,

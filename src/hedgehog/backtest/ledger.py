@@ -16,7 +16,9 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from hedgehog.core.decimals import ONE, ZERO, fmt
+from hedgehog.core import client_ids
+from hedgehog.core.decimals import ZERO, fmt
+from hedgehog.core.pnl import buy_cost, cycle_pnl, sell_proceeds
 from hedgehog.core.types import Order, OrderStatus, Side
 
 
@@ -78,7 +80,7 @@ class LedgerSummary:
 def cycle_key(order: Order) -> str:
     """The part of a client order id shared by a cycle's buy and sell (drops the side, and the
     attempt number of a sell placed again after a refusal)."""
-    return f"{order.symbol}:{order.client_order_id.rstrip('0123456789')[:-1]}"
+    return f"{order.symbol}:{client_ids.cycle_key(order.client_order_id)}"
 
 
 def summarise(
@@ -113,15 +115,15 @@ def summarise(
         in_coins = buy.order_id in paid_in_coins
         if sell is not None:
             q = sell.executed_qty
-            cost = buy.cumulative_quote_qty if in_coins else q * buy.price * (ONE + fee)
-            s.realised_pnl += q * sell.price * (ONE - fee) - cost
+            cost = buy.cumulative_quote_qty if in_coins else buy_cost(q, buy.price, fee)
+            s.realised_pnl += sell_proceeds(q, sell.price, fee) - cost
             s.cycles_completed += 1
         else:
             q = buy.executed_qty
             last = last_prices[buy.symbol]
             if in_coins:
                 held = q - q * fee
-                s.unrealised_pnl += held * last * (ONE - fee) - buy.cumulative_quote_qty
+                s.unrealised_pnl += sell_proceeds(held, last, fee) - buy.cumulative_quote_qty
             else:
-                s.unrealised_pnl += q * last * (ONE - fee) - q * buy.price * (ONE + fee)
+                s.unrealised_pnl += cycle_pnl(q, buy.price, last, fee)
     return s

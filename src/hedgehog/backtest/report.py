@@ -39,14 +39,14 @@ from hedgehog.backtest.report_charts import (
     render_png,
 )
 from hedgehog.backtest.runner import BacktestConfig, BacktestResult
+from hedgehog.core.client_ids import trader_of
 from hedgehog.core.decimals import ONE, ZERO, fmt
+from hedgehog.core.pnl import buy_cost, cycle_pnl
 from hedgehog.core.types import Order, OrderStatus, Side
 from hedgehog.market.tables import SCALE, TradeTable
 
 BUCKETS = 1000
 """Time buckets of the price and PnL charts (about one per pixel column)."""
-
-_DEAD = (OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
 
 
 def write_report(
@@ -104,12 +104,6 @@ class _Cycle:
         return min(o.time for o in (self.buy, self.sell) if o is not None)
 
 
-def trader_id(client_order_id: str) -> str:
-    """The trader of a client order id `<symbol or digest>-<trader id>-<cycle><B|S>`."""
-    parts = client_order_id.split("-", 1)
-    return parts[1].rsplit("-", 1)[0] if len(parts) == 2 else client_order_id
-
-
 def _cycles(ledger: Iterable[Order]) -> dict[str, list[_Cycle]]:
     """Cycles per symbol, in the order their first order was placed."""
     by_key: dict[str, _Cycle] = {}
@@ -118,7 +112,7 @@ def _cycles(ledger: Iterable[Order]) -> dict[str, list[_Cycle]]:
         key = cycle_key(o)
         cycle = by_key.get(key)
         if cycle is None:
-            cycle = by_key[key] = _Cycle(trader_id(o.client_order_id))
+            cycle = by_key[key] = _Cycle(trader_of(o.client_order_id) or o.client_order_id)
             out.setdefault(o.symbol, []).append(cycle)
         if o.side == Side.BUY:
             cycle.buy = o
@@ -247,14 +241,14 @@ def _panels(
                 if not c.bought or c.buy is None:
                     continue
                 buy = c.buy
-                q, cost = float(buy.executed_qty), float(buy.executed_qty * buy.price * (ONE + fee))
+                q, cost = float(buy.executed_qty), float(buy_cost(buy.executed_qty, buy.price, fee))
                 held_t.append(buy.update_time)
                 held_q.append(q)
                 held_cost.append(cost)
                 if c.completed and c.sell is not None:
                     sell = c.sell
                     qs = sell.executed_qty
-                    pnl = qs * sell.price * (ONE - fee) - qs * buy.price * (ONE + fee)
+                    pnl = cycle_pnl(qs, buy.price, sell.price, fee)
                     steps.append((sell.update_time, pnl))
                     held_t.append(sell.update_time)
                     held_q.append(-q)
@@ -288,7 +282,7 @@ def _lanes(symbol: str, cycles: list[_Cycle], end_ms: int) -> CycleLanes:
     for c in ordered:
         start = c.start_ms
         filled = c.buy.update_time if c.bought and c.buy is not None else -1
-        dead = filled < 0 and c.buy is not None and c.buy.status in _DEAD
+        dead = filled < 0 and c.buy is not None and c.buy.status.is_dead
         if c.completed and c.sell is not None:
             end = c.sell.update_time
         elif dead and c.buy is not None:
@@ -669,4 +663,4 @@ def _figures(symbols: list[str], charts: Mapping[str, bytes], unit: str, buckets
     return out
 
 
-__all__ = ["BUCKETS", "bucket_prices", "duration", "pnl_panels", "trader_id", "write_report"]
+__all__ = ["BUCKETS", "bucket_prices", "duration", "pnl_panels", "write_report"]

@@ -31,6 +31,7 @@ from hedgehog.core.types import Side, TradeEvent, orders_topic, trade_topic
 from hedgehog.exchange.paper.engine import MatchingEngine
 from hedgehog.exchange.paper.exchange import PaperExchange
 from hedgehog.exchange.paper.rules import Commission, Rules
+from hedgehog.market.merge import merge_order
 from hedgehog.market.tables import TradeTable, from_units
 from hedgehog.naive.api import Naive
 from hedgehog.naive.context import NaiveContext, leader_name, symbol_name
@@ -88,25 +89,6 @@ def paid_in_coins(engine: MatchingEngine, symbols: list[str]) -> set[int]:
             if f.side is Side.BUY and f.commission_asset == base
         )
     return out
-
-
-def merge_order(tables: Mapping[str, TradeTable]) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """The global replay order: (symbol index, row) pairs sorted by (time, symbol, trade id).
-
-    Each table is already sorted by (time, trade id), so a stable sort by time of the tables
-    laid end to end in symbol order gives it: numpy's timsort merges the sorted runs in
-    O(n log k)."""
-    symbols = sorted(tables)
-    if len(symbols) == 1:
-        n = len(tables[symbols[0]])
-        return symbols, np.zeros(n, dtype=np.int32), np.arange(n, dtype=np.int64)
-    which = np.concatenate(
-        [np.full(len(tables[s]), i, dtype=np.int32) for i, s in enumerate(symbols)]
-    )
-    rows = np.concatenate([np.arange(len(tables[s]), dtype=np.int64) for s in symbols])
-    times = np.concatenate([tables[s].time for s in symbols])
-    order = np.argsort(times, kind="stable")
-    return symbols, which[order], rows[order]
 
 
 def _default_balance(config: BacktestConfig) -> dict[str, Decimal]:

@@ -27,7 +27,18 @@ class OrderStatus(StrEnum):
 
     @property
     def is_open(self) -> bool:
+        """Still on the book: NEW or PARTIALLY_FILLED."""
         return self in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+
+    @property
+    def is_closed(self) -> bool:
+        """Off the book for good: FILLED, CANCELED, REJECTED or EXPIRED."""
+        return not self.is_open
+
+    @property
+    def is_dead(self) -> bool:
+        """Closed without being filled in full: CANCELED, REJECTED or EXPIRED."""
+        return self in (OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
 
 
 def trade_topic(symbol: str) -> str:

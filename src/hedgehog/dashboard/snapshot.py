@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from hedgehog.core import client_ids
 from hedgehog.core.decimals import fmt
+from hedgehog.core.pnl import cycle_pnl
 from hedgehog.core.types import Order, OrderStatus, Side
 from hedgehog.exchange.base import Balance
 from hedgehog.live.node import FEED, LiveNode
@@ -132,7 +134,7 @@ def tree(live: LiveNode) -> dict[str, Any]:
 def _order(order: Order) -> dict[str, Any]:
     return {
         "client_order_id": order.client_order_id,
-        "trader_id": trader_of(order.client_order_id),
+        "trader_id": client_ids.trader_of(order.client_order_id),
         "side": order.side.value,
         "price": fmt(order.price),
         "quantity": fmt(order.orig_qty),
@@ -140,13 +142,6 @@ def _order(order: Order) -> dict[str, Any]:
         "status": order.status.value,
         "time": order.time,
     }
-
-
-def trader_of(client_order_id: str) -> str:
-    """The trader id inside a client order id ("XRPUSDT-t7-0B" -> "t7")."""
-    head, _, _ = client_order_id.rpartition("-")
-    _, _, trader = head.partition("-")
-    return trader
 
 
 def cycles(view: SymbolView, limit: int = CYCLES_SHOWN) -> list[dict[str, Any]]:
@@ -158,19 +153,26 @@ def cycles(view: SymbolView, limit: int = CYCLES_SHOWN) -> list[dict[str, Any]]:
         if fill["side"] != "SELL" or cid in seen:
             continue
         seen.add(cid)
+        parsed = client_ids.parse(cid)
+        if parsed is None:
+            continue
         sell = view.orders.get(cid)
-        buy = view.orders.get(cid[:-1] + "B")
+        buy = view.orders.get(
+            client_ids.build(sell.symbol, parsed.trader_id, parsed.cycle, Side.BUY)
+            if sell is not None
+            else ""
+        )
         if sell is None or buy is None or sell.status != OrderStatus.FILLED:
             continue
         if buy.side != Side.BUY or buy.status != OrderStatus.FILLED:
             continue
         q = sell.executed_qty
-        profit = q * sell.price * (1 - view.fee) - q * buy.price * (1 + view.fee)
+        profit = cycle_pnl(q, buy.price, sell.price, view.fee)
         out.append(
             {
                 "time": sell.update_time or fill["time"],
-                "trader_id": trader_of(cid),
-                "cycle": cid.rpartition("-")[2][:-1],
+                "trader_id": parsed.trader_id,
+                "cycle": str(parsed.cycle),
                 "quantity": fmt(q),
                 "buy_price": fmt(buy.price),
                 "sell_price": fmt(sell.price),

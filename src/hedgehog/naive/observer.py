@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from hedgehog.core.decimals import ONE, ZERO, fmt
+from hedgehog.core.client_ids import cycle_key
+from hedgehog.core.decimals import ZERO, fmt
+from hedgehog.core.pnl import cycle_pnl
 from hedgehog.core.types import (
     Order,
     OrderStatus,
@@ -51,7 +53,7 @@ class SymbolView:
         total = ZERO
         for buy in self.filled_buys.values():
             q = buy.executed_qty
-            total += q * self.last_price * (ONE - self.fee) - q * buy.price * (ONE + self.fee)
+            total += cycle_pnl(q, buy.price, self.last_price, self.fee)
         return total
 
     def open_orders(self) -> list[Order]:
@@ -125,14 +127,14 @@ class Observer(Process):
         )
         if order.status != OrderStatus.FILLED:
             return
-        key = order.client_order_id[:-1]
+        key = cycle_key(order.client_order_id)
         if order.side == Side.BUY:
             view.filled_buys[key] = order
             return
         buy = view.filled_buys.pop(key, None)
         if buy is not None:
             q = order.executed_qty
-            view.realised += q * order.price * (ONE - view.fee) - q * buy.price * (ONE + view.fee)
+            view.realised += cycle_pnl(q, buy.price, order.price, view.fee)
             view.cycles += 1
 
     def info(self) -> dict[str, Any]:

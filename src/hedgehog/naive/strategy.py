@@ -22,11 +22,11 @@ free balance (`CheckSell`) and sell what it holds, or say why it cannot (`blocke
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from hedgehog.core.client_ids import build as client_order_id
 from hedgehog.core.decimals import ONE, ZERO, floor_to
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.types import Fill, Order, OrderStatus, OrderUpdate, Side, TradeEvent
@@ -51,7 +51,6 @@ def replace(obj: T, **changes: Any) -> T:
 
 
 PENDING = "PENDING"  # intent written, outcome of the placement not known yet
-MAX_CLIENT_ID = 36
 MAX_SELL_ATTEMPTS = 3  # refused sells re-sized and placed again before the trader gives up
 
 
@@ -201,19 +200,6 @@ def rebuy_threshold(bought_at: Decimal, settings: TradingSettings) -> Decimal:
     return bought_at * (ONE - settings.rebuy_interval)
 
 
-def client_order_id(symbol: str, trader_id: str, cycle: int, side: Side, attempt: int = 0) -> str:
-    """Deterministic client order id: symbol, trader, cycle, side (and, for a sell placed again
-    after a refusal, its attempt number); <= 36 of [A-Za-z0-9_-]."""
-    tail = f"-{trader_id}-{cycle}{'B' if side == Side.BUY else 'S'}{attempt or ''}"
-    cid = symbol + tail
-    if len(cid) > MAX_CLIENT_ID:
-        digest = hashlib.sha1(symbol.encode()).hexdigest()[:8]
-        cid = digest + tail
-    if len(cid) > MAX_CLIENT_ID:
-        raise ValueError(f"trader id {trader_id!r} too long for a client order id")
-    return cid
-
-
 # -- transitions -----------------------------------------------------------------------------
 def new_trader(
     symbol: str, number: int, settings: TradingSettings, filters: SymbolFilters, prefix: str = ""
@@ -298,9 +284,9 @@ def on_order(state: TraderState, order: Order) -> tuple[TraderState, tuple[Decis
         if buy.has_bought:
             return state, NOTHING
         state = replace(state, buy=buy.updated(order))
-        if order.status == OrderStatus.FILLED or (order.status in _DEAD and order.executed_qty):
+        if order.status == OrderStatus.FILLED or (order.status.is_dead and order.executed_qty):
             return _after_buy(state)
-        if order.status in _DEAD:
+        if order.status.is_dead:
             # cancelled or expired outside hedgehog before any fill: start a new cycle
             return replace(state, buy=None, cycle=state.cycle + 1, rebuy_notified=False), NOTHING
         return state, NOTHING
@@ -449,5 +435,4 @@ def _place_sell(state: TraderState) -> tuple[TraderState, tuple[Decision, ...]]:
     return replace(state, sell=order), (PlaceOrder(order),)
 
 
-_DEAD = (OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED)
-_DEAD_VALUES = tuple(status.value for status in _DEAD)
+_DEAD_VALUES = tuple(s.value for s in OrderStatus if s.is_dead)

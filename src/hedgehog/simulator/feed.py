@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
 import itertools
 import logging
 import math
@@ -24,6 +23,7 @@ from decimal import Decimal
 import numpy as np
 
 from hedgehog.core.types import TradeEvent
+from hedgehog.market.merge import merged_events
 from hedgehog.market.synthetic import synthetic_trades
 from hedgehog.market.tables import TradeTable
 
@@ -35,18 +35,14 @@ log = logging.getLogger(__name__)
 
 
 def recorded_source(tables: Iterable[TradeTable]) -> Source:
-    """The trades of all tables in time order (ties: in the order of the tables)."""
+    """The trades of all tables in the one merge order (`hedgehog.market.merge`: time, then
+    symbol), as offsets in seconds from the first trade."""
     tables = [t for t in tables if len(t)]
     if not tables:
         return
     start = min(int(t.time[0]) for t in tables)
-    for ms, _, _, event in heapq.merge(*(_keyed(i, t) for i, t in enumerate(tables))):
-        yield (ms - start) / 1000, event
-
-
-def _keyed(index: int, table: TradeTable) -> Iterator[tuple[int, int, int, TradeEvent]]:
-    for n, event in enumerate(table.events()):
-        yield event.trade_time, index, n, event
+    for event in merged_events(tables):
+        yield (event.trade_time - start) / 1000, event
 
 
 def synthetic_source(

@@ -3,7 +3,6 @@
 - `connection.py`: `StreamConnection`, one WebSocket carrying up to 1,024 trade streams.
 - `manager.py`: `StreamManager`, which symbols stream and on which connection.
 - `api.py`: `Streamer`, the facade, and the streamer's supervision tree.
-- `replay.py`: `ReplayPublisher`, recorded trades on the same topics (paper trading).
 """
 
 from hedgehog.core.symbols import normalize_symbol
