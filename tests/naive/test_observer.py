@@ -48,3 +48,21 @@ async def test_fills_counted_once_and_cycles_pnl() -> None:
     assert view.realised == D(10) * D("1.01") * D("0.999") - D(10) * D("1.0") * D("1.001")
     assert view.unrealised() == 0
     await rt.shutdown()
+
+
+async def test_a_sell_placed_again_after_a_refusal_closes_its_cycle() -> None:
+    """A refused sell is placed again as `...-0S1`: the observer pairs it with the cycle's
+    buy `...-0B` (it once keyed cycles by dropping the last character, and missed it)."""
+    rt = Runtime()
+    pubsub = PubSub(rt)
+    observer = await rt.start(Observer, pubsub)
+    rt.cast(observer, Watch("XRPUSDT", D("0.001")))
+    await rt.quiesce()
+    pubsub.broadcast("ORDERS:XRPUSDT", fill("XRPUSDT-1-0B", Side.BUY, "1.0"))
+    pubsub.broadcast("ORDERS:XRPUSDT", fill("XRPUSDT-1-0S1", Side.SELL, "1.01"))
+    await rt.quiesce()
+    view = observer.views["XRPUSDT"]
+    assert view.cycles == 1
+    assert view.realised == D(10) * D("1.01") * D("0.999") - D(10) * D("1.0") * D("1.001")
+    assert not view.filled_buys
+    await rt.shutdown()

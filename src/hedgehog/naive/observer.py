@@ -111,7 +111,7 @@ class Observer(Process):
         if previous is not None and order.executed_qty <= previous.executed_qty:
             return  # the same fill again (user stream and poller both report it)
         if len(view.orders) > 5 * RECENT:  # forget the oldest closed orders
-            for cid in [c for c, o in view.orders.items() if not o.status.is_open][:RECENT]:
+            for cid in [c for c, o in view.orders.items() if o.status.is_closed][:RECENT]:
                 del view.orders[cid]
         if update.last_qty <= 0:
             return
