@@ -161,10 +161,6 @@ class Scheduler:
                     if not fut.done():
                         fut.set_result(None)
 
-    @property
-    def idle(self) -> bool:
-        return not self.runq and self.in_task == 0
-
     async def settle(self) -> None:
         """Run until nothing can move without outside input: the run queue is empty and the
         loop has nothing ready (callbacks may stay suspended on a gate, I/O or a timer)."""
