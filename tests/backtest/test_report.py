@@ -9,6 +9,7 @@ import itertools
 import re
 import struct
 from decimal import Decimal
+from importlib import resources
 from pathlib import Path
 
 import matplotlib as mpl
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 
 from hedgehog.backtest.report import bucket_prices, duration, pnl_panels, write_report
+from hedgehog.backtest.report_page import template
 from hedgehog.backtest.runner import BacktestConfig, BacktestResult, run_backtest
 from hedgehog.core.client_ids import trader_of as trader_id
 from hedgehog.core.decimals import fmt
@@ -69,6 +71,16 @@ def test_report_is_one_self_contained_page(report: Path) -> None:
         assert loader not in page.lower()
     sources = re.findall(r'(?:src|href)="([^"]*)"', page)
     assert sources and all(s.startswith("data:image/png;base64,") for s in sources)
+
+
+def test_the_page_text_comes_from_packaged_templates(report: Path) -> None:
+    page = _html(report)
+    for name in ("report.html", "report_figures.html", "report_price.html"):
+        resource = resources.files("hedgehog.backtest").joinpath("templates", name)
+        assert resource.is_file(), name  # pyproject.toml's package-data ships it
+        assert template(name).template.endswith("\n")  # whole lines
+    assert "$" not in page  # every placeholder filled
+    assert page.startswith("<!DOCTYPE html>\n") and page.endswith("</body></html>\n")
 
 
 def test_every_chart_is_embedded_and_saved(report: Path) -> None:

@@ -1,0 +1,378 @@
+"""The data of a backtest report, no HTML: the ledger's cycles and the series drawn from them.
+
+`build_model` reads a finished backtest once: its orders grouped into trader cycles (a buy
+and, once it filled, its sell), the per-symbol summaries, and, when the data holds trades,
+every chart's data (prices in time buckets, PnL over time, cycle lanes). `report_page` turns
+a model into HTML and `report_charts` draws its charts; both only read it.
+
+Prices are downsampled to a fixed number of time buckets with numpy (min, max and last trade of
+each), so the report of a 10M-trade backtest costs about as much as that of a small one. PnL
+over time uses the ledger's formulas (`hedgehog.core.pnl`): realised at each completed
+cycle's sell fill, unrealised for bought-and-unsold chunks at the bucket's last price net of
+the selling fee; the last point equals the summary's realised + unrealised PnL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+
+from hedgehog.backtest.ledger import LedgerSummary, cycle_key, summarise
+from hedgehog.backtest.report_charts import (
+    CycleLanes,
+    FloatArray,
+    IntArray,
+    PnlPanel,
+    PriceBuckets,
+    PriceChart,
+)
+from hedgehog.backtest.runner import BacktestConfig, BacktestResult
+from hedgehog.core.client_ids import trader_of
+from hedgehog.core.decimals import ONE, ZERO
+from hedgehog.core.pnl import buy_cost, cycle_pnl
+from hedgehog.core.types import Order, OrderStatus, Side
+from hedgehog.market.tables import SCALE, TradeTable
+
+BUCKETS = 1000
+"""Time buckets of the price and PnL charts (about one per pixel column)."""
+
+
+@dataclass
+class Cycle:
+    """One trader cycle of the ledger: its buy and (once the buy filled) its sell."""
+
+    trader: str
+    buy: Order | None = None
+    sell: Order | None = None
+
+    @property
+    def bought(self) -> bool:
+        return self.buy is not None and self.buy.status == OrderStatus.FILLED
+
+    @property
+    def completed(self) -> bool:
+        return self.bought and self.sell is not None and self.sell.status == OrderStatus.FILLED
+
+    @property
+    def start_ms(self) -> int:
+        return min(o.time for o in (self.buy, self.sell) if o is not None)
+
+
+@dataclass(frozen=True)
+class SymbolFigures:
+    """One symbol's row of the results: its ledger summary, how many traders ran and the
+    median time from a completed cycle's first order to its sell fill (None: none done)."""
+
+    summary: LedgerSummary
+    traders: int
+    median_cycle_ms: float | None
+
+
+@dataclass(frozen=True)
+class ChartData:
+    """What the charts draw: `view` is the time axis (ms), `buckets` the number of time
+    buckets of `bucket_ms` each."""
+
+    view: tuple[int, int]
+    buckets: int
+    bucket_ms: float
+    prices: list[PriceChart]
+    panels: list[PnlPanel]
+    lanes: list[CycleLanes]
+
+
+@dataclass(frozen=True)
+class ReportModel:
+    """A backtest read for its report. `span` is the first and last trade time of all the
+    data (ms), None without trades; then `charts` is None too."""
+
+    result: BacktestResult
+    tables: Mapping[str, TradeTable]
+    config: BacktestConfig
+    symbols: list[str]
+    cycles: dict[str, list[Cycle]]
+    span: tuple[int, int] | None
+    unit: str
+    total_pnl: Decimal
+    per_symbol: dict[str, SymbolFigures]
+    charts: ChartData | None
+
+
+def build_model(
+    result: BacktestResult, tables: Mapping[str, TradeTable], config: BacktestConfig
+) -> ReportModel:
+    """The report's data of a backtest (`tables` and `config` as given to `run_backtest`)."""
+    symbols = sorted(tables)
+    cycles = group_cycles(result.ledger)
+    span = data_span(tables)
+    quotes = sorted({config.filters[s].quote_asset or "quote asset" for s in symbols})
+    summary = result.summary
+    fees = {s: config.settings[s].fee for s in symbols}
+    per_symbol = {
+        s: _symbol_figures(
+            summarise([o for o in result.ledger if o.symbol == s], fees, result.last_prices),
+            cycles.get(s, []),
+        )
+        for s in symbols
+    }
+    charts = None
+    if span is not None:
+        edges = bucket_edges(*span)
+        n = len(edges) - 1
+        charts = ChartData(
+            view=padded(span),
+            buckets=n,
+            bucket_ms=(span[1] - span[0] + 1) / n,
+            prices=[price_chart(s, tables[s], cycles.get(s, []), config, edges) for s in symbols],
+            panels=quote_panels(symbols, cycles, tables, config, edges[1:] - 1),
+            lanes=[cycle_lanes(s, cycles.get(s, []), span[1]) for s in symbols],
+        )
+    return ReportModel(
+        result=result,
+        tables=tables,
+        config=config,
+        symbols=symbols,
+        cycles=cycles,
+        span=span,
+        unit=quotes[0] if len(quotes) == 1 else "quote asset",
+        total_pnl=summary.realised_pnl + summary.unrealised_pnl,
+        per_symbol=per_symbol,
+        charts=charts,
+    )
+
+
+def _symbol_figures(summary: LedgerSummary, cycles: list[Cycle]) -> SymbolFigures:
+    done = [c for c in cycles if c.completed and c.sell is not None]
+    took = [c.sell.update_time - c.start_ms for c in done if c.sell is not None]
+    return SymbolFigures(
+        summary=summary,
+        traders=len({c.trader for c in cycles}),
+        median_cycle_ms=float(np.median(took)) if took else None,
+    )
+
+
+def group_cycles(ledger: Iterable[Order]) -> dict[str, list[Cycle]]:
+    """Cycles per symbol, in the order their first order was placed."""
+    by_key: dict[str, Cycle] = {}
+    out: dict[str, list[Cycle]] = {}
+    for o in sorted(ledger, key=lambda o: o.order_id):
+        key = cycle_key(o)
+        cycle = by_key.get(key)
+        if cycle is None:
+            cycle = by_key[key] = Cycle(trader_of(o.client_order_id) or o.client_order_id)
+            out.setdefault(o.symbol, []).append(cycle)
+        if o.side == Side.BUY:
+            cycle.buy = o
+        else:
+            cycle.sell = o
+    return out
+
+
+def data_span(tables: Mapping[str, TradeTable]) -> tuple[int, int] | None:
+    """First and last trade time of all the data (ms), None without trades."""
+    full = [t for t in tables.values() if len(t)]
+    if not full:
+        return None
+    return min(int(t.time[0]) for t in full), max(int(t.time[-1]) for t in full)
+
+
+def padded(span: tuple[int, int]) -> tuple[int, int]:
+    """The charts' time axis: the span and a margin on each side."""
+    pad = max(500, (span[1] - span[0]) // 100)
+    return span[0] - pad, span[1] + pad
+
+
+def bucket_edges(first: int, last: int) -> IntArray:
+    """BUCKETS (or fewer) equal time buckets [edge k, edge k+1) covering first..last ms."""
+    n = min(BUCKETS, last - first + 1)
+    return first + np.arange(n + 1, dtype=np.int64) * (last - first + 1) // n
+
+
+def bucket_prices(table: TradeTable, edges: IntArray) -> PriceBuckets:
+    """Per non-empty bucket: time and price of its last trade, lowest and highest price."""
+    time, price = table.time, table.price
+    starts = np.searchsorted(time, edges[:-1], "left")
+    ends = np.searchsorted(time, edges[1:], "left")
+    keep = ends > starts
+    s, e = starts[keep], ends[keep]
+    if not len(s):
+        none = np.zeros(0, dtype=np.float64)
+        return PriceBuckets(np.zeros(0, dtype=np.int64), none, none, none)
+    # the buckets tile the table, so each reduceat segment [s[i], s[i+1]) is one bucket
+    low = np.minimum.reduceat(price[s[0] : e[-1]], s - s[0]) / SCALE
+    high = np.maximum.reduceat(price[s[0] : e[-1]], s - s[0]) / SCALE
+    return PriceBuckets(time[e - 1], low, high, price[e - 1] / SCALE)
+
+
+def price_chart(
+    symbol: str, table: TradeTable, cycles: list[Cycle], config: BacktestConfig, edges: IntArray
+) -> PriceChart:
+    """The symbol's bucketed prices, our fills and the orders still open at the end."""
+    filters = config.filters[symbol]
+    fills: dict[Side, list[Order]] = {Side.BUY: [], Side.SELL: []}
+    open_orders: dict[Side, list[tuple[int, float]]] = {Side.BUY: [], Side.SELL: []}
+    for c in cycles:
+        for o in (c.buy, c.sell):
+            if o is None:
+                continue
+            if o.status == OrderStatus.FILLED:
+                fills[o.side].append(o)
+            elif o.status.is_open:
+                open_orders[o.side].append((o.time, float(o.price)))
+    buys, sells = fills[Side.BUY], fills[Side.SELL]
+    return PriceChart(
+        symbol=symbol,
+        base=filters.base_asset or "base asset",
+        quote=filters.quote_asset or "quote asset",
+        buckets=bucket_prices(table, edges),
+        buy_ms=np.array([o.update_time for o in buys], dtype=np.int64),
+        buy_price=np.array([float(o.price) for o in buys], dtype=np.float64),
+        sell_ms=np.array([o.update_time for o in sells], dtype=np.int64),
+        sell_price=np.array([float(o.price) for o in sells], dtype=np.float64),
+        end_ms=int(edges[-1]) - 1,
+        open_buys=open_orders[Side.BUY],
+        open_sells=open_orders[Side.SELL],
+    )
+
+
+def _sum_at(times: Sequence[int], values: Sequence[float], at: IntArray) -> FloatArray:
+    """For each time in `at`, the sum of the values whose time is <= it."""
+    if not len(times):
+        return np.zeros(len(at), dtype=np.float64)
+    t = np.asarray(times, dtype=np.int64)
+    order = np.argsort(t, kind="stable")
+    total = np.cumsum(np.asarray(values, dtype=np.float64)[order])
+    i = np.searchsorted(t[order], at, "right")
+    return np.where(i > 0, total[np.maximum(i - 1, 0)], 0.0)
+
+
+def _price_at(table: TradeTable, at: IntArray) -> FloatArray:
+    """The last trade price at or before each time in `at` (the first price before it)."""
+    if not len(table):
+        return np.zeros(len(at), dtype=np.float64)
+    i = np.searchsorted(table.time, at, "right") - 1
+    return table.price[np.maximum(i, 0)] / SCALE
+
+
+def pnl_panels(
+    result: BacktestResult, tables: Mapping[str, TradeTable], config: BacktestConfig
+) -> list[PnlPanel]:
+    """Realised PnL and equity over time, one panel per quote asset (what the PnL chart
+    shows); the last equity point is the summary's realised + unrealised PnL."""
+    span = data_span(tables)
+    if span is None:
+        return []
+    grid = bucket_edges(*span)[1:] - 1
+    return quote_panels(sorted(tables), group_cycles(result.ledger), tables, config, grid)
+
+
+def quote_panels(
+    symbols: list[str],
+    cycles: Mapping[str, list[Cycle]],
+    tables: Mapping[str, TradeTable],
+    config: BacktestConfig,
+    grid: IntArray,
+) -> list[PnlPanel]:
+    """Realised and equity curves on `grid` (ms), one panel per quote asset."""
+    quotes: dict[str, list[str]] = {}
+    for s in symbols:
+        quotes.setdefault(config.filters[s].quote_asset or "quote asset", []).append(s)
+    panels = []
+    for quote, group in sorted(quotes.items()):
+        unrealised = np.zeros(len(grid), dtype=np.float64)
+        steps: list[tuple[int, Decimal]] = []
+        for s in group:
+            fee = config.settings[s].fee
+            held_t: list[int] = []
+            held_q: list[float] = []
+            held_cost: list[float] = []
+            for c in cycles.get(s, []):
+                if not c.bought or c.buy is None:
+                    continue
+                buy = c.buy
+                q, cost = float(buy.executed_qty), float(buy_cost(buy.executed_qty, buy.price, fee))
+                held_t.append(buy.update_time)
+                held_q.append(q)
+                held_cost.append(cost)
+                if c.completed and c.sell is not None:
+                    sell = c.sell
+                    qs = sell.executed_qty
+                    pnl = cycle_pnl(qs, buy.price, sell.price, fee)
+                    steps.append((sell.update_time, pnl))
+                    held_t.append(sell.update_time)
+                    held_q.append(-q)
+                    held_cost.append(-cost)
+            value = _price_at(tables[s], grid) * _sum_at(held_t, held_q, grid) * float(ONE - fee)
+            unrealised += value - _sum_at(held_t, held_cost, grid)
+        steps.sort(key=lambda step: step[0])
+        realised = _sum_at([t for t, _ in steps], [float(p) for _, p in steps], grid)
+        running, exact = ZERO, []
+        for _, p in steps:
+            running += p
+            exact.append(float(running))
+        panels.append(
+            PnlPanel(
+                quote=quote,
+                grid_ms=grid,
+                realised=realised,
+                equity=realised + unrealised,
+                step_ms=np.array([t for t, _ in steps], dtype=np.int64),
+                step_realised=np.array(exact, dtype=np.float64),
+            )
+        )
+    return panels
+
+
+def cycle_lanes(symbol: str, cycles: list[Cycle], end_ms: int) -> CycleLanes:
+    """The symbol's cycles as bars, each in the first lane free when it starts."""
+    ordered = sorted(cycles, key=lambda c: c.start_ms)
+    lane_free: list[int] = []  # per lane: when its last bar ends
+    rows: list[tuple[int, int, int, int, bool, bool]] = []
+    for c in ordered:
+        start = c.start_ms
+        filled = c.buy.update_time if c.bought and c.buy is not None else -1
+        dead = filled < 0 and c.buy is not None and c.buy.status.is_dead
+        if c.completed and c.sell is not None:
+            end = c.sell.update_time
+        elif dead and c.buy is not None:
+            end = c.buy.update_time
+        else:
+            end = end_ms
+        lane = next((i for i, free in enumerate(lane_free) if free <= start), len(lane_free))
+        if lane == len(lane_free):
+            lane_free.append(end)
+        lane_free[lane] = end
+        rows.append((lane, start, filled, end, c.completed, dead))
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 6
+    return CycleLanes(
+        symbol=symbol,
+        lane=np.array(columns[0], dtype=np.int64),
+        start_ms=np.array(columns[1], dtype=np.int64),
+        filled_ms=np.array(columns[2], dtype=np.int64),
+        end_ms=np.array(columns[3], dtype=np.int64),
+        completed=np.array(columns[4], dtype=np.bool_),
+        dead=np.array(columns[5], dtype=np.bool_),
+        labels=[f"#{c.trader}" for c in ordered],
+    )
+
+
+__all__ = [
+    "BUCKETS",
+    "ChartData",
+    "Cycle",
+    "ReportModel",
+    "SymbolFigures",
+    "bucket_edges",
+    "bucket_prices",
+    "build_model",
+    "cycle_lanes",
+    "data_span",
+    "group_cycles",
+    "padded",
+    "pnl_panels",
+    "price_chart",
+    "quote_panels",
+]
