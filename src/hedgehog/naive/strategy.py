@@ -18,167 +18,34 @@ not. So the sell is sized only once every fill of the buy is known (`FetchFills`
 A buy cancelled after part of it filled is sold for what it bought, or recorded as dust when
 that is below the symbol's minimums. A refused sell makes the trader re-read its fills and the
 free balance (`CheckSell`) and sell what it holds, or say why it cannot (`blocked`).
+
+This module holds the formulas and the transitions; the values they work on (`TraderState`,
+`OrderRef`, the decisions) are in `hedgehog.naive.state`, and importable from here too.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
 from decimal import Decimal
-from typing import Any, TypeVar
 
 from hedgehog.core.client_ids import build as client_order_id
 from hedgehog.core.decimals import ONE, ZERO, floor_to
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.types import Fill, Order, OrderStatus, OrderUpdate, Side, TradeEvent
 from hedgehog.naive.settings import TradingSettings
+from hedgehog.naive.state import NOTHING as NOTHING
+from hedgehog.naive.state import PENDING as PENDING
+from hedgehog.naive.state import CheckSell as CheckSell
+from hedgehog.naive.state import CycleComplete as CycleComplete
+from hedgehog.naive.state import Decision as Decision
+from hedgehog.naive.state import FetchFills as FetchFills
+from hedgehog.naive.state import OrderRef as OrderRef
+from hedgehog.naive.state import PlaceOrder as PlaceOrder
+from hedgehog.naive.state import Report as Report
+from hedgehog.naive.state import RequestRebuy as RequestRebuy
+from hedgehog.naive.state import TraderState as TraderState
+from hedgehog.naive.state import replace as replace
 
-T = TypeVar("T")
-_setattr = object.__setattr__
-_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def replace(obj: T, **changes: Any) -> T:
-    """`dataclasses.replace` for our frozen slotted states, without its per-call
-    introspection (it runs on every order event of a backtest)."""
-    cls = type(obj)
-    names = _FIELDS.get(cls)
-    if names is None:
-        names = _FIELDS[cls] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
-    new = object.__new__(cls)
-    for name in names:
-        _setattr(new, name, changes[name] if name in changes else getattr(obj, name))
-    return new
-
-
-PENDING = "PENDING"  # intent written, outcome of the placement not known yet
 MAX_SELL_ATTEMPTS = 3  # refused sells re-sized and placed again before the trader gives up
-
-
-@dataclass(frozen=True, slots=True)
-class OrderRef:
-    """A trader's view of one of its orders."""
-
-    client_order_id: str
-    side: Side
-    price: Decimal
-    quantity: Decimal
-    status: str = PENDING  # PENDING or an OrderStatus value
-    order_id: int | None = None
-    executed_qty: Decimal = ZERO
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in (PENDING, OrderStatus.NEW.value, OrderStatus.PARTIALLY_FILLED.value)
-
-    @property
-    def is_filled(self) -> bool:
-        return self.status == OrderStatus.FILLED.value
-
-    @property
-    def has_bought(self) -> bool:
-        """Closed with something executed: filled, or cancelled/expired after a part filled."""
-        return self.is_filled or (self.status in _DEAD_VALUES and self.executed_qty > 0)
-
-    def updated(self, order: Order) -> OrderRef:
-        return replace(
-            self,
-            status=order.status.value,
-            order_id=order.order_id,
-            executed_qty=order.executed_qty,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class TraderState:
-    """Everything a trader needs to resume after a crash."""
-
-    symbol: str
-    trader_id: str
-    settings: TradingSettings
-    filters: SymbolFilters
-    number: int = 0  # start order among the symbol's traders (ids are f"{prefix}{number}")
-    cycle: int = 0
-    buy: OrderRef | None = None
-    sell: OrderRef | None = None
-    rebuy_notified: bool = False
-    rebuy_below: Decimal | None = None  # derived from the buy price, kept for speed
-    buy_fee_base: Decimal = ZERO  # commission on the buy charged in the base asset (Binance)
-    buy_fee_qty: Decimal = ZERO  # how much of the buy's executed quantity those fees cover
-    buy_fill_ids: tuple[int, ...] = ()  # the buy's fills (trade ids) already counted
-    sell_attempt: int = 0  # 0 for the first sell; each re-sized sell gets the next number
-    sell_rejections: int = 0
-    dust: Decimal = ZERO  # coins bought but below the symbol's minimums to sell
-    blocked: str = ""  # why this trader cannot go on without a human (empty: it can)
-
-    @property
-    def phase(self) -> str:
-        if self.buy is None:
-            return "idle"
-        if not self.buy.has_bought:
-            return "buying"
-        if self.sell is None and self.dust > 0:
-            return "done"
-        if self.sell is None or not self.sell.is_filled:
-            return "selling"
-        return "done"
-
-    @property
-    def fees_known(self) -> bool:
-        """Whether the commission of every fill of the buy is known (the sell can be sized)."""
-        return self.buy is not None and self.buy_fee_qty >= self.buy.executed_qty
-
-    def in_flight(self) -> list[OrderRef]:
-        """Orders whose outcome must be checked with the exchange after a restart."""
-        return [o for o in (self.buy, self.sell) if o is not None and o.is_open]
-
-    def awaiting(self) -> Decision | None:
-        """What a restarted trader must do beyond checking its orders: size its sell."""
-        if self.blocked or self.buy is None or not self.buy.has_bought:
-            return None
-        if self.sell is None and self.dust == 0:
-            return FetchFills(self.buy.order_id) if self.buy.order_id is not None else None
-        if self.sell is not None and self.sell.status == OrderStatus.REJECTED.value:
-            return CheckSell()
-        return None
-
-
-# -- decisions -------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class PlaceOrder:
-    order: OrderRef
-
-
-@dataclass(frozen=True, slots=True)
-class RequestRebuy:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class CycleComplete:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class FetchFills:
-    """Read the buy's fills (with their commissions) and give them to `on_fills`."""
-
-    order_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class CheckSell:
-    """Read the buy's fills and the free base balance and give them to `on_sell_check`."""
-
-
-@dataclass(frozen=True, slots=True)
-class Report:
-    """Something a human must know (dust left, a trader blocked); the trader logs it."""
-
-    message: str
-
-
-Decision = PlaceOrder | RequestRebuy | CycleComplete | FetchFills | CheckSell | Report
-NOTHING: tuple[Decision, ...] = ()
 
 
 # -- formulas --------------------------------------------------------------------------------
@@ -433,6 +300,3 @@ def _place_sell(state: TraderState) -> tuple[TraderState, tuple[Decision, ...]]:
     cid = client_order_id(state.symbol, state.trader_id, state.cycle, Side.SELL)
     order = OrderRef(cid, Side.SELL, price, qty)
     return replace(state, sell=order), (PlaceOrder(order),)
-
-
-_DEAD_VALUES = tuple(s.value for s in OrderStatus if s.is_dead)
