@@ -14,6 +14,9 @@ end of `stop`: one node per store. Crash-only at the top: when the root supervis
 restart intensity exceeded, or killed) the node does not limp on with an empty tree;
 `wait_root_exit()` resolves, `root_exit` says why, and `hedgehog run` exits non-zero so that
 the service manager starts a fresh node.
+
+The exchange side (the paper engine or Binance, and the process feeding its fills) is built by
+`hedgehog.live.exchange_side`; this module assembles the tree around it and runs the node.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from hedgehog.config import Settings
@@ -38,14 +40,11 @@ from hedgehog.core.errors import (
 )
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.symbols import normalize_symbol
-from hedgehog.core.types import Order
 from hedgehog.exchange.base import Exchange
 from hedgehog.exchange.binance.rest import BinanceExchange
-from hedgehog.exchange.paper.engine import MatchingEngine
-from hedgehog.exchange.paper.exchange import PaperExchange
-from hedgehog.exchange.paper.rules import Rules
-from hedgehog.live.feeds import FillRouter, PaperFeeder, WatchedExchange
-from hedgehog.live.messages import WatchOrder, WatchSymbol
+from hedgehog.live.exchange_side import FEED as FEED
+from hedgehog.live.exchange_side import exchange_side
+from hedgehog.live.messages import WatchSymbol
 from hedgehog.live.supervision import NodeCrashed as NodeCrashed
 from hedgehog.live.supervision import crash_only as crash_only
 from hedgehog.live.supervision import health, symbol_state
@@ -66,7 +65,6 @@ from hedgehog.streamer.options import ConnectionOptions
 from hedgehog.warehouse import Warehouse
 
 log = logging.getLogger("hedgehog.live")
-FEED = {"paper": "exchange.paper", "binance": "exchange.fills"}
 
 
 def run_prefix() -> str:
@@ -165,51 +163,18 @@ class LiveNode:
         urls = settings.urls()
         rest = BinanceExchange(None, None, urls["rest_url"])
         closers: list[Any] = [rest]
-        children: list[ChildSpec] = []
-        exchange: Exchange
-        if settings.exchange == "paper":
-            known = dict(filters) if filters is not None else await _fetch_filters(rest)
-            engine = MatchingEngine(
-                known,
-                balances={"USDT": Decimal(settings.paper_balance)},
-                rules=Rules.binance(settings.paper_commission, settings.paper_fills),
-                keep_fills=True,
-            )
-            paper = PaperExchange(engine, pubsub.broadcast)
-            exchange = paper
-            children.append(
-                ChildSpec(
-                    "exchange",
-                    rewatching(PaperFeeder, FEED["paper"]),
-                    (watches, pubsub, paper),
-                    name=FEED["paper"],
-                )
-            )
-        else:
-            key, secret = settings.credentials()
-            binance = BinanceExchange(key, secret, urls["rest_url"], timeout=rest_timeout)
-            closers.append(binance)
-            try:
-                await binance.start()
-                await binance.balances()  # bad keys fail here, clearly, not in every trader
-            except BaseException:
-                for closer in closers:
-                    await closer.close()
-                raise
-
-            def placed(order: Order) -> None:
-                watches.note_order(FEED["binance"], order)
-                rt.cast(FEED["binance"], WatchOrder(order))
-
-            exchange = WatchedExchange(binance, placed)
-            children.append(
-                ChildSpec(
-                    "exchange",
-                    rewatching(FillRouter, FEED["binance"]),
-                    (watches, pubsub, binance, key, secret, urls["ws_api_url"], poll_interval),
-                    name=FEED["binance"],
-                )
-            )
+        exchange, feed = await exchange_side(
+            settings,
+            rt,
+            pubsub,
+            watches,
+            urls,
+            rest,
+            closers,
+            filters=filters,
+            rest_timeout=rest_timeout,
+            poll_interval=poll_interval,
+        )
         on_stream = on_status = None
         if db is not None:
             # Paper orders live in this process only: after a restart the paper exchange is
@@ -237,7 +202,7 @@ class LiveNode:
         naive = Naive(ctx)
         children = [
             streamer.child_spec(),
-            *children,
+            feed,
             ChildSpec(
                 "observer", rewatching(Observer, "observer"), (watches, pubsub), name="observer"
             ),
@@ -405,8 +370,3 @@ class LiveNode:
             await self.db.close()
         if self.store_lock is not None:
             self.store_lock.release()
-
-
-async def _fetch_filters(rest: BinanceExchange) -> dict[str, SymbolFilters]:
-    await rest.start()
-    return await rest.exchange_info()
