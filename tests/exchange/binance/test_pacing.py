@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from hedgehog.exchange.binance.pacing import (
     DEFAULT_BAN_SECONDS,
+    MAX_WAIT,
     ROLLOVER_MARGIN,
     Hold,
     Pacer,
@@ -148,6 +149,18 @@ def test_retry_after_prefers_the_header_and_never_goes_negative() -> None:
     assert retry_after({}, ban_msg(MINUTE0 + 9_000), MINUTE0, 5.0) == 9
     assert retry_after({}, ban_msg(MINUTE0 - 9_000), MINUTE0, 5.0) == 0  # already over
     assert retry_after({}, {"msg": "banned until 12"}, MINUTE0, 5.0) == 5  # not a timestamp
+
+
+def test_an_absurd_wait_is_capped_at_binances_longest_ban() -> None:
+    """`Retry-After: inf` or a ban ending in the year 33658 would park the client for ever
+    (and crash the log line that prints the ban's end): three days at most."""
+    assert retry_after({"Retry-After": "inf"}, None, MINUTE0, 5.0) == MAX_WAIT
+    assert retry_after({"Retry-After": "1e300"}, None, MINUTE0, 5.0) == MAX_WAIT
+    assert retry_after({"Retry-After": "nan"}, None, MINUTE0, 5.0) == 5.0
+    assert retry_after({}, ban_msg(10**15), MINUTE0, 5.0) == MAX_WAIT
+    pacer = Pacer()
+    hold = pacer.rate_limited(418, {"Retry-After": "inf"}, None, T0, MINUTE0)
+    assert hold == Hold(MAX_WAIT, banned=True) and pacer.banned_until == T0 + MAX_WAIT
 
 
 # -- the property ----------------------------------------------------------------------------

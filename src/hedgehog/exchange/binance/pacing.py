@@ -134,18 +134,24 @@ class Pacer:
         return Hold(retry)
 
 
+MAX_WAIT = 3 * 24 * 3600.0
+"""The longest wait believed: Binance's IP bans last from 2 minutes to 3 days, so a larger
+`Retry-After` (or "banned until") is a broken answer, not a reason to sleep for ever."""
+
+
 def retry_after(headers: Mapping[str, str], body: object, server_ms: int, default: float) -> float:
-    """Seconds to wait, from a `Retry-After` header, else a "banned until <ms>" message."""
+    """Seconds to wait, from a `Retry-After` header, else a "banned until <ms>" message; at
+    most `MAX_WAIT`."""
     value = headers.get("Retry-After")
     if value is not None:
         try:
             seconds = float(value)
         except ValueError:
             seconds = -1.0
-        if seconds >= 0:
-            return seconds
+        if seconds >= 0:  # NaN is not
+            return min(seconds, MAX_WAIT)
     if isinstance(body, dict):
         match = _BANNED_UNTIL.search(str(body.get("msg", "")))
         if match:
-            return max(0.0, (int(match.group(1)) - server_ms) / 1000)
+            return min(max(0.0, (int(match.group(1)) - server_ms) / 1000), MAX_WAIT)
     return default
