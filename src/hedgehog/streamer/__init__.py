@@ -1,6 +1,11 @@
 """The streamer: Binance trade streams in, `TradeEvent`s out on `TRADE_EVENTS:<SYMBOL>`.
 
-- `connection.py`: `StreamConnection`, one WebSocket carrying up to 1,024 trade streams.
+- `connection.py`: `StreamConnection`, one WebSocket carrying up to 1,024 trade streams, and
+  the modules of its parts: `runner.py` (its sockets' life: connect, reconnect, rotate),
+  `reader.py` (each frame handled inline), `sequencer.py` (trade ids: duplicates, gaps, the
+  merge of a rotation's two sockets; sans-io), `frames.py` (the wire format; sans-io),
+  `requests.py` (SUBSCRIBE/UNSUBSCRIBE/LIST_SUBSCRIPTIONS and their answers) and `link.py`
+  (one open socket and its request pace).
 - `manager.py`: `StreamManager`, which symbols stream and on which connection.
 - `api.py`: `Streamer`, the facade, and the streamer's supervision tree.
 """
