@@ -1,6 +1,7 @@
 """The package layers are a contract (`.importlinter`, run by CI): the real tree keeps it, and
 each kind of breach — a lower layer importing a higher one (also under TYPE_CHECKING), core
-importing anything of ours, a package importing the CLI, the strategy touching I/O — is caught
+importing anything of ours, a package importing the CLI, the strategy or a sans-io core
+touching I/O — is caught
 when planted in a copy of the tree."""
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ MUTANTS = {
         "store/db.py",
         "def _later():\n    import hedgehog.cli.console  # noqa\n",
         "Nothing imports the command line but the entry point BROKEN",
+    ),
+    "a sans-io core logs": (
+        "streamer/sequencer.py",
+        "import logging  # noqa\n",
+        "The sans-io cores do no I/O: no sockets, no event loop, no clock, no logging BROKEN",
     ),
     "the strategy reads the clock": (
         "naive/strategy.py",
