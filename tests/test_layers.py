@@ -1,8 +1,7 @@
 """The package layers are a contract (`.importlinter`, run by CI): the real tree keeps it, and
-each kind of breach — a lower layer importing a higher one (also under TYPE_CHECKING), core
-importing anything of ours, a package importing the CLI, the strategy or a sans-io core
-touching I/O — is caught
-when planted in a copy of the tree."""
+each kind of breach is caught when planted in a copy of the tree — a lower layer importing a
+higher one (also under TYPE_CHECKING), core importing anything of ours, a package importing
+the CLI, the strategy or a sans-io core touching I/O."""
 
 from __future__ import annotations
 
