@@ -12,7 +12,8 @@ Sections (each diffed on its own by the event stream):
 
 Series (sent incrementally): per symbol, recent prices `[t, price]`, PnL `[t, realised,
 unrealised]` and our fills (`{time, side, price, qty, client_order_id}`); times are the
-exchange's trade times in milliseconds.
+exchange's trade times in milliseconds. Orders, fills and completed cycles are put in this
+shape by `hedgehog.dashboard.orders`.
 """
 
 from __future__ import annotations
@@ -20,22 +21,17 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from hedgehog.core import client_ids
 from hedgehog.core.decimals import fmt
-from hedgehog.core.pnl import cycle_pnl
-from hedgehog.core.types import Order, OrderStatus, Side
+from hedgehog.dashboard.orders import FillCache, order_data
 from hedgehog.exchange.base import Balance
 from hedgehog.live.node import FEED, LiveNode
 from hedgehog.naive.context import leader_name
 from hedgehog.naive.leader import traders_of
-from hedgehog.naive.observer import SymbolView
 
-CYCLES_SHOWN = 50  # completed cycles listed per symbol
 WARNINGS_KEPT = 50
 TEXT_LIMIT = 500  # characters of a log message or an error kept
 
@@ -131,59 +127,6 @@ def tree(live: LiveNode) -> dict[str, Any]:
     return walk(live.node.tree(), None)
 
 
-def _order(order: Order) -> dict[str, Any]:
-    return {
-        "client_order_id": order.client_order_id,
-        "trader_id": client_ids.trader_of(order.client_order_id),
-        "side": order.side.value,
-        "price": fmt(order.price),
-        "quantity": fmt(order.orig_qty),
-        "executed": fmt(order.executed_qty),
-        "status": order.status.value,
-        "time": order.time,
-    }
-
-
-def cycles(view: SymbolView, limit: int = CYCLES_SHOWN) -> list[dict[str, Any]]:
-    """The newest completed cycles (a filled sell whose filled buy is still known)."""
-    out: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for fill in reversed(view.fills):
-        cid = fill["client_order_id"]
-        if fill["side"] != "SELL" or cid in seen:
-            continue
-        seen.add(cid)
-        parsed = client_ids.parse(cid)
-        if parsed is None:
-            continue
-        sell = view.orders.get(cid)
-        buy = view.orders.get(
-            client_ids.build(sell.symbol, parsed.trader_id, parsed.cycle, Side.BUY)
-            if sell is not None
-            else ""
-        )
-        if sell is None or buy is None or sell.status != OrderStatus.FILLED:
-            continue
-        if buy.side != Side.BUY or buy.status != OrderStatus.FILLED:
-            continue
-        q = sell.executed_qty
-        profit = cycle_pnl(q, buy.price, sell.price, view.fee)
-        out.append(
-            {
-                "time": sell.update_time or fill["time"],
-                "trader_id": parsed.trader_id,
-                "cycle": str(parsed.cycle),
-                "quantity": fmt(q),
-                "buy_price": fmt(buy.price),
-                "sell_price": fmt(sell.price),
-                "profit": fmt(profit),
-            }
-        )
-        if len(out) >= limit:
-            break
-    return out
-
-
 def symbol_names(live: LiveNode) -> list[str]:
     """Every symbol the node knows (trading or observed), sorted."""
     observer = live.observer()
@@ -250,38 +193,9 @@ def symbol_section(
     if view is not None:
         section.update(view.summary())
         orders = sorted(view.open_orders(), key=lambda o: (o.side.value, -o.price))
-        section["orders"] = [_order(o) for o in orders]
+        section["orders"] = [order_data(o) for o in orders]
         section["cycles"] = (cache or FillCache()).get(view)[1]
     return section
-
-
-def unique_fills(fills: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Fills without repeats: the same fill can be reported twice (by the user data stream
-    and by the order poller), and the observer keeps both."""
-    seen: set[tuple[Any, ...]] = set()
-    out = []
-    for fill in fills:
-        key = (fill["client_order_id"], fill["time"], fill["qty"], fill["price"])
-        if key not in seen:
-            seen.add(key)
-            out.append(fill)
-    return out
-
-
-class FillCache:
-    """Each symbol's de-duplicated fills and completed cycles, recomputed only when a fill
-    arrives (the observer's fills deque gains an entry) or a cycle completes."""
-
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[tuple[int, int, int], list[Any], list[Any]]] = {}
-
-    def get(self, view: SymbolView) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        key = (len(view.fills), id(view.fills[-1]) if view.fills else 0, view.cycles)
-        entry = self._entries.get(view.symbol)
-        if entry is None or entry[0] != key:
-            entry = (key, unique_fills(view.fills), cycles(view))
-            self._entries[view.symbol] = entry
-        return entry[1], entry[2]
 
 
 def series(live: LiveNode, cache: FillCache) -> dict[str, Series]:

@@ -9,8 +9,8 @@
  *   empty: "text when there is nothing to draw",
  * })
  * The canvas keeps its options, so hovering redraws with a crosshair and the nearest values.
+ * An ES module: symbols.js imports drawPlot.
  */
-"use strict";
 
 const PLOT_FONT = '11px system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif';
 const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400]
@@ -33,7 +33,7 @@ function clock(ms, withSeconds) {
   return p(d.getHours()) + ":" + p(d.getMinutes()) + (withSeconds ? ":" + p(d.getSeconds()) : "");
 }
 
-function drawPlot(canvas, opts) {
+export function drawPlot(canvas, opts) {
   canvas._plot = opts;
   if (!canvas._hooked) {
     canvas._hooked = true;
