@@ -245,6 +245,19 @@ async def test_weight_headers_are_tracked(exchange: BinanceExchange, fake: FakeB
     assert status.retry_after == 0 and 0 < status.weight_fraction < 0.01
 
 
+async def test_the_weight_limit_can_be_changed_on_a_running_client(
+    fake: FakeBinance, clock: FakeClock
+) -> None:
+    async with client_for(fake, clock, max_weight_per_minute=100) as client:
+        fake.weight_override = 95  # above 90% of 100 ...
+        await client.open_orders()
+        client.max_weight_per_minute = 1000  # ... but not of 1,000: no wait
+        await client.open_orders()
+        assert clock.slept == [] and client.rate_limit_status().max_weight_per_minute == 1000
+        with pytest.raises(ConfigError, match="must be > 0"):
+            client.max_weight_per_minute = 0
+
+
 async def test_near_the_weight_limit_the_next_request_waits_for_the_next_minute(
     fake: FakeBinance, clock: FakeClock
 ) -> None:

@@ -189,6 +189,14 @@ class BinanceExchange:
     def max_weight_per_minute(self) -> int:
         return self._pacer.max_weight_per_minute
 
+    @max_weight_per_minute.setter
+    def max_weight_per_minute(self, value: int) -> None:
+        """The limit may be raised or lowered on a running client (bench/live.py lifts it
+        against the simulator, whose own limit is not Binance's)."""
+        if value <= 0:
+            raise ConfigError(f"max_weight_per_minute must be > 0, not {value}")
+        self._pacer.max_weight_per_minute = value
+
     @property
     def weight_used(self) -> int:
         """Request weight used in the current minute, per the last `X-MBX-USED-WEIGHT-1M`."""
