@@ -38,6 +38,15 @@ def test_every_built_id_parses_back(
     )
 
 
+def test_a_buy_and_its_re_attempted_sell_share_a_key_across_the_digest_boundary() -> None:
+    """Found by hypothesis: the buy fits in 36 characters with its symbol, the sell's longer
+    tail does not and carries the digest; they are still one cycle."""
+    buy = client_ids.build("0" * 20, "0" * 10, 100, Side.BUY)
+    sell = client_ids.build("0" * 20, "0" * 10, 100, Side.SELL, 1)
+    assert buy.startswith("0" * 20) and not sell.startswith("0" * 20)
+    assert client_ids.cycle_key(buy) == client_ids.cycle_key(sell)
+
+
 def test_a_long_symbol_is_replaced_by_its_digest() -> None:
     cid = client_ids.build("A" * 30, "run7-12", 3, Side.SELL, 2)
     assert cid.endswith("-run7-12-3S2") and len(cid) <= client_ids.MAX_CLIENT_ID

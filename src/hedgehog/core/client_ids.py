@@ -40,8 +40,11 @@ class ClientOrderId:
 
     @property
     def cycle_key(self) -> str:
-        """What a cycle's buy and sell (every attempt) share: `<prefix>-<trader>-<cycle>`."""
-        return f"{self.prefix}-{self.trader_id}-{self.cycle}"
+        """What a cycle's buy and sell (every attempt) share within their symbol:
+        `<trader>-<cycle>`. Not the prefix: a sell's longer tail can push its id past 36
+        characters where the buy's did not, so one carries the symbol and the other its
+        digest."""
+        return f"{self.trader_id}-{self.cycle}"
 
 
 def parse(cid: str) -> ClientOrderId | None:
@@ -65,8 +68,8 @@ def trader_of(cid: str) -> str:
 
 
 def cycle_key(cid: str) -> str:
-    """What a cycle's orders share (the id without side and attempt); the id itself when it
-    is not one of ours, so a foreign order is a cycle of its own."""
+    """What a cycle's orders share within their symbol (trader and cycle); the id itself when
+    it is not one of ours, so a foreign order is a cycle of its own."""
     parsed = parse(cid)
     return parsed.cycle_key if parsed is not None else cid
 
