@@ -44,7 +44,8 @@ MUTANTS = {
     ),
     "a cycle hidden under TYPE_CHECKING": (
         "market/tables.py",
-        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import hedgehog.backtest.runner\n",
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    import hedgehog.backtest.runner\n",
         "Each package imports only the layers below it BROKEN",
     ),
     "core imports something of ours": (
