@@ -46,6 +46,11 @@ def trade_topic(symbol: str) -> str:
     return f"TRADE_EVENTS:{symbol}"
 
 
+def bars_topic(symbol: str, interval: str) -> str:
+    """Pub/sub topic of a symbol's closed bars of one interval (`hedgehog.market.bars`)."""
+    return f"BARS:{symbol}:{interval}"
+
+
 def orders_topic(symbol: str) -> str:
     """Pub/sub topic of a symbol's order updates (fills and status changes)."""
     return f"ORDERS:{symbol}"

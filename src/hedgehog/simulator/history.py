@@ -4,75 +4,46 @@ Per symbol the last `TRADES_KEPT` trades are kept whole (for `/trades`, `/histor
 `/aggTrades`), and every trade is also folded into 1 s and 1 min buckets (the last
 `SECONDS_KEPT` and `MINUTES_KEPT`). Klines of any interval are aggregated from those on request
 (`hedgehog.simulator.klines`): memory stays bounded whatever the replay speed, and
-adding a trade costs a few Decimal operations. Amounts are Decimal, never float.
+adding a trade costs a few Decimal operations. A bucket is a row of `hedgehog.market.bars`,
+folded and merged by its rules, so the simulator's klines are the bars hedgehog computes.
+Amounts are exact Decimals, never float.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
 
 from hedgehog.core.types import TradeEvent
+from hedgehog.market.bars import (
+    BUY_QUOTE,
+    BUY_VOLUME,
+    CLOSE,
+    COUNT,
+    FIRST,
+    HIGH,
+    LAST,
+    LOW,
+    OPEN,
+    QUOTE,
+    TIME,
+    VOLUME,
+    add_trade,
+    fold_trade,
+    quote_of,
+)
+from hedgehog.market.bars import Row as Bucket
+from hedgehog.market.bars import merge_rows as fold
+from hedgehog.market.bars import open_row as new_bucket
 
 TRADES_KEPT = 10_000
 SECONDS_KEPT = 4_000
 MINUTES_KEPT = 10_080  # a week
 
-# A bucket (and a kline before formatting) is a list:
+# A bucket (and a kline before formatting) is a row of `hedgehog.market.bars`, a list:
 # [open time, open, high, low, close, volume, quote volume, trades, first id, last id,
-#  taker buy volume, taker buy quote volume]
-TIME, OPEN, HIGH, LOW, CLOSE, VOLUME, QUOTE, COUNT, FIRST, LAST, BUY_VOLUME, BUY_QUOTE = range(12)
-Bucket = list[Any]
-
-
-def fold(rows: Iterable[Bucket], open_time: int | None = None) -> Bucket | None:
-    """The bucket covering `rows` (in time order), or None when there are none."""
-    out: Bucket | None = None
-    for row in rows:
-        if out is None:
-            out = list(row)
-            if open_time is not None:
-                out[TIME] = open_time
-            continue
-        if row[HIGH] > out[HIGH]:
-            out[HIGH] = row[HIGH]
-        if row[LOW] < out[LOW]:
-            out[LOW] = row[LOW]
-        out[CLOSE] = row[CLOSE]
-        out[VOLUME] += row[VOLUME]
-        out[QUOTE] += row[QUOTE]
-        out[COUNT] += row[COUNT]
-        out[LAST] = row[LAST]
-        out[BUY_VOLUME] += row[BUY_VOLUME]
-        out[BUY_QUOTE] += row[BUY_QUOTE]
-    return out
-
-
-def add_trade(row: Bucket, trade: TradeEvent, quote: Decimal) -> None:
-    """Fold one trade into a bucket."""
-    price, qty = trade.price, trade.quantity
-    if price > row[HIGH]:
-        row[HIGH] = price
-    elif price < row[LOW]:
-        row[LOW] = price
-    row[CLOSE] = price
-    row[VOLUME] += qty
-    row[QUOTE] += quote
-    row[COUNT] += 1
-    row[LAST] = trade.trade_id
-    if not trade.buyer_market_maker:  # the buyer took: a taker buy
-        row[BUY_VOLUME] += qty
-        row[BUY_QUOTE] += quote
-
-
-def new_bucket(open_time: int, trade: TradeEvent, quote: Decimal) -> Bucket:
-    price, qty = trade.price, trade.quantity
-    taker_buy = not trade.buyer_market_maker
-    zero = Decimal(0)
-    return [open_time, price, price, price, price, qty, quote, 1, trade.trade_id, trade.trade_id,
-            qty if taker_buy else zero, quote if taker_buy else zero]  # fmt: skip
+#  taker buy volume, taker buy quote volume]; bars' rules fold trades into it and merge them.
 
 
 class Buckets:
@@ -86,13 +57,12 @@ class Buckets:
         self.rows: list[Bucket] = []
 
     def add(self, trade: TradeEvent, quote: Decimal) -> None:
-        start = trade.trade_time - trade.trade_time % self.width
         rows = self.rows
-        if rows and start <= rows[-1][TIME]:  # the same bucket (or the clock stepped back)
-            add_trade(rows[-1], trade, quote)
+        row = fold_trade(rows[-1] if rows else None, trade, quote, self.width)
+        if row is None:  # the same bucket (or the clock stepped back)
             return
-        rows.append(new_bucket(start, trade, quote))
-        self.times.append(start)
+        rows.append(row)
+        self.times.append(row[TIME])
         if len(rows) > 2 * self.keep:
             del rows[: -self.keep], self.times[: -self.keep]
 
@@ -124,7 +94,7 @@ class SymbolHistory:
         self.trade_ids.append(trade.trade_id)
         if len(trades) > 2 * TRADES_KEPT:
             del trades[:-TRADES_KEPT], self.trade_ids[:-TRADES_KEPT]
-        quote = trade.price * trade.quantity
+        quote = quote_of(trade)
         self.seconds.add(trade, quote)
         self.minutes.add(trade, quote)
 
@@ -159,3 +129,28 @@ class SymbolHistory:
 
     def close_before(self, since: int) -> Decimal | None:
         return self.minutes.close_before(since - since % 60_000)
+
+
+__all__ = [
+    "BUY_QUOTE",
+    "BUY_VOLUME",
+    "CLOSE",
+    "COUNT",
+    "FIRST",
+    "HIGH",
+    "LAST",
+    "LOW",
+    "MINUTES_KEPT",
+    "OPEN",
+    "QUOTE",
+    "SECONDS_KEPT",
+    "TIME",
+    "TRADES_KEPT",
+    "VOLUME",
+    "Bucket",
+    "Buckets",
+    "SymbolHistory",
+    "add_trade",
+    "fold",
+    "new_bucket",
+]

@@ -2,8 +2,9 @@
 
 A period starts at a multiple of its width since the epoch in the requested time zone (weeks
 on Mondays, months on the 1st). Periods without trades inside the kept history are flat at the
-previous close with zero volume, as Binance's klines are. `1s` klines come from the 1-second
-buckets, every other interval from the 1-minute ones (a time zone offset is whole minutes).
+previous close with zero volume, as Binance's klines are (bars of `hedgehog.market.bars` skip
+them, so that row stays here). `1s` klines come from the 1-second buckets, every other interval
+from the 1-minute ones (a time zone offset is whole minutes), merged by bars' `merge_rows`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from hedgehog.market.bars import DAY, HOUR, MINUTE
+from hedgehog.market.bars import INTERVALS as BAR_INTERVALS
 from hedgehog.simulator.history import (
     BUY_QUOTE,
     BUY_VOLUME,
@@ -33,12 +36,8 @@ from hedgehog.simulator.history import (
 )
 from hedgehog.simulator.market import amount
 
-SECOND, MINUTE, HOUR, DAY = 1_000, 60_000, 3_600_000, 86_400_000
-INTERVALS = {
-    "1s": SECOND, "1m": MINUTE, "3m": 3 * MINUTE, "5m": 5 * MINUTE, "15m": 15 * MINUTE,
-    "30m": 30 * MINUTE, "1h": HOUR, "2h": 2 * HOUR, "4h": 4 * HOUR, "6h": 6 * HOUR,
-    "8h": 8 * HOUR, "12h": 12 * HOUR, "1d": DAY, "3d": 3 * DAY, "1w": 7 * DAY, "1M": 0,
-}  # fmt: skip
+# bars' fixed intervals (1s .. 1d), then those bars leave out: 3d, weeks on Mondays, months
+INTERVALS = {**BAR_INTERVALS, "3d": 3 * DAY, "1w": 7 * DAY, "1M": 0}
 _MONDAY = 4 * DAY  # 1970-01-01 was a Thursday
 _ZONE = re.compile(r"([+-]?)(\d{1,2})(?::(\d{2}))?")
 
