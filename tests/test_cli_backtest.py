@@ -167,3 +167,60 @@ def test_report_option_writes_a_self_contained_page(tmp_path: Path) -> None:
     page = (out / "index.html").read_text()
     assert "data:image/png;base64," in page and "<script" not in page
     assert (out / "price_XRPUSDT.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+GRID = ("--strategy", "grid", "--param", "lower=0.37", "--param", "upper=0.41")
+
+
+@pytest.mark.shared_data
+def test_grid_on_the_real_day_is_exact_and_chaos_invariant(tmp_path: Path) -> None:
+    """The issue's command: `hedgehog backtest FILE --strategy grid --param ... --json`."""
+    data = shared_data_dir("XRPUSDT-trades-2019-05-25.zip", "exchangeInfo.json")
+    base = (
+        "backtest",
+        str(data / "XRPUSDT-trades-2019-05-25.zip"),
+        "--exchange-info",
+        str(data / "exchangeInfo.json"),
+        *GRID,
+        "--param",
+        "levels=9",
+        "--json",
+    )
+    runs = [hedgehog(*base, *extra) for extra in ((), ("--every-tick",), ("--chaos-kills", "20"))]
+    assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
+    first, *others = [_stable(r.stdout) for r in runs]
+    assert first["cycles_completed"] == 3 and first["orders_placed"] == 13
+    assert first["ledger_sha256"] == (
+        "efae7117542e077f2671dbf2d0723da917bba7e4010115b1ad295090d0447231"
+    )
+    assert all(o == first for o in others)  # every tick and chaos: the same ledger
+    report = hedgehog(*base, "--report", str(tmp_path / "grid"))
+    assert report.returncode == 0, report.stderr
+    page = (tmp_path / "grid" / "index.html").read_text()
+    assert "levels" in page and "lower" in page  # the grid's own settings are shown
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--strategy", "grid"], "grid needs lower, upper, levels"),
+        ([*GRID, "--param", "levels=9", "--chunks", "3"], "--chunks: naive's options"),
+        ([*GRID, "--param", "levels"], "expected key=value"),
+        ([*GRID, "--param", "levels=9", "--param", "levels=3"], "levels given twice"),
+        (["--strategy", "martingale"], "unknown strategy 'martingale'"),
+        (["--param", "chunks=3", "--chunks", "4"], "chunks given both as --chunks and --param"),
+    ],
+)
+def test_bad_strategy_input_is_a_clear_error(args: list[str], message: str) -> None:
+    result = hedgehog("backtest", "--synthetic", "XRPUSDT", "--trades", "500", *args)
+    assert result.returncode == 2, result.stdout
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_naive_settings_by_param_equal_its_own_options() -> None:
+    common = ("backtest", "--synthetic", "XRPUSDT", "--trades", "5000", "--json")
+    by_flag = hedgehog(*common, "--chunks", "3", "--budget", "300")
+    by_param = hedgehog(*common, "--param", "chunks=3", "--param", "budget=300")
+    assert by_flag.returncode == by_param.returncode == 0, by_param.stderr
+    assert _stable(by_flag.stdout) == _stable(by_param.stdout)

@@ -66,7 +66,7 @@ MUTANTS = {
     "the strategy reads the clock": (
         "naive/strategy.py",
         "import time  # noqa\n",
-        "The strategy is pure: no I/O, no clock, no logging, no runtime BROKEN",
+        "The strategies are pure: no I/O, no clock, no logging, no runtime BROKEN",
     ),
 }
 

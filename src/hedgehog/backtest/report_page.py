@@ -239,10 +239,15 @@ def _settings_table(model: ReportModel) -> str:
         row("step size", (fmt(x.step_size) for x in f), "quantities are multiples of it"),
         row("min notional", (fmt(x.min_notional) for x in f), "smallest order value allowed"),
     ]
-    for name, meaning in SETTINGS.items():
-        values = [getattr(x, name) for x in st]
-        shown = (fmt(v) if name == "budget" else _pct(v) for v in values)
-        rows.append(row(name, values if name == "chunks" else shown, meaning))
+    if all(type(x).__name__ == "TradingSettings" for x in st):  # naive: explained, in %
+        for name, meaning in SETTINGS.items():
+            values = [getattr(x, name) for x in st]
+            shown = (fmt(v) if name == "budget" else _pct(v) for v in values)
+            rows.append(row(name, values if name == "chunks" else shown, meaning))
+    else:  # another strategy: its settings as it states them
+        given = [x.as_dict() for x in st]
+        for name in [k for k in given[0] if k != "symbol"]:
+            rows.append(row(name, (str(d.get(name, "-")) for d in given)))
     header = ["", *(_e(s) for s in symbols), "meaning"]
     return (
         f"<p>{_symbols(len(symbols))}. Exchange rules (filters) and "

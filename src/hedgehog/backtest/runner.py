@@ -36,10 +36,10 @@ from hedgehog.market.tables import TradeTable, from_units
 from hedgehog.naive.api import Naive
 from hedgehog.naive.context import NaiveContext, leader_name, symbol_name
 from hedgehog.naive.leader import traders_of
-from hedgehog.naive.settings import TradingSettings
 from hedgehog.naive.store import MemoryTraderStore
 from hedgehog.runtime import Runtime, VirtualClock, interrupt
 from hedgehog.runtime.pubsub import PubSub
+from hedgehog.strategy.protocol import Strategy
 
 CHUNK = 65_536
 Progress = Callable[[int, int], None]
@@ -47,8 +47,9 @@ Progress = Callable[[int, int], None]
 
 @dataclass
 class BacktestConfig:
-    settings: Mapping[str, TradingSettings]
+    settings: Mapping[str, Any]  # each symbol's settings of `strategy`
     filters: Mapping[str, SymbolFilters]
+    strategy: Strategy | None = None  # None: naive
     quote_balance: Decimal | None = None  # default: every symbol's budget with fees, and then some
     chaos_kills: int = 0
     chaos_seed: int = 0
@@ -128,6 +129,8 @@ async def run_backtest(
     )
     exchange = PaperExchange(engine, pubsub.broadcast, now_ms=lambda: now[0])
     ctx = NaiveContext(rt, pubsub, exchange, MemoryTraderStore())
+    if config.strategy is not None:
+        ctx.strategies = {s: config.strategy for s in symbols}
     naive = Naive(ctx)
     await naive.start()
     for symbol in symbols:

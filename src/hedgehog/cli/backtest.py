@@ -25,14 +25,17 @@ from hedgehog.cli.options import (
     ExchangeInfo,
     Fee,
     MinNotional,
+    Params,
     Profit,
     Rebuy,
     Seed,
     SkipBadRows,
     StepSize,
+    StrategyName,
     Synthetic,
     TickSize,
     Trades,
+    strategy_settings,
     trading_values,
 )
 from hedgehog.core.decimals import to_decimal
@@ -47,7 +50,6 @@ from hedgehog.core.symbols import normalize_symbol
 from hedgehog.market.loaders import load_trades
 from hedgehog.market.synthetic import synthetic_exchange_info, synthetic_trades
 from hedgehog.market.tables import TradeTable
-from hedgehog.naive.settings import TradingSettings
 from hedgehog.runtime import interrupt
 
 if TYPE_CHECKING:
@@ -95,6 +97,8 @@ def backtest(
     ] = None,
     trades: Trades = 100_000,
     seed: Seed = 1,
+    strategy: StrategyName = "naive",
+    param: Params = None,
     chunks: Chunks = None,
     budget: Budget = None,
     buy_down_interval: BuyDown = None,
@@ -129,7 +133,8 @@ def backtest(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
-    """Backtest the naive strategy on historical (or synthetic) trades, exactly and fast."""
+    """Backtest a strategy (naive by default) on historical (or synthetic) trades, exactly and
+    fast."""
     try:
         if from_db is not None:
             if files or synthetic:
@@ -157,7 +162,7 @@ def backtest(
         values = trading_values(
             chunks, budget, buy_down_interval, profit_interval, rebuy_interval, fee
         )
-        settings = {s: TradingSettings.parse(s, **values) for s in tables}
+        chosen, settings = strategy_settings(strategy, param, values, list(tables))
         for s, st in settings.items():
             st.check_against(filters[s])
         targets = tuple(t.strip() for t in chaos_targets.split(",") if t.strip())
@@ -170,6 +175,7 @@ def backtest(
         config = BacktestConfig(
             settings,
             filters,
+            strategy=chosen,
             commission=commission,
             chaos_kills=chaos_kills,
             chaos_seed=chaos_seed,
@@ -371,7 +377,7 @@ def _run(
         )
 
 
-def _print_summary(result: BacktestResult, settings: dict[str, TradingSettings]) -> None:
+def _print_summary(result: BacktestResult, settings: dict[str, Any]) -> None:
     data: dict[str, Any] = result.as_json()
     table = Table(title="hedgehog backtest", show_header=False)
     table.add_column("what", style="bold")

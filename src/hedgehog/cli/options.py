@@ -9,12 +9,49 @@ from typing import Annotated, Any
 
 import typer
 
+StrategyName = Annotated[
+    str,
+    typer.Option(
+        "--strategy",
+        help="naive (the book's), grid, package.module:Class, or a name an installed package "
+        "registers (entry points hedgehog.strategies)",
+    ),
+]
+Params = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        help="A setting of the strategy, key=value (repeat it), e.g. --param levels=5",
+        show_default=False,
+    ),
+]
 Chunks = Annotated[int | None, typer.Option(help="Traders per symbol [5]")]
 Budget = Annotated[str | None, typer.Option(help="Quote budget per symbol [1000]")]
 BuyDown = Annotated[str | None, typer.Option(help="Buy this far below the price [0.0001]")]
 Profit = Annotated[str | None, typer.Option(help="Sell this far above, after fees [0.001]")]
 Rebuy = Annotated[str | None, typer.Option(help="Add a trader this far below a buy [0.001]")]
 Fee = Annotated[str | None, typer.Option(help="Fee rate [0.001]")]
+
+
+def strategy_settings(
+    strategy: str, params: list[str] | None, naive_values: dict[str, Any], symbols: list[str]
+) -> tuple[Any, dict[str, Any]]:
+    """The strategy and each symbol's settings from `--strategy`, `--param` and naive's own
+    options (`--chunks` ...): those are naive's, refused for another strategy; a key given
+    both ways is refused."""
+    from hedgehog.core.errors import ConfigError
+    from hedgehog.strategy.registry import load_strategy, parse_params
+
+    chosen = load_strategy(strategy)
+    given = parse_params(params or [])
+    flags = {k: v for k, v in naive_values.items() if v is not None}
+    if flags and chosen.name != "naive":
+        names = ", ".join("--" + k.replace("_", "-") for k in flags)
+        raise ConfigError(f"{names}: naive's options; give {chosen.name}'s with --param key=value")
+    both = sorted(set(flags) & set(given))
+    if both:
+        raise ConfigError(f"{both[0]} given both as --{both[0].replace('_', '-')} and --param")
+    return chosen, {s: chosen.parse_settings(s, {**flags, **given}) for s in symbols}
 
 
 def trading_values(

@@ -19,6 +19,11 @@ class ConfigError(HedgehogError, ValueError):
     """Invalid settings or input. The message says what is wrong and how to fix it."""
 
 
+class StrategyError(HedgehogError):
+    """A strategy returned what the tree cannot carry out (a negative quantity, a price off
+    the tick...). The message names the strategy; its trader crashes and is restarted."""
+
+
 class DataError(HedgehogError, ValueError):
     """A data file that cannot be read: the message names the file and the line."""
 

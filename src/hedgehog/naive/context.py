@@ -10,14 +10,17 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from hedgehog.core.types import TradeEvent
 from hedgehog.exchange.base import Exchange
+from hedgehog.naive.plugin import NAIVE
 from hedgehog.naive.settings import TradingSettings
 from hedgehog.naive.store import MemoryTraderStore, TraderStore
 from hedgehog.naive.strategy import OrderRef
 from hedgehog.runtime import Runtime
 from hedgehog.runtime.pubsub import PubSub
+from hedgehog.strategy.protocol import Strategy
 
 ON, OFF, SHUTDOWN = "on", "off", "shutdown"
 SYMBOLS = "naive.symbols"  # the DynamicSymbolSupervisor's registered name
@@ -41,7 +44,8 @@ class NaiveContext:
     pubsub: PubSub
     exchange: Exchange
     store: TraderStore = field(default_factory=MemoryTraderStore)
-    settings: dict[str, TradingSettings] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)  # symbol -> its strategy's settings
+    strategies: dict[str, Strategy] = field(default_factory=dict)  # symbol -> (default naive)
     status: dict[str, str] = field(default_factory=dict)
     trader_prefix: str = ""  # prepended to trader ids; unique per run unless the store persists
     retry_seconds: float = 5.0  # after the exchange was unreachable, a trader checks again
@@ -62,5 +66,17 @@ class NaiveContext:
         if self.on_status is not None:
             await self.on_status(symbol, status)
 
-    def settings_for(self, symbol: str) -> TradingSettings:
-        return self.settings.get(symbol) or TradingSettings(symbol=symbol)
+    def strategy_for(self, symbol: str) -> Strategy:
+        """The strategy `symbol` trades with: naive unless told otherwise."""
+        return self.strategies.get(symbol, NAIVE)
+
+    def settings_for(self, symbol: str) -> Any:
+        """`symbol`'s settings, or its strategy's defaults (a `ConfigError` when the strategy
+        has settings without defaults)."""
+        settings = self.settings.get(symbol)
+        if settings is not None:
+            return settings
+        strategy = self.strategy_for(symbol)
+        if strategy is NAIVE:
+            return TradingSettings(symbol=symbol)
+        return strategy.parse_settings(symbol, {})

@@ -1,7 +1,11 @@
 """The leader of one symbol: starts, monitors and replaces its traders (chapter 5 of the book).
 
+Which traders to start, add and replace is its symbol's strategy's policy
+(`hedgehog.strategy.protocol`: `missing_slots`, `extra_trader`, `replacement`); the naive
+strategy's is the book's, said below. Grid starts one trader per level and replaces a level's.
+
 - At start it loads the symbol's traders from the trader store and resumes each with its saved
-  state; with none saved it starts one fresh trader.
+  state; then it starts the fresh traders the strategy is missing (naive: one, when none saved).
 - Traders report every state change; the leader keeps the last one of each.
 - A trader that ends normally (its cycle completed) is replaced by a fresh trader, unless the
   symbol is shutting down; then the symbol stops once its last trader has ended.
@@ -20,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from hedgehog.core.errors import ConfigError, UnknownSymbol
-from hedgehog.naive import strategy
 from hedgehog.naive.context import SHUTDOWN, SYMBOLS, NaiveContext, traders_name
 from hedgehog.naive.messages import (
     RESUME,
@@ -83,6 +86,7 @@ class Leader(Process):
         self.symbol = symbol
         self.ctx = ctx
         self.slots: dict[str, Slot] = {}
+        self.strategy = ctx.strategy_for(symbol)
         self.settings = ctx.settings_for(symbol)
         self.filters: Any = None
         self.crashes: dict[str, list[float]] = {}  # trader id -> times of its recent crashes
@@ -97,8 +101,9 @@ class Leader(Process):
         saved = await self.ctx.store.load(self.symbol)
         for state in saved:
             await self._start(state)
-        if not saved and not self.shutting_down:
-            await self._start_fresh()
+        if not self.shutting_down:
+            for slot in self.strategy.missing_slots(self.settings, saved):
+                await self._start_fresh(slot)
 
     @property
     def shutting_down(self) -> bool:
@@ -111,8 +116,11 @@ class Leader(Process):
                 if slot is not None:
                     slot.state = state
             case RebuyWanted():
-                if not self.shutting_down and len(self.slots) < self.settings.chunks:
-                    await self._start_fresh()
+                if self.shutting_down:
+                    return
+                extra = self.strategy.extra_trader(self.settings, len(self.slots))
+                if extra is not None:
+                    await self._start_fresh(extra)
 
     async def handle_call(self, request: Any, from_: Any) -> Any:
         match request:
@@ -125,7 +133,8 @@ class Leader(Process):
                 for slot in self.slots.values():
                     self.rt.cast(slot.pid, RESUME)
                 if not self.slots:
-                    await self._start_fresh()
+                    for missing in self.strategy.missing_slots(self.settings, []):
+                        await self._start_fresh(missing)
                 return "ok"
         raise ValueError(f"unknown request {request!r}")
 
@@ -148,7 +157,9 @@ class Leader(Process):
             if self.shutting_down:
                 self._stop_if_done()
             else:
-                await self._start_fresh()
+                again = self.strategy.replacement(self.settings, slot.state)
+                if again is not None:
+                    await self._start_fresh(again)
             return
         now = self.rt.clock.monotonic()
         recent = [t for t in self.crashes.get(trader_id, []) if now - t < RESTART_PERIOD]
@@ -182,6 +193,7 @@ class Leader(Process):
     def info(self) -> dict[str, Any]:
         return {
             "symbol": self.symbol,
+            "strategy": self.strategy.name,
             "settings": self.settings.as_dict(),
             "status": self.ctx.status.get(self.symbol, "on"),
             "traders": {tid: s.pid.pid for tid, s in self.slots.items()},
@@ -191,10 +203,10 @@ class Leader(Process):
         }
 
     # -- helpers ----------------------------------------------------------------------------
-    async def _start_fresh(self) -> None:
+    async def _start_fresh(self, slot: int = 0) -> None:
         number = await self.ctx.store.next_trader_number(self.symbol)
-        state = strategy.new_trader(
-            self.symbol, number, self.settings, self.filters, self.ctx.trader_prefix
+        state = self.strategy.new_trader(
+            self.symbol, number, self.settings, self.filters, self.ctx.trader_prefix, slot
         )
         await self.ctx.store.save(state)
         self.ctx.traders_started[self.symbol] += 1

@@ -292,7 +292,8 @@ def _sellable(qty: Decimal, price: Decimal, filters: SymbolFilters) -> bool:
 def _place_sell(state: TraderState) -> tuple[TraderState, tuple[Decision, ...]]:
     settings, filters, buy = state.settings, state.filters, state.buy
     assert buy is not None
-    price = sell_price(buy.price, settings, filters)
+    target = getattr(state, "sell_target", None)  # a state may name its own (grid: a level)
+    price = target() if target is not None else sell_price(buy.price, settings, filters)
     held = buy.executed_qty - state.buy_fee_base
     qty = floor_to(held, filters.step_size)
     if not _sellable(qty, price, filters):

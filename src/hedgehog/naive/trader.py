@@ -15,7 +15,9 @@ balance (`CheckSell`). Either read that fails is tried again after `ctx.retry_se
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Coroutine
+from decimal import Decimal
 from typing import Any
 
 from hedgehog.core.decimals import ZERO
@@ -24,10 +26,11 @@ from hedgehog.core.errors import (
     OrderRejected,
     RejectReason,
     StoreUnavailable,
+    StrategyError,
     UnknownOrder,
 )
-from hedgehog.core.types import OrderUpdate, TradeEvent, orders_topic, trade_topic
-from hedgehog.naive import strategy
+from hedgehog.core.filters import SymbolFilters
+from hedgehog.core.types import OrderUpdate, Side, TradeEvent, orders_topic, trade_topic
 from hedgehog.naive.context import NaiveContext
 from hedgehog.naive.messages import (
     RECOVER,
@@ -47,7 +50,6 @@ from hedgehog.naive.strategy import (
     PlaceOrder,
     Report,
     RequestRebuy,
-    TraderState,
 )
 from hedgehog.runtime import Continue, Process
 
@@ -55,12 +57,17 @@ log = logging.getLogger("hedgehog.naive.trader")
 
 
 class Trader(Process):
-    def init(self, state: TraderState, ctx: NaiveContext, leader: Process) -> Continue | None:
+    """Runs one trader of its symbol's strategy (`ctx.strategy_for(symbol)`, naive by default)."""
+
+    def init(self, state: Any, ctx: NaiveContext, leader: Process) -> Continue | None:
         self.state = state
         self.ctx = ctx
         self.leader = leader
         self.shutting_down = False
         self._exchange = ctx.exchange
+        self.strategy = strategy = ctx.strategy_for(state.symbol)
+        self._on_trade = strategy.on_trade  # the hot path: looked up once
+        self._on_update = strategy.on_update
         ctx.pubsub.subscribe(self, trade_topic(state.symbol), rank=state.number)
         ctx.pubsub.subscribe(self, orders_topic(state.symbol), rank=state.number)
         if state.in_flight() or state.phase == "done" or state.awaiting() is not None:
@@ -70,11 +77,11 @@ class Trader(Process):
     # Trades arrive by the million: handle the common case without a coroutine.
     def handle_info(self, message: Any) -> Coroutine[Any, Any, None] | None:
         if type(message) is TradeEvent:
-            state, decisions = strategy.on_trade(self.state, message, not self.shutting_down)
+            state, decisions = self._on_trade(self.state, message, not self.shutting_down)
             if decisions and self.ctx.on_order_intent is not None:
                 self._report_intents(message, decisions)
         elif type(message) is OrderUpdate:
-            state, decisions = strategy.on_update(self.state, message)
+            state, decisions = self._on_update(self.state, message)
         elif type(message) is Recover:
             return self._recover()
         else:
@@ -91,12 +98,12 @@ class Trader(Process):
 
     def trade_band(self) -> tuple[Any, Any] | None:
         """Prices of the next trades that cannot change this trader (see backtest.skip)."""
-        return strategy.trade_band(self.state, not self.shutting_down)
+        return self.strategy.trade_band(self.state, not self.shutting_down)
 
     def handle_cast(self, message: Any) -> None:
         if isinstance(message, Shutdown):
             self.shutting_down = True
-            if self.state.buy is None:
+            if self.strategy.may_stop(self.state):
                 self.stop("normal")  # nothing bought: this cycle ends here
         elif isinstance(message, Resume):
             self.shutting_down = False
@@ -105,22 +112,17 @@ class Trader(Process):
         await self._recover()
 
     def info(self) -> dict[str, Any]:
-        s = self.state
         return {
-            "trader_id": s.trader_id,
-            "phase": s.phase,
-            "cycle": s.cycle,
-            "buy": _ref(s.buy),
-            "sell": _ref(s.sell),
-            "rebuy_notified": s.rebuy_notified,
+            **self.strategy.describe(self.state),
+            "strategy": self.strategy.name,
             "shutting_down": self.shutting_down,
-            "sell_rejections": s.sell_rejections,
-            "dust": str(s.dust) if s.dust else None,
-            "blocked": s.blocked or None,
         }
 
     # -- carrying out decisions -------------------------------------------------------------
-    async def _apply(self, state: TraderState, decisions: tuple[Decision, ...]) -> None:
+    async def _apply(self, state: Any, decisions: tuple[Decision, ...]) -> None:
+        for decision in decisions:
+            if isinstance(decision, PlaceOrder):
+                self._check_order(state, decision.order)  # before its intent is stored
         if not await self._commit(state):
             return
         for decision in decisions:
@@ -136,10 +138,21 @@ class Trader(Process):
                 await self._check_sell()
             elif isinstance(decision, Report):
                 self._report(decision.message)
-        if self.shutting_down and self.state.buy is None:
+        if self.shutting_down and self.strategy.may_stop(self.state):
             self.stop("normal")  # its buy was cancelled or refused: it may not buy again
 
-    async def _commit(self, state: TraderState) -> bool:
+    def _check_order(self, state: Any, order: OrderRef) -> None:
+        """Refuse, naming the strategy, an order no exchange would take: the trader crashes
+        (and is restarted with its last stored state, like any crash) instead of storing it."""
+        why = _order_problem(order, state.filters)
+        if why is not None:
+            raise StrategyError(
+                f"strategy {self.strategy.name!r} (trader {state.trader_id} of "
+                f"{state.symbol}) returned {order.side} {order.quantity} at {order.price}: "
+                f"{why}"
+            )
+
+    async def _commit(self, state: Any) -> bool:
         """Record a new state durably, then tell the leader (the book's state report).
 
         If the store cannot be written, nothing happens: the state stays as it was, no order
@@ -172,7 +185,7 @@ class Trader(Process):
                 return
             log.warning("%s: %s %s refused: %s", s.symbol, order.side.value, order.price, exc)
             self.ctx.rejections[(s.symbol, order.side.value)] += 1
-            state, decisions = strategy.on_rejected(self.state, order, str(exc))
+            state, decisions = self.strategy.on_rejected(self.state, order, str(exc))
             await self._apply(state, decisions)
             return
         except ExchangeUnavailable as exc:
@@ -182,7 +195,7 @@ class Trader(Process):
         await self._on_order(placed)
 
     async def _on_order(self, order: Any) -> None:
-        state, decisions = strategy.on_order(self.state, order)
+        state, decisions = self.strategy.on_order(self.state, order)
         if state is not self.state:
             await self._apply(state, decisions)
 
@@ -195,7 +208,7 @@ class Trader(Process):
             log.warning("%s: fills of %s unknown (%s)", s.symbol, order_id, exc)
             self.rt.send_after(self, RECOVER, self.ctx.retry_seconds)
             return
-        state, decisions = strategy.on_fills(self.state, fills)
+        state, decisions = self.strategy.on_fills(self.state, fills)
         if state is not self.state:
             await self._apply(state, decisions)
         if not self.state.fees_known:  # the exchange's trade list lags its order status
@@ -216,7 +229,7 @@ class Trader(Process):
             return
         balance = balances.get(base)
         free = balance.free if balance is not None else ZERO
-        state, decisions = strategy.on_sell_check(self.state, fills, free)
+        state, decisions = self.strategy.on_sell_check(self.state, fills, free)
         if state is not self.state:
             await self._apply(state, decisions)
         elif not self.state.fees_known:
@@ -253,14 +266,24 @@ class Trader(Process):
             await self._apply(self.state, (pending,))
 
 
-def _ref(ref: OrderRef | None) -> dict[str, Any] | None:
-    if ref is None:
-        return None
-    return {
-        "client_order_id": ref.client_order_id,
-        "side": ref.side.value,
-        "price": str(ref.price),
-        "quantity": str(ref.quantity),
-        "status": ref.status,
-        "order_id": ref.order_id,
-    }
+_CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
+
+
+def _order_problem(order: Any, filters: SymbolFilters) -> str | None:
+    """Why `order` cannot go to the exchange as it is, or None."""
+    if not isinstance(order, OrderRef):
+        return f"a {type(order).__name__}, not an OrderRef"
+    if order.side not in (Side.BUY, Side.SELL):
+        return f"side {order.side!r} is not BUY or SELL"
+    for name, value in (("price", order.price), ("quantity", order.quantity)):
+        if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
+            return f"the {name} must be a positive Decimal"
+    if order.price % filters.tick_size:
+        return f"the price is off the tick size {filters.tick_size.normalize()}"
+    if order.quantity % filters.step_size:
+        return f"the quantity is off the step size {filters.step_size.normalize()}"
+    if not isinstance(order.client_order_id, str) or not _CLIENT_ID.fullmatch(
+        order.client_order_id
+    ):
+        return "its client order id is not 1-36 of [A-Za-z0-9_-]"
+    return None
