@@ -22,6 +22,8 @@ from hedgehog.market.bars import (
 )
 from hedgehog.market.synthetic import synthetic_trades
 from hedgehog.market.tables import TradeTable
+from hedgehog.simulator.history import SymbolHistory
+from hedgehog.simulator.klines import klines
 
 D = Decimal
 INT64_MAX = 2**63 - 1
@@ -150,3 +152,21 @@ def test_resampling_needs_a_multiple_width() -> None:
     bars = bars_from_table(synthetic_trades("XRPUSDT", 100, seed=1), "4h")
     with pytest.raises(ValueError, match="tile"):
         resample(bars, "6h")
+
+
+def test_the_simulator_s_klines_are_these_bars() -> None:
+    trades = synthetic_trades("XRPUSDT", 5_000, seed=8)
+    stretched = trades.time[0] + (trades.time - trades.time[0]) * 200  # ~40 minutes
+    table = TradeTable("XRPUSDT", trades.trade_id, trades.price, trades.qty, stretched,
+                       trades.buyer_maker)  # fmt: skip
+    history = SymbolHistory()
+    for t in table.events():
+        history.add(t)
+    assert history.seconds.rows == [bar.row() for bar in bars_from_table(table, "1s")]
+    now = int(table.time[-1])
+    for interval in ("1m", "5m", "1h"):
+        rows = klines(history, interval, None, None, 1000, now)
+        traded = [(close, row) for close, row in rows if row[7]]  # flat empty periods: no bar
+        bars = bars_from_table(table, interval)
+        assert traded == [(bar.close_time, bar.row()) for bar in bars]
+        assert len(bars) > 1 or interval == "1h"

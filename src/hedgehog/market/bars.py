@@ -151,6 +151,7 @@ class Bar:
                    row[FIRST], row[LAST], bv, bq)  # fmt: skip
 
     def row(self) -> Row:
+        """The bar as a row (to merge with `merge_rows`)."""
         return [self.open_time, self.open, self.high, self.low, self.close, self.volume,
                 self.quote_volume, self.trades, self.first_id, self.last_id,
                 self.taker_buy_volume, self.taker_buy_quote_volume]  # fmt: skip
