@@ -24,6 +24,13 @@ from hedgehog.strategy.protocol import Strategy
 
 ON, OFF, SHUTDOWN = "on", "off", "shutdown"
 SYMBOLS = "naive.symbols"  # the DynamicSymbolSupervisor's registered name
+BARS = "naive.bars"  # the BarPublisher's registered name
+
+
+def bar_intervals(strategy: Strategy, settings: Any) -> tuple[str, ...]:
+    """The bar intervals a strategy's traders get (none for a strategy on trades only)."""
+    declare = getattr(strategy, "bar_intervals", None)
+    return tuple(declare(settings)) if declare is not None else ()
 
 
 def leader_name(symbol: str) -> tuple[str, str]:

@@ -24,7 +24,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from hedgehog.core.errors import ConfigError, UnknownSymbol
-from hedgehog.naive.context import SHUTDOWN, SYMBOLS, NaiveContext, traders_name
+from hedgehog.market.publisher import BarPublisher, ServeBars
+from hedgehog.naive.context import (
+    BARS,
+    SHUTDOWN,
+    SYMBOLS,
+    NaiveContext,
+    bar_intervals,
+    traders_name,
+)
 from hedgehog.naive.messages import (
     RESUME,
     RebuyWanted,
@@ -39,6 +47,7 @@ from hedgehog.naive.trader import Trader
 from hedgehog.runtime import (
     NOPROC,
     NORMAL,
+    AlreadyRegistered,
     ChildSpec,
     Continue,
     Down,
@@ -98,6 +107,7 @@ class Leader(Process):
         except UnknownSymbol:
             raise ConfigError(f"{self.symbol} is not traded on the exchange") from None
         self.settings.check_against(self.filters)
+        await self._serve_bars()
         saved = await self.ctx.store.load(self.symbol)
         for state in saved:
             await self._start(state)
@@ -218,6 +228,22 @@ class Leader(Process):
         self.slots[state.trader_id] = Slot(pid, self.rt.monitor(self, pid), state)
         if self.shutting_down:
             self.rt.cast(pid, SHUTDOWN_MESSAGE)  # restarted during a shutdown: no new buys
+
+    async def _serve_bars(self) -> None:
+        """Have the symbol's bars published before its traders subscribe to them: by the
+        tree's `naive.bars` (a live node's), else one started for this run (backtests)."""
+        intervals = bar_intervals(self.strategy, self.settings)
+        if not intervals:
+            return
+        publisher = self.rt.whereis(BARS)
+        if publisher is None:
+            try:
+                publisher = await self.rt.start(BarPublisher, self.ctx.pubsub, name=BARS)
+            except AlreadyRegistered:  # another symbol's leader started it meanwhile
+                publisher = self.rt.whereis(BARS)
+        assert publisher is not None
+        for interval in intervals:
+            self.rt.cast(publisher, ServeBars(self.symbol, interval))
 
     def _stop_if_done(self) -> None:
         if self.shutting_down and not self.slots:

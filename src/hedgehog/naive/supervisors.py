@@ -1,6 +1,8 @@
 """The naive system's supervision tree, as in chapter 5 of the book:
 
 NaiveSupervisor (rest_for_one, "naive")
+  ├─ BarPublisher ("naive.bars"): the bars of the symbols whose strategy wants them (the
+  │    book's indicator app); a restart restarts the symbols after it, which ask again
   ├─ DynamicSymbolSupervisor (one_for_one, "naive.symbols")
   │    └─ SymbolSupervisor (one_for_all, ("symbol", S))
   │         ├─ DynamicTraderSupervisor (("traders", S)): traders, temporary children
@@ -14,7 +16,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from hedgehog.market.publisher import BarPublisher
 from hedgehog.naive.context import (
+    BARS,
     OFF,
     ON,
     SHUTDOWN,
@@ -105,11 +109,13 @@ class SymbolsAutostart(Process):
 
 
 class NaiveSupervisor(Supervisor):
-    """naive.symbols, then its autostart, rest_for_one (see the module docstring)."""
+    """naive.bars, naive.symbols, then its autostart, rest_for_one (see the module's
+    docstring)."""
 
     async def init(self, ctx: NaiveContext) -> None:  # type: ignore[override]
         await super().init(
             [
+                ChildSpec("bars", BarPublisher, (ctx.pubsub,), name=BARS),
                 ChildSpec("symbols", DynamicSymbolSupervisor, (ctx,), name=SYMBOLS),
                 ChildSpec("autostart", SymbolsAutostart, (ctx,), name=AUTOSTART),
             ],

@@ -30,8 +30,16 @@ from hedgehog.core.errors import (
     UnknownOrder,
 )
 from hedgehog.core.filters import SymbolFilters
-from hedgehog.core.types import OrderUpdate, Side, TradeEvent, orders_topic, trade_topic
-from hedgehog.naive.context import NaiveContext
+from hedgehog.core.types import (
+    OrderUpdate,
+    Side,
+    TradeEvent,
+    bars_topic,
+    orders_topic,
+    trade_topic,
+)
+from hedgehog.market.bars import Bar
+from hedgehog.naive.context import NaiveContext, bar_intervals
 from hedgehog.naive.messages import (
     RECOVER,
     RebuyWanted,
@@ -70,6 +78,8 @@ class Trader(Process):
         self._on_update = strategy.on_update
         ctx.pubsub.subscribe(self, trade_topic(state.symbol), rank=state.number)
         ctx.pubsub.subscribe(self, orders_topic(state.symbol), rank=state.number)
+        for interval in bar_intervals(strategy, state.settings):
+            ctx.pubsub.subscribe(self, bars_topic(state.symbol, interval), rank=state.number)
         if state.in_flight() or state.phase == "done" or state.awaiting() is not None:
             return Continue(RECOVER)
         return None
@@ -82,6 +92,10 @@ class Trader(Process):
                 self._report_intents(message, decisions)
         elif type(message) is OrderUpdate:
             state, decisions = self._on_update(self.state, message)
+        elif type(message) is Bar:
+            state, decisions = self.strategy.on_bar(  # type: ignore[attr-defined]
+                self.state, message, not self.shutting_down
+            )
         elif type(message) is Recover:
             return self._recover()
         else:

@@ -99,10 +99,24 @@ class Strategy(Protocol):
         matter. A strategy without one returns None and runs every tick, still exact."""
         ...
 
+    # Optional, for strategies on bars (`hedgehog.market.bars`): declare both or neither.
+    #   bar_intervals(settings) -> Sequence[str]   e.g. ("1m",): the bars its traders get
+    #   on_bar(state, bar, may_buy) -> Step          a bar closed (after the trade closing it)
+
     def may_stop(self, state: Any) -> bool:
         """On a symbol's shutdown: whether this trader holds nothing and may stop at once."""
         ...
 
     def describe(self, state: Any) -> dict[str, Any]:
         """The trader's state for `status` and the dashboard (JSON-ready)."""
+        ...
+
+    # -- persistence (the store; restarts of a whole node) ----------------------------------
+    def dump_state(self, state: Any) -> dict[str, Any]:
+        """The whole state as JSON-ready data, exactly: `load_state(dump_state(s)) == s`."""
+        ...
+
+    def load_state(self, data: dict[str, Any]) -> Any:
+        """A state back from `dump_state`'s data (also from older formats it wrote); a
+        `ValueError` for data it cannot read."""
         ...
