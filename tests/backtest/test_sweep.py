@@ -474,3 +474,18 @@ def test_each_worker_builds_the_data_once() -> None:
     finally:
         pool.shutdown()
     assert first[0] != os.getpid()
+
+
+@pytest.mark.usefixtures("in_process")
+def test_naive_param_axes_equal_its_grid_option() -> None:
+    data = ["sweep", "--synthetic", "AAAUSDT", "--trades", "2000", "--budget", "100", "--json"]
+    code, by_grid, err = _invoke(*data, "--grid", "chunks=2,3", "--grid", "fee=0,0.001")
+    assert code == 0, err
+    code, by_param, err = _invoke(
+        *data, "--strategy", "naive", "--param", "chunks=2..3", "--param", "fee=0,0.001"
+    )
+    assert code == 0, err
+    grid_runs, param_runs = json.loads(by_grid)["runs"], json.loads(by_param)["runs"]
+    assert [r["params"] for r in param_runs] == [r["params"] for r in grid_runs]
+    assert [_stable(r["result"]) for r in param_runs] == [_stable(r["result"]) for r in grid_runs]
+    assert len(grid_runs) == 4

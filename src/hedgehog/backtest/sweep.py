@@ -1,5 +1,5 @@
-"""Parameter sweeps: the naive strategy's backtest over every combination of a grid of
-settings, run in parallel, ranked.
+"""Parameter sweeps: a strategy's backtest (naive by default, or any `--strategy`) over every
+combination of a grid of its settings, run in parallel, ranked.
 
 The sweep is cut into pieces that know nothing of each other's machinery, so the same sweep
 can run in a process pool on one machine (what `hedgehog sweep` does) or on a cluster. Each
@@ -7,16 +7,20 @@ piece is a module, and every public name stays importable from here:
 
 - the plan (`sweep_plan`): `parse_grid(["profit_interval=0.001,0.002", ...]) -> Grid` and
   `parse_fixed(...)` read and validate the user's values (each through
-  `TradingSettings.parse`), `plan(grid, fixed) -> list[Params]` is the cartesian product
-  (pure: same input, same list, same order) and `check_plan(plan, filters)` checks every
-  combination against every symbol's exchange filters. All of it runs before any work starts.
+  `TradingSettings.parse`: naive's own options), `sweep_params.parse_param_entries` reads
+  any strategy's `--param key=v1,v2,...` (ranges `3..9`, `0.36:0.40:0.01`, exact),
+  `plan(grid, fixed) -> list[Params]` is the cartesian product (pure: same input, same list,
+  same order) and `check_plan(plan, filters, strategy=...)` parses every combination with the
+  strategy and checks it against every symbol's exchange filters. All of it runs before any
+  work starts.
 - the data (`sweep_data`): `DataSpec` says how to *rebuild* the data (trade files to load, or
-  the seeded synthetic market to generate) and carries the exchange filters. The data is
+  the seeded synthetic market to generate) and carries the exchange filters and the name of
+  the strategy (loaded by name in each process: `hedgehog.strategy.registry`). The data is
   built once per process and kept in a per-process cache (`load_data`), so a worker that runs
   many combinations loads the trades once.
-- one run (here): `run_one(data_spec, params) -> dict` runs one backtest. It is a pure
-  function of picklable inputs (`Params` are the settings as text): any process anywhere can
-  run it.
+- one run (here): `run_one(data_spec, params) -> dict` runs one backtest, as `hedgehog
+  backtest --strategy S --param k=v ...` does. It is a pure function of picklable inputs
+  (`Params` are the settings as text): any process anywhere can run it.
 - the sweep (here, on `sweep_pool`): `run_sweep(plan, data_spec, executor_factory)` submits
   `run_one(data_spec, params)` for each combination to any `concurrent.futures.Executor` made
   by `executor_factory(data_spec)`, collects an `Outcome` per combination (a result, or the
@@ -70,6 +74,7 @@ from typing import Any
 from hedgehog.backtest.runner import BacktestConfig, run_backtest
 from hedgehog.backtest.sweep_data import DataSpec, SweepDataError, SweepError, load_data
 from hedgehog.backtest.sweep_data import LoadedData as LoadedData
+from hedgehog.backtest.sweep_params import MAX_VALUES, parse_param_entries, settings_grid
 from hedgehog.backtest.sweep_plan import (
     MAX_COMBINATIONS,
     SETTINGS,
@@ -94,7 +99,7 @@ from hedgehog.backtest.sweep_pool import (
 from hedgehog.backtest.sweep_rank import SORT_KEYS, rank
 from hedgehog.backtest.sweep_rank import score as score
 from hedgehog.backtest.sweep_rank import total_pnl as total_pnl
-from hedgehog.naive.settings import TradingSettings
+from hedgehog.strategy.registry import load_strategy
 
 
 def run_one(data_spec: DataSpec, params: Mapping[str, str]) -> dict[str, Any]:
@@ -102,10 +107,11 @@ def run_one(data_spec: DataSpec, params: Mapping[str, str]) -> dict[str, Any]:
     "skipped_rows": n}`. Raises what the backtest raises (`SweepDataError`: the data)."""
     data = load_data(data_spec)
     filters = data_spec.filter_map
-    settings = {s: TradingSettings.parse(s, **params) for s in data.tables}
+    strategy = load_strategy(data_spec.strategy)
+    settings = {s: strategy.parse_settings(s, params) for s in data.tables}
     for symbol, st in settings.items():
         st.check_against(filters[symbol])
-    config = BacktestConfig(settings, filters, every_tick=data_spec.every_tick)
+    config = BacktestConfig(settings, filters, strategy=strategy, every_tick=data_spec.every_tick)
     result = asyncio.run(run_backtest(data.tables, config))
     return {"params": dict(params), "result": result.as_json(), "skipped_rows": data.skipped_rows}
 
@@ -157,6 +163,7 @@ def run_sweep(
 
 __all__ = [
     "MAX_COMBINATIONS",
+    "MAX_VALUES",
     "SETTINGS",
     "SORT_KEYS",
     "DataSpec",
@@ -172,10 +179,12 @@ __all__ = [
     "load_data",
     "parse_fixed",
     "parse_grid",
+    "parse_param_entries",
     "plan",
     "process_pool",
     "rank",
     "run_one",
     "run_sweep",
+    "settings_grid",
     "warm_worker",
 ]

@@ -1,5 +1,5 @@
-"""The data of a sweep: `DataSpec`, how to rebuild it in any process, and `load_data`, which
-builds it once per process and keeps it.
+"""The data of a sweep: `DataSpec`, how to rebuild it in any process (with the filters and the
+strategy the runs trade it with), and `load_data`, which builds it once per process and keeps it.
 
 A worker of the pool (or of a cluster) gets only the picklable spec: trade files to load, or
 the seeded synthetic market to generate, and the exchange filters. It builds the trades on its
@@ -34,7 +34,9 @@ class DataSpec:
     Either `files` (absolute paths of trade files or directories; `symbol` keeps one symbol)
     or `synthetic` (symbols of a seeded synthetic market of `trades` trades each, the i-th
     symbol with seed `seed + i`, as `hedgehog backtest --synthetic`). `filters` must cover
-    every symbol of the data; `every_tick` replays without skip-ahead (same results)."""
+    every symbol of the data; `every_tick` replays without skip-ahead (same results).
+    `strategy` is what runs on the data, as `--strategy` names it (None: naive): a name, not
+    the object, so that any process can load it (`hedgehog.strategy.registry`)."""
 
     filters: tuple[SymbolFilters, ...]
     files: tuple[str, ...] = ()
@@ -44,6 +46,7 @@ class DataSpec:
     trades: int = 100_000
     seed: int = 1
     every_tick: bool = False
+    strategy: str | None = None
 
     @property
     def source(self) -> tuple[Any, ...]:

@@ -1,19 +1,23 @@
 """The plan of a sweep: the user's grid and fixed settings read and validated, their cartesian
-product, and every combination checked against the exchange filters.
+product, and every combination checked against the strategy and the exchange filters.
 
 All of it is pure and runs before any work starts, so a bad value or a combination below a
-symbol's min notional is reported at once, naming the entry at fault. Every value is checked
-through `TradingSettings.parse`, the same parser the runs use, and is kept as the user wrote it.
+symbol's min notional is reported at once, naming the entry at fault. Naive's own options
+(`--grid`, `--chunks` ...) are read here through `TradingSettings.parse`; `--param` entries of
+any strategy are read by `sweep_params`, and `check_plan` parses every combination with the
+strategy's `parse_settings`, the parser the runs use. Values are kept as the user wrote them.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from hedgehog.core.errors import ConfigError
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.naive.settings import TradingSettings
+from hedgehog.strategy.protocol import Strategy
 
 SETTINGS = ("chunks", "budget", "buy_down_interval", "profit_interval", "rebuy_interval", "fee")
 """The settings a sweep can vary (or fix), in their canonical order."""
@@ -92,9 +96,14 @@ def combinations(grid: Mapping[str, Sequence[str]]) -> int:
     return n
 
 
-def plan(grid: Mapping[str, Sequence[str]], fixed: Mapping[str, str] | None = None) -> list[Params]:
-    """Every combination of the grid's values, each with the fixed settings, as `Params` in
-    canonical setting order. The first grid entry varies slowest. Pure."""
+def plan(
+    grid: Mapping[str, Sequence[str]],
+    fixed: Mapping[str, str] | None = None,
+    order: Sequence[str] = (),
+) -> list[Params]:
+    """Every combination of the grid's values, each with the fixed settings, as `Params`:
+    the keys of `order` first (as listed), then naive's in canonical order, then the rest as
+    given. The first grid entry varies slowest. Pure."""
     fixed = dict(fixed or {})
     both = [name for name in grid if name in fixed]
     if both:
@@ -102,43 +111,89 @@ def plan(grid: Mapping[str, Sequence[str]], fixed: Mapping[str, str] | None = No
             f"{', '.join(both)} given both as a fixed setting and in --grid; give it once"
         )
     names = list(grid)
+    keys = list(dict.fromkeys([*order, *SETTINGS, *fixed, *names]))
     combos: list[Params] = []
     for values in itertools.product(*(grid[n] for n in names)):
         merged = {**fixed, **dict(zip(names, values, strict=True))}
-        combos.append({n: merged[n] for n in SETTINGS if n in merged})
+        combos.append({n: merged[n] for n in keys if n in merged})
     return combos
 
 
 def check_plan(
-    combos: Sequence[Params], filters: Mapping[str, SymbolFilters], shown: Sequence[str] = ()
+    combos: Sequence[Params],
+    filters: Mapping[str, SymbolFilters],
+    shown: Sequence[str] = (),
+    strategy: Strategy | None = None,
 ) -> None:
-    """Check every combination against every symbol's exchange filters (each chunk must reach
-    min notional); raise `ConfigError` naming the first bad combination (by its `shown`
-    settings, all of them when empty) and how many more are bad."""
-    checked: dict[tuple[str, ...], str | None] = {}
-    first: tuple[Params, str] | None = None
-    bad = 0
+    """Parse every combination with the strategy (None: naive) for every symbol and check it
+    against the symbol's exchange filters (naive: each chunk must reach min notional). Raise
+    `ConfigError`: the strategy's own message when every combination fails the same way (a
+    fixed setting's fault), else naming the first bad combination (by its `shown` settings,
+    all of them when empty) and how many more are bad; or naming two combinations that are
+    the same settings (`levels=5,05`)."""
+    parse = _parser(strategy)
+    checked: dict[tuple[tuple[str, str], ...], str | None] = {}
+    same: dict[Any, Params] = {}
+    problems: list[tuple[Params, str]] = []
     for params in combos:
-        key = tuple(params.get(n, "") for n in SETTINGS)
-        if key not in checked:
-            checked[key] = _problem(params, filters)
-        problem = checked[key]
+        key = tuple(params.items())
+        if key in checked:
+            problem = checked[key]
+        else:
+            problem, settings = _problem(params, filters, parse)
+            checked[key] = problem
+            if settings is not None:
+                twin = _remember(same, settings, params)
+                if twin is not None:
+                    raise ConfigError(
+                        f"combinations {describe(twin, shown)} and {describe(params, shown)} "
+                        "are the same settings; give each value once"
+                    )
         if problem is not None:
-            bad += 1
-            first = first or (params, problem)
-    if first is not None:
-        params, problem = first
-        more = f" (and {bad - 1} more bad combinations)" if bad > 1 else ""
-        raise ConfigError(f"combination {describe(params, shown)}: {problem}{more}")
+            problems.append((params, problem))
+    if not problems:
+        return
+    if len(problems) == len(combos) and len({p for _, p in problems}) == 1:
+        raise ConfigError(problems[0][1])
+    params, problem = problems[0]
+    more = f" (and {len(problems) - 1} more bad combinations)" if len(problems) > 1 else ""
+    raise ConfigError(f"combination {describe(params, shown)}: {problem}{more}")
 
 
-def _problem(params: Params, filters: Mapping[str, SymbolFilters]) -> str | None:
+Parse = Callable[[str, Params], Any]
+
+
+def _parser(strategy: Strategy | None) -> Parse:
+    if strategy is None:
+        return lambda symbol, params: TradingSettings.parse(symbol, **params)
+    return strategy.parse_settings
+
+
+def _problem(
+    params: Params, filters: Mapping[str, SymbolFilters], parse: Parse
+) -> tuple[str | None, tuple[Any, ...] | None]:
+    """(what is wrong with the combination, or None; its settings of each symbol)."""
+    settings = []
     try:
         for symbol, flt in filters.items():
-            TradingSettings.parse(symbol, **params).check_against(flt)
+            st = parse(symbol, params)
+            st.check_against(flt)
+            settings.append(st)
     except ConfigError as exc:
-        return str(exc)
-    return None
+        return str(exc), None
+    except Exception as exc:  # a user's strategy: say what it raised, not a traceback
+        return f"{type(exc).__name__}: {exc}", None
+    return None, tuple(settings)
+
+
+def _remember(same: dict[Any, Params], settings: tuple[Any, ...], params: Params) -> Params | None:
+    """The combination seen before with equal settings, or None (settings that cannot be
+    hashed are not compared)."""
+    try:
+        twin = same.setdefault(settings, params)
+    except TypeError:
+        return None
+    return None if twin is params else twin
 
 
 def describe(params: Mapping[str, str], names: Sequence[str] = ()) -> str:

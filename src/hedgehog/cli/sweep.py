@@ -1,5 +1,9 @@
-"""`hedgehog sweep`: backtest every combination of a grid of settings on all cores, ranked.
+"""`hedgehog sweep`: backtest every combination of a grid of a strategy's settings on all
+cores, ranked.
 
+Any strategy (`--strategy`, naive by default) and any of its settings: `--param key=v1,v2,...`
+(ranges `3..9`, `0.36:0.40:0.01`; one value is fixed, several are an axis of the grid). Naive's
+own options (`--grid`, `--chunks` ...) still work, for naive only, as in `hedgehog backtest`.
 The work is done by `hedgehog.backtest.sweep`; this module reads the command line, checks
 everything before any work starts, shows progress and prints the ranking.
 """
@@ -34,12 +38,11 @@ from hedgehog.backtest.sweep import (
     combinations,
     cpu_count,
     describe,
-    parse_fixed,
-    parse_grid,
     plan,
     process_pool,
     rank,
     run_sweep,
+    settings_grid,
     total_pnl,
 )
 from hedgehog.cli.backtest import _filters
@@ -57,6 +60,7 @@ from hedgehog.cli.options import (
     Seed,
     SkipBadRows,
     StepSize,
+    StrategyName,
     Synthetic,
     TickSize,
     Trades,
@@ -68,6 +72,18 @@ from hedgehog.core.symbols import normalize_symbol
 from hedgehog.market.loaders import _NAME_SYMBOL, _expand
 from hedgehog.market.synthetic import synthetic_exchange_info
 from hedgehog.runtime.interrupt import Interrupted
+from hedgehog.strategy.registry import load_strategy
+
+SweepParams = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        help="A setting of the strategy, key=V1,V2,... (repeat it): one value is fixed, several "
+        "are an axis of the grid; a value may be a range A..B (whole numbers) or "
+        "START:STOP:STEP (exact decimals), e.g. --param levels=3..9 --param lower=0.36:0.40:0.01",
+        show_default=False,
+    ),
+]
 
 
 def sweep(
@@ -82,9 +98,9 @@ def sweep(
     grid: Annotated[
         list[str] | None,
         typer.Option(
-            help="A setting to vary, NAME=V1,V2,... (repeat for more; every combination "
-            "runs). NAME: chunks, budget, buy_down_interval, profit_interval, "
-            "rebuy_interval, fee",
+            help="Naive's: a setting to vary, NAME=V1,V2,... (repeat for more; every "
+            "combination runs). NAME: chunks, budget, buy_down_interval, profit_interval, "
+            "rebuy_interval, fee (any strategy: --param)",
             show_default=False,
         ),
     ] = None,
@@ -97,6 +113,8 @@ def sweep(
     synthetic: Synthetic = None,
     trades: Trades = 100_000,
     seed: Seed = 1,
+    strategy: StrategyName = "naive",
+    param: SweepParams = None,
     chunks: Chunks = None,
     budget: Budget = None,
     buy_down_interval: BuyDown = None,
@@ -125,7 +143,8 @@ def sweep(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
-    """Backtest every combination of --grid settings in parallel and rank the results.
+    """Backtest every combination of a strategy's settings (--param key=V1,V2,..., or naive's
+    --grid) in parallel and rank the results.
 
     Exits 1 (after printing the rest) when some combinations failed, 2 on bad input.
     """
@@ -137,9 +156,12 @@ def sweep(
             raise ConfigError("--top must be at least 1")
         if workers is not None and workers < 1:
             raise ConfigError("--workers must be at least 1")
-        the_grid = parse_grid(grid or [])
-        fixed = parse_fixed(
-            trading_values(chunks, budget, buy_down_interval, profit_interval, rebuy_interval, fee)
+        chosen = load_strategy(strategy)
+        the_grid, fixed, order = settings_grid(
+            chosen.name,
+            grid or [],
+            trading_values(chunks, budget, buy_down_interval, profit_interval, rebuy_interval, fee),
+            param or [],
         )
         count = combinations(the_grid)
         if count > MAX_COMBINATIONS and not yes:
@@ -159,9 +181,10 @@ def sweep(
             min_notional,
             skip_bad_rows,
             every_tick,
+            strategy,
         )
-        combos = plan(the_grid, fixed)
-        check_plan(combos, spec.filter_map, shown=list(the_grid))
+        combos = plan(the_grid, fixed, order)
+        check_plan(combos, spec.filter_map, shown=list(the_grid), strategy=chosen)
         n_workers = min(workers or cpu_count(), len(combos))
         outcomes = _run(combos, spec, n_workers, show_progress=not as_json and err.is_terminal)
     except HedgehogError as exc:
@@ -177,6 +200,7 @@ def sweep(
     elapsed = time.perf_counter() - started
     if as_json:
         document = {
+            "strategy": chosen.name,
             "runs": [{"params": o.params, "result": o.result} for o in shown],
             "sorted_by": sort,
             "combinations": len(outcomes),
@@ -186,7 +210,7 @@ def sweep(
         }
         sys.stdout.write(json.dumps(document) + "\n")
     else:
-        _print_table(shown, list(the_grid), sort, len(outcomes), n_workers, elapsed)
+        _print_table(shown, list(the_grid), sort, chosen.name, len(outcomes), n_workers, elapsed)
         for o in failed:
             warn(f"combination {describe(o.params, list(the_grid))} failed: {o.error}")
     if failed:
@@ -205,6 +229,7 @@ def _data_spec(
     min_notional: str | None,
     skip_bad_rows: bool,
     every_tick: bool,
+    strategy: str,
 ) -> DataSpec:
     """How the workers get the data, with the filters; as `hedgehog backtest` reads them.
 
@@ -229,6 +254,7 @@ def _data_spec(
             trades=trades,
             seed=seed,
             every_tick=every_tick,
+            strategy=strategy,
         )
     if not files:
         raise ConfigError("give trade files (or --synthetic SYMBOLS); see --help")
@@ -256,6 +282,7 @@ def _data_spec(
         symbol=symbols[0] if symbol is not None else None,
         skip_bad_rows=skip_bad_rows,
         every_tick=every_tick,
+        strategy=strategy,
     )
 
 
@@ -284,12 +311,18 @@ def _run(combos: list[Params], spec: DataSpec, workers: int, show_progress: bool
 
 
 def _print_table(
-    ranked: list[Outcome], names: list[str], sort: str, total: int, workers: int, elapsed: float
+    ranked: list[Outcome],
+    names: list[str],
+    sort: str,
+    strategy: str,
+    total: int,
+    workers: int,
+    elapsed: float,
 ) -> None:
     """The ranking; amounts rounded to 4 decimals for reading (--json has them exact)."""
     table = Table(
         title=f"hedgehog sweep: {total:,} combinations, best {sort.replace('_', ' ')} first",
-        caption=f"{workers} worker{'s' * (workers != 1)}, {elapsed:.1f} s",
+        caption=f"{strategy}, {workers} worker{'s' * (workers != 1)}, {elapsed:.1f} s",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
