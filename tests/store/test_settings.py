@@ -7,10 +7,11 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hedgehog.core.errors import ConfigError
+from hedgehog.grid.settings import GridSettings
 from hedgehog.naive.settings import DEFAULTS, TradingSettings
 from hedgehog.store import CorruptRow, Database, SettingsRepo
 from hedgehog.store.models import TradingSettingsRow
@@ -126,19 +127,32 @@ async def test_statuses(repo: SettingsRepo) -> None:
         await repo.get("DOGEUSDT")
 
 
+async def _damage_param(db: Database, symbol: str, **values: object) -> None:
+    """Write some parameters of a stored row by hand, as JSON, unchecked."""
+
+    def write(session: Session) -> None:
+        row = session.scalar(select(TradingSettingsRow).where(TradingSettingsRow.symbol == symbol))
+        assert row is not None
+        row.params = {**row.params, **values}
+
+    await db.run(write)
+
+
 async def test_a_corrupt_row_fails_alone_and_an_update_repairs_it(
     db: Database, repo: SettingsRepo
 ) -> None:
-    await _damage(db, "XRPUSDT", budget="abc")
-    with pytest.raises(CorruptRow, match="trading_settings row XRPUSDT: column budget holds 'abc'"):
+    await _damage_param(db, "XRPUSDT", budget="abc")
+    with pytest.raises(
+        CorruptRow, match="trading_settings row XRPUSDT: column params: budget: 'abc' is not"
+    ):
         await repo.get("XRPUSDT")
     assert isinstance(CorruptRow("x"), ConfigError)
     assert (await repo.get("BTCUSDT")).settings.budget == Decimal(1000)  # others load fine
     assert await repo.symbols_with_status("off") == ["BTCUSDT", "ETHBTC", "XRPUSDT"]
-    with pytest.raises(CorruptRow, match="XRPUSDT: column budget"):
+    with pytest.raises(CorruptRow, match="XRPUSDT: column params: budget"):
         await repo.all()
-    with pytest.raises(CorruptRow, match="XRPUSDT: column budget"):
-        await repo.update("XRPUSDT", chunks=2)  # the broken column is kept: still broken
+    with pytest.raises(CorruptRow, match="XRPUSDT: column params: budget"):
+        await repo.update("XRPUSDT", chunks=2)  # the broken parameter is kept: still broken
     repaired = await repo.update("XRPUSDT", budget="500")
     assert repaired.settings.budget == Decimal(500)
     assert len(await repo.all()) == 3
@@ -147,16 +161,91 @@ async def test_a_corrupt_row_fails_alone_and_an_update_repairs_it(
 async def test_a_number_out_of_range_written_by_hand_is_corrupt(
     db: Database, repo: SettingsRepo
 ) -> None:
-    await _damage(db, "ETHBTC", fee="-0.5")
-    with pytest.raises(CorruptRow, match="trading_settings row ETHBTC: ETHBTC: fee must be in"):
+    await _damage_param(db, "ETHBTC", fee="-0.5")
+    with pytest.raises(
+        CorruptRow, match="trading_settings row ETHBTC: column params: ETHBTC: fee must be in"
+    ):
         await repo.get("ETHBTC")
 
 
-async def test_a_non_numeric_chunks_written_by_hand(db_url: str | None, db: Database) -> None:
-    if db_url is not None:
-        pytest.skip("PostgreSQL's integer column cannot hold text; only SQLite can be damaged so")
-    repo = SettingsRepo(db)
-    await repo.seed_from_exchange_info(EXCHANGE)
-    await _damage(db, "XRPUSDT", chunks="many")
-    with pytest.raises(CorruptRow, match="XRPUSDT: column chunks holds 'many'"):
+async def test_a_non_numeric_chunks_written_by_hand(db: Database, repo: SettingsRepo) -> None:
+    await _damage_param(db, "XRPUSDT", chunks="many")
+    with pytest.raises(CorruptRow, match="XRPUSDT: column params: chunks: 'many' is not a whole"):
         await repo.get("XRPUSDT")
+
+
+async def test_an_unknown_strategy_or_params_not_an_object_written_by_hand(
+    db: Database, repo: SettingsRepo
+) -> None:
+    await _damage(db, "XRPUSDT", strategy="martingale")
+    with pytest.raises(CorruptRow, match="XRPUSDT: column strategy: unknown strategy 'martin"):
+        await repo.get("XRPUSDT")
+    await _damage(db, "ETHBTC", params=[1, 2])
+    with pytest.raises(CorruptRow, match=r"ETHBTC: column params holds .* not a JSON object"):
+        await repo.get("ETHBTC")
+    assert (await repo.get("BTCUSDT")).strategy == "naive"  # others load fine
+
+
+# -- strategies ------------------------------------------------------------------------------
+GRID = {"lower": "0.40", "upper": "0.44", "levels": "5", "budget": "100"}
+
+
+async def test_set_chooses_a_strategy_and_its_parameters(repo: SettingsRepo) -> None:
+    await repo.set_status("XRPUSDT", "on")
+    row = await repo.set("xrpusdt", "grid", GRID, FILTERS)
+    assert row.strategy == "grid" and row.status == "on"  # the status is kept
+    assert row.settings == GridSettings.parse("XRPUSDT", **GRID)
+    assert row.params == {"lower": "0.4", "upper": "0.44", "levels": 5, "budget": "100",
+                          "fee": "0.001"}  # fmt: skip
+    stored = await repo.get("XRPUSDT")
+    assert stored == row
+    assert stored.as_dict() == {**row.settings.as_dict(), "strategy": "grid", "status": "on"}
+    assert [r.strategy for r in await repo.all()] == ["naive", "naive", "grid"]
+    # update changes the parameters of the strategy stored, refusing naive's
+    updated = await repo.update("XRPUSDT", FILTERS, upper="0.45")
+    assert (updated.settings.upper, updated.settings.lower) == (Decimal("0.45"), Decimal("0.4"))
+    with pytest.raises(ConfigError, match="grid: unknown setting 'chunks'"):
+        await repo.update("XRPUSDT", chunks=3)
+    with pytest.raises(ConfigError, match="use set_status for the status, set for the strategy"):
+        await repo.update("XRPUSDT", strategy="naive")
+    # and back to naive, at its defaults
+    back = await repo.set("XRPUSDT", "naive", {"budget": "50"})
+    assert back.settings == TradingSettings(symbol="XRPUSDT", budget=Decimal(50))
+    assert back.strategy == "naive"
+
+
+@pytest.mark.parametrize(
+    ("strategy", "params", "message"),
+    [
+        ("martingale", {}, "unknown strategy 'martingale'"),
+        ("grid", {"lower": "0.4"}, "grid needs upper, levels"),
+        ("grid", {**GRID, "colour": "red"}, "grid: unknown setting 'colour'"),
+        ("grid", {**GRID, "levels": "100000"}, "levels must be 2..1000"),
+        ("grid", {**GRID, "upper": "0.401", "levels": "1000"}, "collapse on the tick size"),
+        ("naive", {"chunks": "0"}, "chunks must be at least 1"),
+        ("naive", {"lower": "1"}, "unknown setting 'lower'"),
+    ],
+)
+async def test_invalid_sets_store_nothing(
+    repo: SettingsRepo, strategy: str, params: dict[str, str], message: str
+) -> None:
+    before = await repo.all()
+    with pytest.raises(ConfigError, match=message):
+        await repo.set("XRPUSDT", strategy, params, FILTERS)
+    assert await repo.all() == before
+
+
+async def test_set_adds_a_symbol_only_with_its_filters(repo: SettingsRepo) -> None:
+    with pytest.raises(ConfigError, match="DOGEUSDT has no trading settings"):
+        await repo.set("DOGEUSDT", "grid", GRID)
+    row = await repo.set("DOGEUSDT", "grid", GRID, replace(FILTERS, symbol="DOGEUSDT"))
+    assert (row.symbol, row.strategy, row.status) == ("DOGEUSDT", "grid", "off")
+
+
+async def test_a_strategy_by_module_path_is_stored_by_a_name_that_finds_it(
+    repo: SettingsRepo,
+) -> None:
+    row = await repo.set("XRPUSDT", "hedgehog.grid.strategy:GridStrategy", GRID)
+    assert row.strategy == "grid"  # the shipped name finds the same class
+    row = await repo.set("XRPUSDT", "hedgehog.naive.plugin:NAIVE", {})
+    assert row.strategy == "naive"

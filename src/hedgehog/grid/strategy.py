@@ -135,6 +135,16 @@ class GridStrategy:
             "blocked": state.blocked or None,
         }
 
+    def dump_state(self, state: GridState) -> dict[str, Any]:
+        from hedgehog.grid import serde  # it imports GridState from here
+
+        return serde.dump_state(state)
+
+    def load_state(self, data: dict[str, Any]) -> GridState:
+        from hedgehog.grid import serde
+
+        return serde.load_state(data)
+
 
 GRID = GridStrategy()
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hedgehog.core.filters import SymbolFilters
-from hedgehog.naive import strategy
+from hedgehog.naive import serde, strategy
 from hedgehog.naive.settings import TradingSettings
 from hedgehog.naive.state import OrderRef, TraderState
 
@@ -67,6 +67,12 @@ class NaiveStrategy:
             "dust": str(state.dust) if state.dust else None,
             "blocked": state.blocked or None,
         }
+
+    def dump_state(self, state: TraderState) -> dict[str, Any]:
+        return serde.dump_state(state)
+
+    def load_state(self, data: dict[str, Any]) -> TraderState:
+        return serde.load_state(data)
 
 
 def order_data(ref: OrderRef | None) -> dict[str, Any] | None:

@@ -163,6 +163,11 @@ class Database:
         """Bring the schema up to `revision` (Alembic upgrade; a no-op when already there)."""
         await self.call(self._in_connection, lambda conn: upgrade_connection(conn, revision))
 
+    async def downgrade(self, revision: str) -> None:
+        """Take the schema back down to `revision` (Alembic downgrade: an operator's step
+        before running an older hedgehog on this database)."""
+        await self.call(self._in_connection, lambda conn: downgrade_connection(conn, revision))
+
     async def revision(self) -> str | None:
         """The schema's current Alembic revision (None before the first migration)."""
         return await self.call(self._in_connection, current_revision)
@@ -254,6 +259,18 @@ def upgrade_connection(connection: Connection, revision: str = "head") -> None:
         raise ConfigError(
             f"cannot migrate the database at {mask_url(connection.engine.url)}: {exc} "
             "(was it created by a newer hedgehog?)"
+        ) from None
+
+
+def downgrade_connection(connection: Connection, revision: str) -> None:
+    """Run Alembic's downgrade on an open connection (inside the caller's transaction)."""
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    try:
+        command.downgrade(config, revision)
+    except CommandError as exc:
+        raise ConfigError(
+            f"cannot downgrade the database at {mask_url(connection.engine.url)}: {exc}"
         ) from None
 
 

@@ -37,6 +37,7 @@ from hedgehog.store.errors import CorruptRow
 
 SYMBOL = 20  # Binance symbols are at most 20 characters (see `normalize_symbol`)
 NAME = 64  # trader ids, client order ids (<= 36), topics
+STRATEGY = 200  # a strategy's name, or the `package.module:Class` that finds it
 TRADING_STATUSES = ("on", "off", "shutdown")
 SWITCH_STATUSES = ("on", "off")
 
@@ -107,19 +108,17 @@ class Timestamps:
 
 
 class TradingSettingsRow(Timestamps, Base):
-    """The book's `settings` table: how the naive strategy trades one symbol."""
+    """The book's `settings` table: which strategy trades one symbol, and how. `strategy` is
+    what `load_strategy` takes ("naive", "grid", `package.module:Class`); `params` its settings
+    as `as_dict()` gives them (JSON, decimals as strings), read back by `parse_settings`."""
 
     __tablename__ = "trading_settings"
     __table_args__ = (CheckConstraint(_in("status", TRADING_STATUSES), name="status"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     symbol: Mapped[str] = mapped_column(String(SYMBOL), unique=True)
-    chunks: Mapped[int] = mapped_column(Integer)
-    budget: Mapped[str] = mapped_column(String)
-    buy_down_interval: Mapped[str] = mapped_column(String)
-    profit_interval: Mapped[str] = mapped_column(String)
-    rebuy_interval: Mapped[str] = mapped_column(String)
-    fee: Mapped[str] = mapped_column(String)
+    strategy: Mapped[str] = mapped_column(String(STRATEGY))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(8))
 
 

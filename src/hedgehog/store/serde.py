@@ -1,157 +1,81 @@
-"""`TraderState` <-> JSON, exactly: `state_from_json(state_to_json(s)) == s` for every state.
+"""Trader states <-> JSON documents, for `SqlTraderStore`.
 
-Decimals are written as their exact string (`str(Decimal)`, so even the exponent survives),
-enums as their values. The document carries a format number (`"v"`) so a later hedgehog can
-read what an earlier one wrote (format 1 lacks the fill, sell-attempt and dust fields of 2).
-A document that cannot be read raises `CorruptRow`.
+Each strategy writes its own states (`Strategy.dump_state` / `load_state`, exact round trips);
+the store adds the strategy's name under `"strategy"` (absent: naive, as every document written
+before strategies were plug-ins). `state_to_json` / `state_from_json` are the naive format
+(`hedgehog.naive.serde`), kept for the callers and rows that predate the plug-ins. A document
+that cannot be read raises `CorruptRow`.
 """
 
 from __future__ import annotations
 
-from dataclasses import fields
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from hedgehog.core.filters import SymbolFilters
-from hedgehog.core.types import Side
-from hedgehog.naive.settings import DECIMAL_FIELDS, TradingSettings
-from hedgehog.naive.strategy import OrderRef, TraderState
+from hedgehog.core.errors import ConfigError
+from hedgehog.naive import serde as naive_serde
+from hedgehog.naive.strategy import TraderState
 from hedgehog.store.errors import CorruptRow
+from hedgehog.strategy.protocol import Strategy
+from hedgehog.strategy.registry import DEFAULT, load_strategy
 
-FORMAT = 2
-_READABLE = (1, 2)
-_FILTER_DECIMALS = tuple(f.name for f in fields(SymbolFilters) if f.type in ("Decimal", Decimal))
+STRATEGY_KEY = "strategy"
 
 
 def state_to_json(state: TraderState) -> dict[str, Any]:
-    """A JSON-compatible dict (str, int, bool, None, dicts) holding the whole state."""
-    settings, filters = state.settings, state.filters
-    return {
-        "v": FORMAT,
-        "symbol": state.symbol,
-        "trader_id": state.trader_id,
-        "number": state.number,
-        "cycle": state.cycle,
-        "settings": {
-            "symbol": settings.symbol,
-            "chunks": settings.chunks,
-            **{name: str(getattr(settings, name)) for name in DECIMAL_FIELDS},
-        },
-        "filters": {
-            "symbol": filters.symbol,
-            "base_asset": filters.base_asset,
-            "quote_asset": filters.quote_asset,
-            **{name: str(getattr(filters, name)) for name in _FILTER_DECIMALS},
-        },
-        "buy": _order_to_json(state.buy),
-        "sell": _order_to_json(state.sell),
-        "rebuy_notified": state.rebuy_notified,
-        "rebuy_below": None if state.rebuy_below is None else str(state.rebuy_below),
-        "buy_fee_base": str(state.buy_fee_base),
-        "buy_fee_qty": str(state.buy_fee_qty),
-        "buy_fill_ids": list(state.buy_fill_ids),
-        "sell_attempt": state.sell_attempt,
-        "sell_rejections": state.sell_rejections,
-        "dust": str(state.dust),
-        "blocked": state.blocked,
-    }
+    """A naive state as a JSON-compatible dict (str, int, bool, None, dicts, lists)."""
+    return naive_serde.dump_state(state)
 
 
 def state_from_json(data: dict[str, Any]) -> TraderState:
-    """The state `state_to_json` wrote; `CorruptRow` if `data` is not such a document."""
+    """The naive state `state_to_json` wrote; `CorruptRow` if `data` is not such a document."""
     try:
-        if data.get("v") not in _READABLE:
-            raise ValueError(f"unknown format {data.get('v')!r}")
-        s, f = data["settings"], data["filters"]
-        settings = TradingSettings(
-            symbol=_str(s["symbol"]),
-            chunks=_int(s["chunks"]),
-            **{name: _dec(s[name]) for name in DECIMAL_FIELDS},
-        )
-        filters = SymbolFilters(
-            symbol=_str(f["symbol"]),
-            base_asset=_str(f["base_asset"]),
-            quote_asset=_str(f["quote_asset"]),
-            **{name: _dec(f[name]) for name in _FILTER_DECIMALS},
-        )
-        below = data["rebuy_below"]
-        extra: dict[str, Any] = {}
-        if data["v"] >= 2:
-            extra = {
-                "buy_fee_qty": _dec(data["buy_fee_qty"]),
-                "buy_fill_ids": tuple(_int(i) for i in data["buy_fill_ids"]),
-                "sell_attempt": _int(data["sell_attempt"]),
-                "sell_rejections": _int(data["sell_rejections"]),
-                "dust": _dec(data["dust"]),
-                "blocked": _str(data["blocked"]),
-            }
-        return TraderState(
-            symbol=_str(data["symbol"]),
-            trader_id=_str(data["trader_id"]),
-            settings=settings,
-            filters=filters,
-            number=_int(data["number"]),
-            cycle=_int(data["cycle"]),
-            buy=_order_from_json(data["buy"]),
-            sell=_order_from_json(data["sell"]),
-            rebuy_notified=_bool(data["rebuy_notified"]),
-            rebuy_below=None if below is None else _dec(below),
-            buy_fee_base=_dec(data["buy_fee_base"]),
-            **extra,
-        )
-    except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:
-        what = f"{exc!r}" if isinstance(exc, KeyError) else str(exc)
-        raise CorruptRow(f"not a trader state ({type(exc).__name__}: {what})") from None
+        return naive_serde.load_state(data)
+    except ValueError as exc:
+        raise CorruptRow(str(exc)) from None
 
 
-def _order_to_json(order: OrderRef | None) -> dict[str, Any] | None:
-    if order is None:
-        return None
-    return {
-        "client_order_id": order.client_order_id,
-        "side": order.side.value,
-        "price": str(order.price),
-        "quantity": str(order.quantity),
-        "status": order.status,
-        "order_id": order.order_id,
-        "executed_qty": str(order.executed_qty),
-    }
+def strategy_spec(strategy: Strategy) -> str:
+    """What `load_strategy` needs to find `strategy` again: its name when that finds an
+    object of its class (shipped and entry-point strategies), else `module:Class`."""
+    try:
+        if type(load_strategy(strategy.name)) is type(strategy):
+            return strategy.name
+    except ConfigError:
+        pass
+    cls = type(strategy)
+    return f"{cls.__module__}:{cls.__qualname__}"
 
 
-def _order_from_json(data: dict[str, Any] | None) -> OrderRef | None:
-    if data is None:
-        return None
-    order_id = data["order_id"]
-    return OrderRef(
-        client_order_id=_str(data["client_order_id"]),
-        side=Side(data["side"]),
-        price=_dec(data["price"]),
-        quantity=_dec(data["quantity"]),
-        status=_str(data["status"]),
-        order_id=None if order_id is None else _int(order_id),
-        executed_qty=_dec(data["executed_qty"]),
-    )
+def dump(strategy: Strategy, spec: str, state: Any) -> dict[str, Any]:
+    """`state` as its strategy writes it, with the strategy's name (omitted for naive)."""
+    document = dict(strategy.dump_state(state))
+    document.pop(STRATEGY_KEY, None)
+    if spec != DEFAULT:
+        document[STRATEGY_KEY] = spec
+    return document
 
 
-def _dec(value: object) -> Decimal:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a decimal string, got {value!r}")
-    return Decimal(value)
+def spec_of(document: object) -> str:
+    """The strategy that wrote a stored document (naive when it does not say)."""
+    if isinstance(document, dict):
+        name = document.get(STRATEGY_KEY)
+        if isinstance(name, str) and name:
+            return name
+    return DEFAULT
 
 
-def _int(value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"expected an integer, got {value!r}")
-    return value
-
-
-def _bool(value: object) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"expected true or false, got {value!r}")
-    return value
-
-
-def _str(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {value!r}")
-    return value
+def load(document: object) -> Any:
+    """A stored document back through its strategy's `load_state`; `CorruptRow` if it cannot
+    be read (not a dict, an unknown strategy, a document the strategy refuses)."""
+    if not isinstance(document, dict):
+        raise CorruptRow(f"not a trader state (a {type(document).__name__}, not an object)")
+    spec = spec_of(document)
+    try:
+        strategy = load_strategy(spec)
+    except ConfigError as exc:
+        raise CorruptRow(f"written by strategy {spec!r}, which cannot be loaded: {exc}") from None
+    data = {k: v for k, v in document.items() if k != STRATEGY_KEY}
+    try:
+        return strategy.load_state(data)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CorruptRow(str(exc) if spec == DEFAULT else f"strategy {spec!r}: {exc}") from None

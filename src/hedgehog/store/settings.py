@@ -1,17 +1,20 @@
-"""`SettingsRepo`: the book's settings table (`trading_settings`), one row per symbol.
+"""`SettingsRepo`: the book's settings table (`trading_settings`), one row per symbol: which
+strategy trades it (`strategy`, what `load_strategy` takes), its parameters (`params`, JSON:
+the settings' `as_dict()` without the symbol) and its status.
 
-Seeding from the exchange's info inserts every symbol with the default settings and status
-`off` and leaves existing rows alone. Updates go through `TradingSettings.parse` (and
-`check_against` the symbol's filters when given): an invalid value raises `ConfigError` and
-nothing is stored. A row edited by hand into nonsense (a budget of "abc") fails only when that
-symbol is read, with a `CorruptRow` naming the symbol and the column; an update of that column
-repairs it.
+Seeding from the exchange's info inserts every symbol with naive's default settings and status
+`off` and leaves existing rows alone. `set` chooses a symbol's strategy and parameters (missing
+ones take the strategy's defaults); `update` changes some parameters of the strategy stored.
+Both go through the strategy's `parse_settings` (and `check_against` the symbol's filters when
+given): an invalid value raises `ConfigError` and nothing is stored. A row edited by hand into
+nonsense (a budget of "abc", an unknown strategy) fails only when that symbol is read, with a
+`CorruptRow` naming the symbol and the column; an update of that parameter repairs it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,32 +24,40 @@ from sqlalchemy.orm import Session
 from hedgehog.core.errors import ConfigError
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.symbols import normalize_symbol
-from hedgehog.naive.settings import DECIMAL_FIELDS, TradingSettings
+from hedgehog.naive.settings import TradingSettings
 from hedgehog.store.db import Database, insert_or_ignore
 from hedgehog.store.errors import CorruptRow
-from hedgehog.store.models import (
-    TRADING_STATUSES,
-    TradingSettingsRow,
-    dec_text,
-    parse_dec,
-    utcnow,
-)
-
-COLUMNS = ("chunks", *DECIMAL_FIELDS)
+from hedgehog.store.models import STRATEGY, TRADING_STATUSES, TradingSettingsRow, utcnow
+from hedgehog.store.serde import strategy_spec
+from hedgehog.strategy.protocol import Strategy
+from hedgehog.strategy.registry import DEFAULT, load_strategy
 
 
 @dataclass(frozen=True, slots=True)
 class SymbolSettings:
-    """A symbol's stored trading settings and status (on, off or shutdown)."""
+    """A symbol's stored strategy, its settings (that strategy's settings object) and its
+    status (on, off or shutdown)."""
 
-    settings: TradingSettings
+    settings: Any
     status: str
     created_at: datetime
     updated_at: datetime
+    strategy: str = DEFAULT
 
     @property
     def symbol(self) -> str:
-        return self.settings.symbol
+        symbol: str = self.settings.symbol
+        return symbol
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The parameters as stored (the settings' `as_dict()` without the symbol)."""
+        return _params(self.settings)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: the settings' fields (as before strategies were plug-ins), the strategy
+        and the status."""
+        return {**self.settings.as_dict(), "strategy": self.strategy, "status": self.status}
 
 
 class SettingsRepo:
@@ -56,15 +67,16 @@ class SettingsRepo:
     async def seed_from_exchange_info(
         self, symbols: Mapping[str, SymbolFilters], defaults: Mapping[str, Any] | None = None
     ) -> int:
-        """Insert every symbol not stored yet (defaults, status off); return how many."""
-        template = TradingSettings.parse("SEED", **dict(defaults or {}))
+        """Insert every symbol not stored yet (naive, its defaults or `defaults`, status off);
+        return how many."""
+        params = _params(TradingSettings.parse("SEED", **dict(defaults or {})))
         names = sorted({normalize_symbol(s) for s in symbols})
 
         def seed(session: Session) -> int:
             stored = set(session.scalars(select(TradingSettingsRow.symbol)))
             now = utcnow()
             rows = [
-                {**_columns(replace(template, symbol=name)), "symbol": name, "status": "off"}
+                {"symbol": name, "strategy": DEFAULT, "params": params, "status": "off"}
                 | {"created_at": now, "updated_at": now}
                 for name in names
                 if name not in stored
@@ -89,30 +101,65 @@ class SettingsRepo:
 
         return await self.db.run(read)
 
+    async def set(
+        self,
+        symbol: str,
+        strategy: str,
+        params: Mapping[str, Any] | None = None,
+        filters: SymbolFilters | None = None,
+    ) -> SymbolSettings:
+        """Trade `symbol` with `strategy` (a name `load_strategy` takes) and these parameters
+        (the others at the strategy's defaults); validated first, nothing stored if invalid.
+        A symbol not stored yet is added (status off) when its `filters` are given."""
+        name = normalize_symbol(symbol)
+        chosen = load_strategy(strategy)
+        settings = chosen.parse_settings(name, dict(params or {}))
+        if filters is not None:
+            settings.check_against(filters)
+        spec = strategy_spec(chosen)
+        if len(spec) > STRATEGY:
+            raise ConfigError(f"strategy name {spec[:40]!r}... is too long to store")
+        stored = _params(settings)
+
+        def change(session: Session) -> SymbolSettings:
+            query = select(TradingSettingsRow).where(TradingSettingsRow.symbol == name)
+            row = session.scalar(query.with_for_update())
+            if row is None:
+                if filters is None:
+                    raise _unknown(name)
+                row = TradingSettingsRow(symbol=name, status="off")
+                session.add(row)
+            row.strategy, row.params, row.updated_at = spec, stored, utcnow()
+            session.flush()
+            return _read(row)
+
+        return await self.db.run(change)
+
     async def update(
         self, symbol: str, filters: SymbolFilters | None = None, /, **values: Any
     ) -> SymbolSettings:
-        """Change some settings of a stored symbol; validated first, nothing stored if invalid.
-        `values` may come straight from a client: only the known settings are accepted (any
-        other key, even "filters" or "self", is a `ConfigError`), each bounded by `parse`."""
+        """Change some settings of a stored symbol, for the strategy it has; validated first,
+        nothing stored if invalid. `values` may come straight from a client: only the
+        strategy's known settings are accepted (any other key, even "filters" or "self", is a
+        `ConfigError`), each bounded by its `parse_settings`."""
         name = normalize_symbol(symbol)
         given = {k: v for k, v in values.items() if v is not None}
-        if "symbol" in given or "status" in given:
-            raise ConfigError("update changes settings only: use set_status for the status")
-        unknown = sorted(k for k in given if k not in COLUMNS)
-        if unknown:
-            raise ConfigError(f"unknown setting {unknown[0][:40]!r} (known: {', '.join(COLUMNS)})")
-        TradingSettings.parse(name, **given)  # refuse bad input before touching the store
+        if "symbol" in given or "status" in given or "strategy" in given:
+            raise ConfigError(
+                "update changes settings only: use set_status for the status, set for the strategy"
+            )
 
         def change(session: Session) -> SymbolSettings:
             row = _row(session, name, lock=True)
-            kept = {c: _column(row, c) for c in COLUMNS if c not in given}
-            settings = TradingSettings.parse(name, **kept, **given)
+            strategy = _strategy(row)
+            kept = _stored_params(row)
+            try:
+                settings = strategy.parse_settings(name, {**kept, **given})
+            except ConfigError as exc:
+                raise _blame(row, strategy, kept, exc) from None
             if filters is not None:
                 settings.check_against(filters)
-            for column, value in _columns(settings).items():
-                setattr(row, column, value)
-            row.updated_at = utcnow()
+            row.params, row.updated_at = _params(settings), utcnow()
             session.flush()
             return _read(row)
 
@@ -166,28 +213,47 @@ def _unknown(symbol: str) -> ConfigError:
     )
 
 
-def _columns(settings: TradingSettings) -> dict[str, Any]:
-    return {"chunks": settings.chunks} | {c: dec_text(getattr(settings, c)) for c in DECIMAL_FIELDS}
+def _params(settings: Any) -> dict[str, Any]:
+    params: dict[str, Any] = dict(settings.as_dict())
+    params.pop("symbol", None)
+    return params
 
 
-def _column(row: TradingSettingsRow, column: str) -> Any:
-    """One stored setting, parsed; `CorruptRow` naming the symbol and the column."""
-    raw = getattr(row, column)
-    where = f"trading_settings row {row.symbol}: column {column}"
-    if column == "chunks":
-        if isinstance(raw, int) and not isinstance(raw, bool):
-            return raw
-        if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
-            return int(raw)
-        raise CorruptRow(f"{where} holds {raw!r}, which is not a whole number")
-    return parse_dec(raw, where)
+def _strategy(row: TradingSettingsRow) -> Strategy:
+    """The row's strategy; `CorruptRow` naming the column if it cannot be loaded."""
+    try:
+        return load_strategy(row.strategy if isinstance(row.strategy, str) else "")
+    except ConfigError as exc:
+        raise CorruptRow(f"trading_settings row {row.symbol}: column strategy: {exc}") from None
+
+
+def _stored_params(row: TradingSettingsRow) -> dict[str, Any]:
+    if not isinstance(row.params, dict):
+        raise CorruptRow(
+            f"trading_settings row {row.symbol}: column params holds {str(row.params)[:40]!r}, "
+            "which is not a JSON object"
+        )
+    return dict(row.params)
+
+
+def _blame(
+    row: TradingSettingsRow, strategy: Strategy, kept: dict[str, Any], exc: ConfigError
+) -> ConfigError:
+    """`exc` as a `CorruptRow` when the stored parameters alone fail the same way (the row is
+    damaged, not the input), else `exc` itself."""
+    try:
+        strategy.parse_settings(row.symbol, kept)
+    except ConfigError as stored:
+        if str(stored) == str(exc):
+            return CorruptRow(f"trading_settings row {row.symbol}: column params: {exc}")
+    return exc
 
 
 def _read(row: TradingSettingsRow) -> SymbolSettings:
-    values = {c: _column(row, c) for c in COLUMNS}
-    settings = TradingSettings(symbol=row.symbol, **values)
+    strategy = _strategy(row)
+    params = _stored_params(row)
     try:
-        settings.check()
+        settings = strategy.parse_settings(row.symbol, params)
     except ConfigError as exc:
-        raise CorruptRow(f"trading_settings row {row.symbol}: {exc}") from None
-    return SymbolSettings(settings, row.status, row.created_at, row.updated_at)
+        raise CorruptRow(f"trading_settings row {row.symbol}: column params: {exc}") from None
+    return SymbolSettings(settings, row.status, row.created_at, row.updated_at, row.strategy)

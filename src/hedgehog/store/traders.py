@@ -1,11 +1,17 @@
 """`SqlTraderStore`: the `TraderStore` on the database, so trader states survive a node restart.
 
-Each trader's whole `TraderState` is one JSON row (`trader_states`), with a version that each
-save increments. The store remembers the version it last read or wrote of every trader and
-saves with `UPDATE ... WHERE version = <that>`: a row changed meanwhile by another writer (a
-second node on the same database) makes the save fail with `StaleVersion` instead of silently
-overwriting it. That bookkeeping happens in the database's worker thread right after the
-commit, so a trader cancelled while its save is in flight cannot leave it out of step.
+Each trader's whole state is one JSON row (`trader_states`), written by its strategy's
+`dump_state` with the strategy's name under `"strategy"` (absent: naive, as in every row
+written before strategies were plug-ins) and read back through
+`load_strategy(name).load_state`. Which strategy a symbol's traders run is
+`strategy_for(symbol)` (the live node passes its context's; naive when not given).
+
+Each row has a version that each save increments. The store remembers the version it last read
+or wrote of every trader and saves with `UPDATE ... WHERE version = <that>`: a row changed
+meanwhile by another writer (a second node on the same database) makes the save fail with
+`StaleVersion` instead of silently overwriting it. That bookkeeping happens in the database's
+worker thread right after the commit, so a trader cancelled while its save is in flight
+cannot leave it out of step.
 
 The same transaction writes the state's orders into the ledger (`orders`): the intent as
 PENDING before the exchange call, then the exchange's answers. That is the durable "intent
@@ -13,6 +19,9 @@ before the call" of crash-only trading.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -22,7 +31,9 @@ from hedgehog.store.db import Database
 from hedgehog.store.errors import CorruptRow, StaleVersion
 from hedgehog.store.models import TraderCounterRow, TraderStateRow, utcnow
 from hedgehog.store.orders import close_dropped, ref_values, write_order
-from hedgehog.store.serde import state_from_json, state_to_json
+from hedgehog.store.serde import dump, load, spec_of, strategy_spec
+from hedgehog.strategy.protocol import Strategy
+from hedgehog.strategy.registry import load_strategy
 
 Key = tuple[str, str]  # (symbol, trader id)
 
@@ -30,13 +41,34 @@ Key = tuple[str, str]  # (symbol, trader id)
 class SqlTraderStore:
     """Trader states in the database (implements `hedgehog.naive.store.TraderStore`)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, strategy_for: Callable[[str], Strategy] | None = None) -> None:
         self.db = db
+        self.strategy_for = strategy_for  # symbol -> its strategy (None: naive)
         self._versions: dict[Key, int] = {}  # touched only in the database's worker thread
+        self._specs: dict[int, str] = {}  # id(strategy) -> the name stored with its states
 
     async def save(self, state: TraderState) -> None:
         """Write the state and its orders durably; `StaleVersion` if another writer won."""
-        await self.db.call(self._save, state)
+        await self.db.call(self._save, state, self.document(state))
+
+    def document(self, state: Any) -> dict[str, Any]:
+        """The JSON document stored for `state`: its strategy's `dump_state`, and the
+        strategy's name (for any strategy but naive)."""
+        strategy = load_strategy() if self.strategy_for is None else self.strategy_for(state.symbol)
+        spec = self._specs.get(id(strategy))
+        if spec is None:
+            spec = self._specs[id(strategy)] = strategy_spec(strategy)
+        return dump(strategy, spec, state)
+
+    async def strategies(self, symbol: str) -> set[str]:
+        """The strategies whose traders of `symbol` are stored (a symbol must not switch to
+        another while they are)."""
+
+        def read(session: Session) -> set[str]:
+            query = select(TraderStateRow.state).where(TraderStateRow.symbol == symbol)
+            return {spec_of(document) for document in session.scalars(query)}
+
+        return await self.db.run(read)
 
     async def remove(self, symbol: str, trader_id: str) -> None:
         await self.db.call(self._remove, symbol, trader_id)
@@ -53,10 +85,9 @@ class SqlTraderStore:
         return self._versions.get((symbol, trader_id))
 
     # -- in the worker thread --------------------------------------------------------------
-    def _save(self, state: TraderState) -> None:
+    def _save(self, state: TraderState, document: dict[str, Any]) -> None:
         key = (state.symbol, state.trader_id)
         expected = self._versions.get(key)
-        document = state_to_json(state)
         with self.db.transaction() as session:
             if expected is None:
                 _insert_state(session, state, document)
@@ -111,7 +142,7 @@ class SqlTraderStore:
             loaded: list[tuple[TraderState, int]] = []
             for row in rows:
                 try:
-                    loaded.append((state_from_json(row.state), row.version))
+                    loaded.append((load(row.state), row.version))
                 except CorruptRow as exc:
                     raise CorruptRow(
                         f"trader_states row {row.symbol}/{row.trader_id}: column state: {exc}"

@@ -2,7 +2,7 @@
 
 - a shipped name: "naive" (the book's, the default) or "grid";
 - `package.module:Name`, where Name is a `Strategy` class (instantiated without arguments)
-  or instance;
+  or instance, installed or in the current directory (as `python -m` would find it);
 - a name an installed package registers under the entry-point group `hedgehog.strategies`
   (in its pyproject.toml: `[project.entry-points."hedgehog.strategies"] mine = "pkg.mod:Mine"`).
 
@@ -13,6 +13,8 @@ named by module path too, so this module imports none of them (they sit in highe
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Iterable
 from importlib.metadata import entry_points
 from typing import Any
@@ -57,6 +59,8 @@ def _import(spec: str, target: str) -> Any:
     module_name, _, attribute = target.partition(":")
     if not module_name or not attribute:
         raise ConfigError(f"strategy {spec!r}: {target!r} is not package.module:Class")
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())  # a module of the user's project, as `python -m` finds it
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -102,6 +106,8 @@ _REQUIRED = (
     "trade_band",
     "may_stop",
     "describe",
+    "dump_state",
+    "load_state",
 )
 
 
