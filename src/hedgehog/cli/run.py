@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,8 +20,11 @@ from hedgehog.cli.options import (
     BuyDown,
     Chunks,
     Fee,
+    Params,
     Profit,
     Rebuy,
+    StrategyName,
+    strategy_settings,
     trading_values,
 )
 from hedgehog.config import Settings
@@ -70,12 +74,36 @@ async def _drive(
         out.print_json(json.dumps(summary))
 
 
-def _trading(symbols: str | None, values: dict[str, Any]) -> list[TradingSettings]:
+@dataclass(frozen=True)
+class Trading:
+    """What `run` was asked to trade: the symbols, and when the command line chose them, the
+    strategy (its name as given) and each symbol's settings (else: what is stored)."""
+
+    symbols: list[str]
+    strategy: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def _trading(
+    symbols: str | None,
+    strategy: str | None,
+    params: list[str] | None,
+    values: dict[str, Any],
+) -> Trading:
+    """`--symbols` with `--strategy`/`--param` or naive's own options: explicit settings for
+    each symbol (validated now); without any of those, each symbol's stored ones."""
     names = [normalize_symbol(s) for s in (symbols or "").split(",") if s.strip()]
     given = {k: v for k, v in values.items() if v is not None}
-    if given and not names:
-        raise ConfigError("settings options need --symbols (or use `hedgehog settings set`)")
-    return [TradingSettings.parse(s, **values) for s in names]
+    if not (given or params or strategy is not None):
+        return Trading(names)
+    if not names:
+        raise ConfigError(
+            "--strategy, --param and settings options need --symbols "
+            "(or use `hedgehog settings set`)"
+        )
+    name = strategy or "naive"
+    _, settings = strategy_settings(name, params, values, names)
+    return Trading(names, name, settings)
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -86,6 +114,7 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def run(
+    context: typer.Context,
     symbols: Annotated[
         str | None,
         typer.Option(
@@ -101,6 +130,8 @@ def run(
     stream_url: Annotated[str | None, typer.Option(help="Market stream base URL")] = None,
     ws_api_url: Annotated[str | None, typer.Option(help="WebSocket API URL (user data)")] = None,
     exchange_info: Annotated[Path | None, typer.Option(help="Saved exchangeInfo (paper)")] = None,
+    strategy: StrategyName = "naive",
+    param: Params = None,
     chunks: Chunks = None,
     budget: Budget = None,
     buy_down_interval: BuyDown = None,
@@ -115,8 +146,12 @@ def run(
     ] = None,
     view: Annotated[bool, typer.Option(help="Live view in the terminal")] = True,
 ) -> None:
-    """Run the trading node: store, streamer, naive, the exchange (paper by default: live
-    data, no keys, no real orders) and the control API. Symbols on in the database resume."""
+    """Run the trading node: store, streamer, the book's tree running each symbol's strategy,
+    the exchange (paper by default: live data, no keys, no real orders) and the control API.
+    Symbols on in the database resume, each with its stored strategy. `--strategy` and
+    `--param` (or naive's own options) choose and store the strategy of `--symbols`; without
+    them those symbols trade with what is stored (naive's defaults for a new one)."""
+    chosen = strategy if _given(context, "strategy") else None
     try:
         settings = _settings(
             exchange=exchange,
@@ -128,32 +163,26 @@ def run(
         values = trading_values(
             chunks, budget, buy_down_interval, profit_interval, rebuy_interval, fee
         )
-        trading = _trading(symbols, values)
+        trading = _trading(symbols, chosen, param, values)
         filters = load_exchange_info(exchange_info) if exchange_info else None
         db = Database.from_settings(settings)
-        interrupt.run(
-            _run(
-                settings,
-                db,
-                trading,
-                bool(values and any(values.values())),
-                filters,
-                duration,
-                view,
-                control_port,
-            )
-        )
+        interrupt.run(_run(settings, db, trading, filters, duration, view, control_port))
     except NodeCrashed:
         raise typer.Exit(1) from None  # already logged, one line: the service manager restarts
     except (HedgehogError, ValueError) as exc:
         fail(exc)
 
 
+def _given(context: typer.Context, name: str) -> bool:
+    """Whether the option was on the command line (not its default)."""
+    source = context.get_parameter_source(name)
+    return source is not None and source.name != "DEFAULT"
+
+
 async def _run(
     settings: Settings,
     db: Database,
-    trading: list[TradingSettings],
-    explicit: bool,
+    trading: Trading,
     filters: Any,
     duration: float | None,
     view: bool,
@@ -164,11 +193,11 @@ async def _run(
         db=db,
         filters=filters,
         control_port=control_port,
-        symbols=[t.symbol for t in trading],
+        symbols=trading.symbols,
         announce=announce,
     ) as node:
-        for t in trading:
-            await node.start_trading(t.symbol, t if explicit else None)
+        for symbol in trading.symbols:
+            await node.start_trading(symbol, trading.settings.get(symbol), trading.strategy)
         on = [s for s, st in node.naive.ctx.status.items() if st != "off"]
         where = settings.urls()
         what = ", ".join(on) or "nothing yet (hedgehog trade start SYMBOL)"

@@ -60,6 +60,21 @@ def openapi() -> dict[str, Any]:
         "chunks": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
         **{name: {"type": "string", "example": "0.001"} for name in DECIMAL_FIELDS},
     }
+    param = {"oneOf": [{"type": "string"}, {"type": "integer"}, {"type": "boolean"}]}
+    by_strategy = {
+        "type": "object",
+        "properties": {
+            "strategy": {"type": "string", "maxLength": 200, "example": "grid"},
+            "params": {
+                "type": "object",
+                "additionalProperties": param,
+                "maxProperties": 32,
+                "example": {"lower": "0.40", "upper": "0.44", "levels": 5},
+            },
+        },
+        "additionalProperties": False,
+    }
+    naive_fields = {"type": "object", "properties": settings, "additionalProperties": False}
     return {
         "openapi": "3.0.3",
         "info": {"title": "hedgehog control API", "version": "1"},
@@ -106,17 +121,13 @@ def openapi() -> dict[str, Any]:
             },
             "/api/settings/{symbol}": {
                 "put": _op(
-                    "change some trading settings of a stored symbol",
+                    "choose a stored symbol's strategy and its settings ({strategy, params}), "
+                    "or change some settings of the strategy it has ({params}, or naive's "
+                    "fields as before strategies were plug-ins)",
                     {
                         "required": True,
                         "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "properties": settings,
-                                    "additionalProperties": False,
-                                }
-                            }
+                            "application/json": {"schema": {"anyOf": [by_strategy, naive_fields]}}
                         },
                     },
                     parameters=[_path_param("symbol", _SYMBOL)],

@@ -11,8 +11,10 @@ accept only their known fields, each bounded. `hedgehog.control.openapi` describ
     POST /api/trade/{start|stop|shutdown}  {"symbol": "XRPUSDT", "cancel_orders": false}
     POST /api/stream/{start|stop}          {"symbol": "XRPUSDT"}
     POST /api/kill                         {"process": "leader:XRPUSDT" | "trader:XRPUSDT:7" | 42}
-    GET  /api/settings[?symbol=S]          stored trading settings
-    PUT  /api/settings/{symbol}            {"budget": "500", ...}  (validated)
+    GET  /api/settings[?symbol=S]          stored trading settings, each with its strategy
+    PUT  /api/settings/{symbol}            {"strategy": "grid", "params": {"levels": 5, ...}}
+                                           or {"params": {...}} or {"budget": "500", ...}
+                                           (validated; naive's fields: as before plug-ins)
     POST /api/warehouse/{start|stop}       {"topic": "TRADE_EVENTS:XRPUSDT"}
     GET  /api/openapi.json                 the OpenAPI description of these routes
 """
@@ -43,6 +45,7 @@ NODE = web.AppKey("node", LiveNode)
 TOKEN = web.AppKey("token", str)
 EXTRA = web.AppKey("extra", dict)
 MAX_BODY = 64 * 1024
+MAX_PARAMS = 32  # settings in one "params" object
 
 
 class BadRequest(Exception):
@@ -167,10 +170,13 @@ async def settings_get(request: web.Request) -> web.Response:
     repo = SettingsRepo(node.db)
     symbol = request.query.get("symbol")
     rows = [await repo.get(symbol)] if symbol else await repo.all()
-    return web.json_response([{**r.settings.as_dict(), "status": r.status} for r in rows])
+    return web.json_response([r.as_dict() for r in rows])
 
 
 async def settings_put(request: web.Request) -> web.Response:
+    """`{"strategy": "grid", "params": {...}}` chooses the symbol's strategy and its settings
+    (the others at its defaults); `{"params": {...}}` alone, or naive's own fields at the top
+    level (as before strategies were plug-ins), change some settings of the strategy stored."""
     node = request.app[NODE]
     if node.db is None:
         raise BadRequest("this node has no database")
@@ -178,12 +184,57 @@ async def settings_put(request: web.Request) -> web.Response:
 
     symbol = normalize_symbol(request.match_info["symbol"])
     values = await _body(request)
+    repo = SettingsRepo(node.db)
+    if "strategy" in values or "params" in values:
+        extra = sorted(k for k in values if k not in ("strategy", "params"))
+        if extra:
+            raise BadRequest(
+                f'{extra[0][:40]!r}: with "strategy" or "params", settings go in "params"'
+            )
+        params = _params(values.get("params"))
+        filters = await node.exchange.symbol_filters(symbol)
+        if "strategy" in values:
+            row = await repo.set(symbol, _strategy_name(values["strategy"]), params, filters)
+        else:
+            row = await repo.update(symbol, filters, **params)
+        return web.json_response(row.as_dict())
     unknown = sorted(k for k in values if k not in FIELDS)
     if unknown:
         raise BadRequest(f"unknown setting {unknown[0][:40]!r} (known: {', '.join(FIELDS)})")
     filters = await node.exchange.symbol_filters(symbol)
-    row = await SettingsRepo(node.db).update(symbol, filters, **values)
-    return web.json_response({**row.settings.as_dict(), "status": row.status})
+    row = await repo.update(symbol, filters, **values)
+    return web.json_response(row.as_dict())
+
+
+def _strategy_name(value: Any) -> str:
+    """A strategy the API may choose: a shipped one or one an installed package registers.
+    A `package.module:Class` would make the node import what a client names: that is for
+    `hedgehog settings set` on the node's machine."""
+    from hedgehog.strategy.registry import SHIPPED, installed
+
+    known = sorted({*SHIPPED, *installed()})
+    if not isinstance(value, str) or value.strip() not in known:
+        shown = repr(value)[:40] if isinstance(value, str) else f"a {type(value).__name__}"
+        raise BadRequest(
+            f'"strategy" must be one of {", ".join(known)} (got {shown}); a '
+            "package.module:Class is set with `hedgehog settings set` on the node's machine"
+        )
+    return value.strip()
+
+
+def _params(value: Any) -> dict[str, Any]:
+    """A strategy's parameters from a client: an object of at most `MAX_PARAMS` short keys
+    (each value is bounded by the strategy's `parse_settings`)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadRequest('"params" must be an object of settings, e.g. {"levels": 5}')
+    if len(value) > MAX_PARAMS:
+        raise BadRequest(f'"params" holds {len(value)} settings; at most {MAX_PARAMS}')
+    for key in value:
+        if len(key) > 40:
+            raise BadRequest(f"unknown setting {key[:40]!r}...")
+    return dict(value)
 
 
 async def warehouse(request: web.Request) -> web.Response:

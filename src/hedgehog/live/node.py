@@ -1,5 +1,6 @@
 """The live node: one runtime with the streamer, the exchange side, the observer and the naive
-system under a root supervisor.
+system (the book's tree, running each symbol's strategy: naive, grid or a plug-in) under a
+root supervisor.
 
     DynamicSymbolSupervisor and friends are the book's tree (see hedgehog.naive); around it:
 
@@ -53,13 +54,14 @@ from hedgehog.naive.api import Naive
 from hedgehog.naive.context import NaiveContext
 from hedgehog.naive.messages import Watch
 from hedgehog.naive.observer import Observer
-from hedgehog.naive.settings import TradingSettings
 from hedgehog.naive.store import MemoryTraderStore, TraderStore
 from hedgehog.runtime import ChildSpec, Runtime
 from hedgehog.runtime.node import Node
 from hedgehog.runtime.pubsub import PubSub
 from hedgehog.store import Database, OrderRepo, SettingsRepo, SqlTraderStore, StreamingRepo
 from hedgehog.store.lock import StoreLock
+from hedgehog.store.serde import strategy_spec
+from hedgehog.strategy.registry import load_strategy
 from hedgehog.streamer.api import Streamer
 from hedgehog.streamer.options import ConnectionOptions
 from hedgehog.warehouse import Warehouse
@@ -199,6 +201,8 @@ class LiveNode:
             retry_seconds=retry_seconds,
             on_status=on_status,
         )
+        if isinstance(ctx.store, SqlTraderStore) and ctx.store.strategy_for is None:
+            ctx.store.strategy_for = ctx.strategy_for  # each state stored with its strategy
         naive = Naive(ctx)
         children = [
             streamer.child_spec(),
@@ -251,25 +255,48 @@ class LiveNode:
             await asyncio.sleep(0)
         return self.root_exit
 
-    async def start_trading(self, symbol: str, settings: TradingSettings | None = None) -> None:
+    async def start_trading(
+        self, symbol: str, settings: Any | None = None, strategy: str | None = None
+    ) -> None:
         """Stream the symbol, feed its fills, observe it, and start its traders.
 
-        With a database, the symbol's stored settings are used (given `settings` are
-        validated and stored first) and its status is stored as on."""
+        `strategy` (a name `load_strategy` takes) trades it with `settings` (that strategy's,
+        e.g. from `parse_settings`; None: its defaults); `settings` given alone are naive's
+        (or those of the strategy their class names in `STRATEGY`). With a database, the
+        symbol's stored strategy and settings are used (given ones are validated and stored
+        first, replacing them) and its status is stored as on; a symbol whose stored traders
+        belong to another strategy is refused (they must finish first: shut it down with the
+        strategy they run)."""
         symbol = normalize_symbol(symbol)
         try:
             filters = await self.exchange.symbol_filters(symbol)
         except UnknownSymbol:
             raise ConfigError(f"{symbol} is not traded on the exchange") from None
+        if strategy is None and settings is not None:
+            strategy = getattr(settings, "STRATEGY", None)  # e.g. GridSettings says "grid"
+        if strategy is not None or settings is not None:
+            chosen = load_strategy(strategy)
+            if settings is None:
+                settings = chosen.parse_settings(symbol, {})
+        else:
+            chosen = self.naive.ctx.strategy_for(symbol)
         if self.db is not None:
             repo = SettingsRepo(self.db)
             await repo.seed_from_exchange_info({symbol: filters})
             if settings is not None:
-                values = settings.as_dict()
-                values.pop("symbol")
-                await repo.update(symbol, filters, **values)
-            settings = (await repo.get(symbol)).settings
-        trading = settings or self.naive.ctx.settings_for(symbol)
+                params = settings.as_dict()
+                params.pop("symbol", None)
+                await repo.set(symbol, strategy_spec(chosen), params, filters)
+            row = await repo.get(symbol)
+            chosen, settings = load_strategy(row.strategy), row.settings
+            await self._check_stored_traders(symbol, row.strategy)
+        trading = settings
+        if trading is None:
+            trading = (
+                self.naive.ctx.settings_for(symbol)
+                if chosen is self.naive.ctx.strategy_for(symbol)
+                else chosen.parse_settings(symbol, {})
+            )
         trading.check_against(filters)
         feed = FEED[self.settings.exchange]
         for name, message in (
@@ -279,7 +306,21 @@ class LiveNode:
             self.watches.note(name, ("watch", symbol), message)  # told again after a restart
             self.rt.cast(name, message)
         await self.streamer.start_streaming(symbol)
-        await self.naive.start_trading(symbol, trading)
+        await self.naive.start_trading(symbol, trading, chosen)
+
+    async def _check_stored_traders(self, symbol: str, spec: str) -> None:
+        """Refuse to trade `symbol` with `spec` while traders of another strategy are stored
+        (they hold orders and coins only their own strategy knows how to finish)."""
+        store = self.naive.ctx.store
+        if not isinstance(store, SqlTraderStore):
+            return
+        others = sorted((await store.strategies(symbol)) - {spec})
+        if others:
+            raise ConfigError(
+                f"{symbol} still has traders of strategy {', '.join(others)} stored: trade it "
+                f"with {others[0]} and shut it down (hedgehog trade shutdown {symbol}) until "
+                f"they finish, then switch to {spec}"
+            )
 
     async def stop_trading(self, symbol: str, cancel_orders: bool = False) -> bool:
         """Stop the symbol's tree now; its orders stay unless `cancel_orders`."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Group
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -31,7 +32,12 @@ def snapshot(node: LiveNode) -> dict[str, Any]:
             t.process.info() if t.alive else {"trader_id": "?"}
             for t in traders_of(node.rt.whereis(leader_name(symbol)))
         ]
-        symbols[symbol] = {"status": status, "traders": traders, **views.get(symbol, {})}
+        symbols[symbol] = {
+            "status": status,
+            "strategy": node.naive.ctx.strategy_for(symbol).name,
+            "traders": traders,
+            **views.get(symbol, {}),
+        }
     feed = node.rt.whereis(FEED[node.settings.exchange])
     return {
         "symbols": symbols,
@@ -105,9 +111,12 @@ def _traders(traders: list[dict[str, Any]], rows: int, *, header: bool) -> Table
 
 
 def _symbol_line(symbol: str, s: dict[str, Any]) -> Text:
-    """A symbol's summary on one line (cut with an ellipsis on a narrow terminal)."""
+    """A symbol's summary on one line (cut with an ellipsis on a narrow terminal); its
+    strategy is named unless it is the default, naive."""
+    name = s.get("strategy")
+    strategy = f" {escape(name)}" if name and name != "naive" else ""
     line = Text.from_markup(
-        f"[b]{symbol}[/b] {s['status']}  price {s.get('last_price') or '—'}  "
+        f"[b]{symbol}[/b] {s['status']}{strategy}  price {s.get('last_price') or '—'}  "
         f"cycles {s.get('cycles_completed', 0)}  realised {s.get('realised_pnl', '0')}  "
         f"unrealised {s.get('unrealised_pnl', '0')}  fees {s.get('fees_paid', '0')}",
         overflow="ellipsis",

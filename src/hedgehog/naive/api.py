@@ -1,8 +1,10 @@
 """The naive application's API: start, stop and shut down trading per symbol.
 
-- `start_trading(symbol)`: check the symbol and its settings against the exchange (a clear
-  `ConfigError` at once if the symbol does not exist or budget/chunks is below min notional),
-  then start its tree. Starting a symbol that is shutting down switches it back on, at once.
+- `start_trading(symbol, settings, strategy)`: check the symbol and its settings against the
+  exchange (a clear `ConfigError` at once if the symbol does not exist or its settings do not
+  fit its filters, e.g. budget/chunks below min notional), then start its tree running that
+  strategy (`ctx.strategies[symbol]`, naive by default). Starting a symbol that is shutting
+  down switches it back on, at once.
 - `stop_trading(symbol)`: stop its tree now; its orders stay on the exchange.
 - `shutdown_trading(symbol)`: no new buys; the symbol stops when its last cycle ends.
 """
@@ -27,6 +29,8 @@ from hedgehog.naive.messages import SHUTDOWN as SHUTDOWN_MESSAGE
 from hedgehog.naive.settings import TradingSettings
 from hedgehog.naive.supervisors import DynamicSymbolSupervisor, NaiveSupervisor, symbol_spec
 from hedgehog.runtime import ChildSpec, Process, start_child, terminate_child
+from hedgehog.strategy.protocol import Strategy
+from hedgehog.strategy.registry import load_strategy
 
 
 class Naive:
@@ -43,20 +47,40 @@ class Naive:
         return await self.rt.start(DynamicSymbolSupervisor, self.ctx, name=SYMBOLS)
 
     async def start_trading(
-        self, symbol: str, settings: TradingSettings | None = None
+        self,
+        symbol: str,
+        settings: TradingSettings | Any | None = None,
+        strategy: Strategy | str | None = None,
     ) -> Process | None:
+        """Start the symbol's tree with `strategy` (a `Strategy`, or a name `load_strategy`
+        takes; None: the one it has, naive by default) and `settings` (that strategy's; None:
+        those it has, or the strategy's defaults). A symbol running with another strategy is
+        refused: stop it (or let it shut down) first."""
         symbol = normalize_symbol(symbol)
+        current = self.ctx.strategy_for(symbol)
+        if isinstance(strategy, str):
+            strategy = load_strategy(strategy)
+        chosen = current if strategy is None else strategy
+        switching = chosen.name != current.name
         given = settings
         if settings is None:
-            settings = self.ctx.settings_for(symbol)
+            settings = (
+                chosen.parse_settings(symbol, {}) if switching else self.ctx.settings_for(symbol)
+            )
         try:
             filters = await self.ctx.exchange.symbol_filters(symbol)
         except UnknownSymbol:
             raise ConfigError(f"{symbol} is not traded on the exchange") from None
         settings.check_against(filters)
-        if given is not None:
-            self.ctx.settings[symbol] = given  # only settings that passed the checks
         running = self.rt.whereis(symbol_name(symbol))
+        if running is not None and switching:
+            raise ConfigError(
+                f"{symbol} is trading with strategy {current.name}: stop it (or shut it down "
+                f"and let its traders finish) before trading it with {chosen.name}"
+            )
+        self.ctx.strategies[symbol] = chosen
+        if given is not None or switching:
+            self.ctx.settings[symbol] = settings  # only settings that passed the checks
         if running is not None:
             if self.ctx.status.get(symbol) == SHUTDOWN:
                 await self.ctx.set_status(symbol, ON)
