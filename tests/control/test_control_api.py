@@ -173,3 +173,58 @@ def test_console_refusals_are_one_line_not_a_traceback(capsys: pytest.CaptureFix
     printed = capsys.readouterr().err
     assert "budget must be > 0" in printed and "Traceback" not in printed
     assert len(printed.strip().splitlines()) == 1
+
+
+GRID = {"lower": "0.96", "upper": "1.04", "levels": 5, "budget": "100"}
+
+
+async def test_settings_choose_a_strategy_and_the_symbol_trades_it_once_free(api: Api) -> None:
+    """PUT {strategy, params} stores the symbol's strategy; a symbol whose naive traders are
+    still stored is not switched under them: shut down, it starts again with grid."""
+    await api.call("POST", "/api/trade/start", {"symbol": "XRPUSDT"})  # naive, its defaults
+    status, body = await api.call(
+        "PUT", "/api/settings/XRPUSDT", {"strategy": "grid", "params": GRID}
+    )
+    assert status == 200, body
+    assert body == {
+        **{"symbol": "XRPUSDT", "lower": "0.96", "upper": "1.04", "levels": 5, "budget": "100"},
+        **{"fee": "0.001", "strategy": "grid", "status": "on"},
+    }
+    _, listed = await api.call("GET", "/api/settings?symbol=XRPUSDT")
+    assert listed == [body]
+    _, data = await api.call("GET", "/api/status")
+    assert data["symbols"]["XRPUSDT"]["strategy"] == "naive"  # runs on until restarted
+
+    status, body = await api.call("POST", "/api/trade/start", {"symbol": "XRPUSDT"})
+    assert status == 400 and "traders of strategy naive stored" in body["error"], body
+    status, body = await api.call("POST", "/api/trade/shutdown", {"symbol": "XRPUSDT"})
+    assert status == 200, body  # its trader holds nothing: the symbol stops at once
+    await eventually(lambda: api.node.rt.whereis(leader_name("XRPUSDT")) is None)
+    status, body = await api.call("POST", "/api/trade/start", {"symbol": "XRPUSDT"})
+    assert status == 200, body
+
+    def grid_traders() -> list[Any]:
+        traders = snapshot_traders(api.node)
+        return [t for t in traders if "level" in t]
+
+    await eventually(lambda: len(grid_traders()) == 4)
+    assert sorted(t["level"] for t in grid_traders()) == [0, 1, 2, 3]
+    _, data = await api.call("GET", "/api/status")
+    assert data["symbols"]["XRPUSDT"]["strategy"] == "grid"
+    assert {t["strategy"] for t in data["symbols"]["XRPUSDT"]["traders"]} == {"grid"}
+
+    # {"params"} alone, and naive's old fields, change the strategy stored
+    status, body = await api.call("PUT", "/api/settings/XRPUSDT", {"params": {"upper": "1.06"}})
+    assert status == 200 and (body["strategy"], body["upper"]) == ("grid", "1.06"), body
+    status, body = await api.call("PUT", "/api/settings/XRPUSDT", {"budget": "200"})
+    assert status == 200 and (body["levels"], body["budget"]) == (5, "200"), body
+    status, body = await api.call("PUT", "/api/settings/XRPUSDT", {"chunks": 2})
+    assert status == 400 and "grid: unknown setting 'chunks'" in body["error"]
+
+
+def snapshot_traders(node: LiveNode) -> list[dict[str, Any]]:
+    from hedgehog.live.view import snapshot
+
+    section = snapshot(node)["symbols"].get("XRPUSDT", {})
+    traders: list[dict[str, Any]] = section.get("traders", [])
+    return traders

@@ -3,6 +3,7 @@ stored; and the parsers it relies on (bounded JSON, bounded settings) refuse it 
 
 from __future__ import annotations
 
+import json
 import webbrowser
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -63,6 +64,8 @@ async def node(tmp_path: Path) -> AsyncIterator[Node]:
         await sim.close()
 
 
+MANY = json.dumps({"strategy": "grid", "params": {f"k{i}": 1 for i in range(40)}})
+GRID_WITH = '{"strategy": "grid", "params": {"lower": "0.4", "upper": "0.401", "levels": 5, %s}}'
 HOSTILE = [
     ("POST", "/api/kill", '{"process": "\u00b2"}', "no live process"),
     ("POST", "/api/kill", '{"process": ' + "9" * 5000 + "}", "too long"),
@@ -80,6 +83,23 @@ HOSTILE = [
     ("PUT", "/api/settings/XRPUSDT", '{"budget": {"a": 1}}', "not a number"),
     ("PUT", "/api/settings/XRPUSDT", '{"fee": "\u00b2"}', "not a number"),
     ("PUT", "/api/settings/XRPUSDT", "[1]", "JSON object"),
+    # a strategy and its params
+    ("PUT", "/api/settings/XRPUSDT", '{"strategy": "os:system"}', "must be one of grid, naive"),
+    ("PUT", "/api/settings/XRPUSDT", '{"strategy": "antigravity:x"}', "hedgehog settings set"),
+    ("PUT", "/api/settings/XRPUSDT", '{"strategy": 5}', "(got a int)"),
+    ("PUT", "/api/settings/XRPUSDT", '{"strategy": "' + "g" * 5000 + '"}', "must be one of"),
+    ("PUT", "/api/settings/XRPUSDT", '{"strategy": "grid", "params": [1]}', "must be an object"),
+    ("PUT", "/api/settings/XRPUSDT", '{"strategy": "grid", "budget": "5"}', 'go in "params'),
+    ("PUT", "/api/settings/XRPUSDT", '{"strategy": "grid"}', "grid needs lower, upper, levels"),
+    ("PUT", "/api/settings/XRPUSDT", MANY, "at most 32"),
+    ("PUT", "/api/settings/XRPUSDT", '{"params": {"lower": "1"}}', "unknown setting 'lower'"),
+    ("PUT", "/api/settings/XRPUSDT", '{"params": {"' + "k" * 5000 + '": 1}}', "unknown setting"),
+    ("PUT", "/api/settings/XRPUSDT", GRID_WITH % '"levels": "1e3"', "levels must be a whole"),
+    ("PUT", "/api/settings/XRPUSDT", GRID_WITH % '"levels": 100000', "levels must be 2..1000"),
+    ("PUT", "/api/settings/XRPUSDT", GRID_WITH % '"levels": 1000', "collapse on the tick"),
+    ("PUT", "/api/settings/XRPUSDT", GRID_WITH % '"lower": 0.5', "lower is not a number"),
+    ("PUT", "/api/settings/XRPUSDT", GRID_WITH % '"fee": {"a": 1}', "fee is not a number"),
+    ("PUT", "/api/settings/XRPUSDT", GRID_WITH % '"upper": "1e999999"', "out of range"),
 ]
 
 

@@ -284,9 +284,11 @@ class LiveNode:
             repo = SettingsRepo(self.db)
             await repo.seed_from_exchange_info({symbol: filters})
             if settings is not None:
+                spec = strategy_spec(chosen)
+                await self._check_stored_traders(symbol, spec)  # before anything is stored
                 params = settings.as_dict()
                 params.pop("symbol", None)
-                await repo.set(symbol, strategy_spec(chosen), params, filters)
+                await repo.set(symbol, spec, params, filters)
             row = await repo.get(symbol)
             chosen, settings = load_strategy(row.strategy), row.settings
             await self._check_stored_traders(symbol, row.strategy)
