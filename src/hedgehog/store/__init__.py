@@ -2,13 +2,14 @@
 
     db = Database(settings.database_url, settings.data_dir)   # or Database.from_settings(...)
     await db.migrate()                      # Alembic upgrade to head (idempotent)
-    store = SqlTraderStore(db)              # the naive traders' `TraderStore`
-    settings = SettingsRepo(db)             # trading settings and on/off/shutdown status
+    store = SqlTraderStore(db, strategy_for)  # the traders' `TraderStore` (any strategy)
+    settings = SettingsRepo(db)             # each symbol's strategy, settings and status
     ...
     await db.close()
 
 `upgrade(url, data_dir)` migrates from synchronous code. Modules: `db` (engine, worker thread,
-migrations), `models` (tables), `serde` (TraderState <-> JSON), `traders`, `orders`,
+migrations), `models` (tables), `serde` (trader states <-> JSON through their strategies;
+naive's format kept as `state_to_json`/`state_from_json`), `traders`, `orders`,
 `settings`, `switches`, `trades` (repositories), `errors`.
 """
 
