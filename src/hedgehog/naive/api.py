@@ -55,7 +55,8 @@ class Naive:
         """Start the symbol's tree with `strategy` (a `Strategy`, or a name `load_strategy`
         takes; None: the one it has, naive by default) and `settings` (that strategy's; None:
         those it has, or the strategy's defaults). A symbol running with another strategy is
-        refused: stop it (or let it shut down) first."""
+        refused, and so is one stopped with traders of the strategy it ran still stored: shut
+        it down with that strategy first (they hold orders only it knows how to finish)."""
         symbol = normalize_symbol(symbol)
         current = self.ctx.strategy_for(symbol)
         if isinstance(strategy, str):
@@ -78,6 +79,14 @@ class Naive:
                 f"{symbol} is trading with strategy {current.name}: stop it (or shut it down "
                 f"and let its traders finish) before trading it with {chosen.name}"
             )
+        if switching and symbol in self.ctx.strategies:
+            stored = await self.ctx.store.load(symbol)  # traders it ran, stopped mid-cycle
+            if stored:
+                raise ConfigError(
+                    f"{symbol} still has {len(stored)} traders of strategy {current.name} "
+                    f"stored: trade it with {current.name} and shut it down until they finish, "
+                    f"then switch to {chosen.name}"
+                )
         self.ctx.strategies[symbol] = chosen
         if given is not None or switching:
             self.ctx.settings[symbol] = settings  # only settings that passed the checks
