@@ -109,7 +109,8 @@ async def test_overview_shape(rig: Rig) -> None:
     ids = [c.get("name") for c in tree["children"]]
     assert {"streamer", "exchange.fills", "observer", "naive"} <= set(ids)
     (naive,) = [c for c in tree["children"] if c.get("name") == "naive"]
-    assert [c.get("name") for c in naive["children"]] == ["naive.symbols", "naive.autostart"]
+    names = [c.get("name") for c in naive["children"]]
+    assert names == ["naive.bars", "naive.symbols", "naive.autostart"]
 
     def find(node: dict[str, Any], key: str) -> dict[str, Any] | None:
         if node["key"] == key:

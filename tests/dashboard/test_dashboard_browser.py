@@ -148,11 +148,14 @@ async def test_symbol_view_chart_settings_and_stop(rig: Rig, browser: Browser) -
     )
     await browser.until("() => document.getElementById('sym-orders').innerText.includes('SELL')")
 
-    # settings: the form shows the stored values; a bad value shows the server's message
+    # settings: the form shows the stored row's strategy and its fields (any strategy's);
+    # a bad value shows the server's message
     budget = page.locator('#settings-form input[name="budget"]')
     await browser.until(
         "() => document.querySelector('#settings-form input[name=budget]').value === '100'"
     )
+    assert await browser.text("#settings-strategy") == "strategy: naive"
+    assert "STRATEGY\nnaive" in await browser.text("#sym-stats")  # labels are upper-cased by CSS
     await budget.fill("1")
     await page.click("#settings-save")
     await browser.until("() => document.getElementById('settings-msg').classList.contains('error')")

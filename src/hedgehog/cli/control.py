@@ -112,7 +112,8 @@ def status(
     out.print(tree)
     for symbol, s in data["symbols"].items():
         out.print(
-            f"[b]{symbol}[/b] {s.get('state', s['status'])} price={s.get('last_price')} "
+            f"[b]{symbol}[/b] {s.get('state', s['status'])} "
+            f"strategy={s.get('strategy', 'naive')} price={s.get('last_price')} "
             f"cycles={s.get('cycles_completed', 0)} realised={s.get('realised_pnl', 0)} "
             f"unrealised={s.get('unrealised_pnl', 0)}"
         )
@@ -128,8 +129,9 @@ def status(
             out.print(f"  [red]errored:[/red] {s['errored']}")
         for t in s["traders"]:
             buy, sell = t.get("buy") or {}, t.get("sell") or {}
+            level = f" level {t['level']}" if "level" in t else ""
             out.print(
-                f"  trader {t.get('trader_id')}: {t.get('phase')} cycle {t.get('cycle')}"
+                f"  trader {t.get('trader_id')}{level}: {t.get('phase')} cycle {t.get('cycle')}"
                 f"  buy {buy.get('price', '-')} {buy.get('status', '')}"
                 f"  sell {sell.get('price', '-')} {sell.get('status', '')}"
             )

@@ -177,6 +177,7 @@ def symbol_section(
     section: dict[str, Any] = {
         "symbol": symbol,
         "status": ctx.status.get(symbol, "off"),
+        "strategy": ctx.strategy_for(symbol).name,
         "state": state,  # what the tree really does: trading, shutting down, off or down
         "state_reason": reason,
         "trade_rate": rates.get(symbol),

@@ -10,7 +10,8 @@ import { api } from "./api.js";
 import { $, h, toast } from "./dom.js";
 import { S, sym } from "./state.js";
 
-const SETTINGS = ["chunks", "budget", "buy_down_interval", "profit_interval", "rebuy_interval", "fee"];
+/* naive's, until the stored row (of any strategy) is read */
+const NAIVE_FIELDS = ["chunks", "budget", "buy_down_interval", "profit_interval", "rebuy_interval", "fee"];
 
 export function killButton(p, onKilled) {
   const restartNote = p.module === "Trader"
@@ -56,38 +57,57 @@ export function updateButtons(s) {
 
 export function settingsCard(name) {
   const form = h("form", { class: "form", id: "settings-form", onsubmit: (e) => { e.preventDefault(); saveSettings(name); } },
-    SETTINGS.map((k) => h("label", {}, k.replaceAll("_", " "), h("input", { name: k, autocomplete: "off", spellcheck: "false" }))));
-  return h("section", { class: "card" }, h("div", { class: "card-head" }, h("h2", {}, "Settings")),
+    settingInputs(NAIVE_FIELDS));
+  return h("section", { class: "card" }, h("div", { class: "card-head" }, h("h2", {}, "Settings"),
+      h("span", { class: "muted", id: "settings-strategy", "data-testid": "settings-strategy" })),
     form,
     h("div", { class: "form-foot" },
       h("button", { class: "primary", id: "settings-save", type: "submit", form: "settings-form" }, "Save"),
       h("span", { class: "msg", id: "settings-msg", "data-testid": "settings-msg" })),
-    h("div", { class: "note" }, "Saved settings are validated against the exchange's rules and apply when the symbol next starts."));
+    h("div", { class: "note" }, "Saved settings are validated by the symbol's strategy and against the exchange's rules, and apply when the symbol next starts."));
+}
+
+/* The fields of a stored settings row: everything but its symbol, strategy and status. */
+const fieldsOf = (row) => Object.keys(row).filter((k) => !["symbol", "strategy", "status"].includes(k));
+
+function settingInputs(fields) {
+  return fields.map((k) => h("label", {}, k.replaceAll("_", " "), h("input", { name: k, autocomplete: "off", spellcheck: "false" })));
+}
+
+function showSettings(row) {
+  const form = $("settings-form");
+  const fields = fieldsOf(row);
+  form.replaceChildren(...settingInputs(fields));
+  for (const k of fields) form.elements[k].value = row[k] ?? "";
+  $("settings-strategy").textContent = row.strategy ? "strategy: " + row.strategy : "";
 }
 
 export async function loadSettings(name) {
   S.settingsFor = name;
   const form = $("settings-form"), msg = $("settings-msg");
-  let values = sym(name).settings || {};
+  let row = sym(name).settings || {};
   try {
     const rows = await api("GET", "/api/settings?symbol=" + encodeURIComponent(name));
-    if (rows && rows[0]) values = rows[0];
+    if (rows && rows[0]) row = rows[0];
   } catch (err) {
     msg.className = "msg"; msg.textContent = "read-only: " + err.message;
     form.querySelectorAll("input").forEach((i) => (i.disabled = true));
     $("settings-save").disabled = true;
+    return;
   }
-  for (const k of SETTINGS) form.elements[k].value = values[k] ?? "";
+  showSettings(row);
 }
 
 async function saveSettings(name) {
   const form = $("settings-form"), msg = $("settings-msg");
-  const body = {};
-  for (const k of SETTINGS) body[k] = form.elements[k].value.trim();
+  const params = {};
+  for (const input of form.querySelectorAll("input")) {
+    const value = input.value.trim();
+    if (value !== "") params[input.name] = value;
+  }
   msg.className = "msg"; msg.textContent = "saving…";
   try {
-    const row = await api("PUT", "/api/settings/" + encodeURIComponent(name), body);
-    for (const k of SETTINGS) form.elements[k].value = row[k];
+    showSettings(await api("PUT", "/api/settings/" + encodeURIComponent(name), { params }));
     msg.className = "msg ok"; msg.textContent = "saved";
   } catch (err) {
     msg.className = "msg error"; msg.textContent = err.message;

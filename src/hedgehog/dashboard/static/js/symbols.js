@@ -52,6 +52,7 @@ export function renderSymbol(name) {
   $("sym-last").textContent = s.last_price ? "last " + s.last_price : "no trades yet";
   updateButtons(s);
   fill($("sym-stats"),
+    stat("strategy", s.strategy ?? "naive"),
     stat("last price", s.last_price ?? "—"),
     stat("trades / s", s.trade_rate == null ? "—" : s.trade_rate.toFixed(1)),
     stat("traders", s.traders.length),
