@@ -12,7 +12,16 @@ from typing import Any
 
 from hedgehog.grid.settings import GridSettings
 from hedgehog.grid.strategy import GridState
-from hedgehog.naive.serde import as_dec, as_int, as_str, cycle_from_json, cycle_to_json, guarded
+from hedgehog.naive.serde import (
+    as_bool,
+    as_dec,
+    as_int,
+    as_str,
+    cycle_from_json,
+    cycle_to_json,
+    guarded,
+)
+from hedgehog.strategy.risk import risk_dict
 
 FORMAT = 1
 _DECIMALS = ("lower", "upper", "budget", "fee")
@@ -28,6 +37,7 @@ def dump_state(state: GridState) -> dict[str, Any]:
             "symbol": settings.symbol,
             "levels": settings.levels,
             **{name: str(getattr(settings, name)) for name in _DECIMALS},
+            **risk_dict(settings),
         },
         "level": state.level,
         "buy_at": str(state.buy_at),
@@ -47,6 +57,9 @@ def load_state(data: dict[str, Any]) -> GridState:
             symbol=as_str(s["symbol"]),
             levels=as_int(s["levels"]),
             **{name: as_dec(s[name]) for name in _DECIMALS},
+            # risk controls: absent in states written before them (off)
+            max_loss=as_dec(s["max_loss"]) if s.get("max_loss") is not None else None,
+            halt_cancels_buys=as_bool(s.get("halt_cancels_buys", False)),
         )
         return GridState(
             settings=settings,  # type: ignore[arg-type]  # the cycle reads only filters

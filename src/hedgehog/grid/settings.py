@@ -16,6 +16,7 @@ from hedgehog.core.decimals import floor_to, fmt
 from hedgehog.core.errors import ConfigError
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.symbols import normalize_symbol
+from hedgehog.strategy.risk import RISK_KEYS, parse_flag, parse_max_loss, risk_dict
 
 MAX_LEVELS = 1000
 MAX_TEXT = 40  # characters of a number as given
@@ -27,7 +28,7 @@ class GridSettings:
     N - 1 buy levels; `fee` the commission rate the backtest charges."""
 
     STRATEGY: ClassVar[str] = "grid"
-    KEYS: ClassVar[tuple[str, ...]] = ("lower", "upper", "levels", "budget", "fee")
+    KEYS: ClassVar[tuple[str, ...]] = ("lower", "upper", "levels", "budget", "fee", *RISK_KEYS)
 
     symbol: str
     lower: Decimal
@@ -35,6 +36,9 @@ class GridSettings:
     levels: int
     budget: Decimal = Decimal(1000)
     fee: Decimal = Decimal("0.001")
+    # risk controls (issue 13; `hedgehog.strategy.risk`), off by default
+    max_loss: Decimal | None = None
+    halt_cancels_buys: bool = False
 
     @classmethod
     def parse(cls, symbol: str, /, **values: Any) -> GridSettings:
@@ -54,6 +58,12 @@ class GridSettings:
         for key in ("lower", "upper", "budget", "fee"):
             if values.get(key) is not None:
                 clean[key] = _decimal(values[key], key)
+        if values.get("max_loss") is not None:
+            clean["max_loss"] = parse_max_loss(values["max_loss"])
+        if values.get("halt_cancels_buys") is not None:
+            clean["halt_cancels_buys"] = parse_flag(
+                values["halt_cancels_buys"], "halt_cancels_buys"
+            )
         settings = cls(symbol=normalize_symbol(symbol), **clean)
         settings.check()
         return settings
@@ -93,10 +103,14 @@ class GridSettings:
         return floor_to((self.budget / (self.levels - 1)) / price, filters.step_size)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        """JSON-ready; the risk controls only when on (older rows read as before)."""
+        out = {
             f.name: (fmt(v) if isinstance(v := getattr(self, f.name), Decimal) else v)
             for f in fields(self)
+            if f.name not in RISK_KEYS
         }
+        out.update(risk_dict(self))
+        return out
 
 
 def _decimal(value: object, key: str) -> Decimal:

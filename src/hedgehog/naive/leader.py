@@ -42,6 +42,7 @@ from hedgehog.naive.messages import (
     TraderStateChanged,
 )
 from hedgehog.naive.messages import SHUTDOWN as SHUTDOWN_MESSAGE
+from hedgehog.naive.risk import risk_for
 from hedgehog.naive.strategy import TraderState
 from hedgehog.naive.trader import Trader
 from hedgehog.runtime import (
@@ -97,6 +98,7 @@ class Leader(Process):
         self.slots: dict[str, Slot] = {}
         self.strategy = ctx.strategy_for(symbol)
         self.settings = ctx.settings_for(symbol)
+        self.risk = risk_for(ctx.risk, symbol, self.settings)  # None: no max_loss
         self.filters: Any = None
         self.crashes: dict[str, list[float]] = {}  # trader id -> times of its recent crashes
         return Continue("boot")
@@ -126,8 +128,8 @@ class Leader(Process):
                 if slot is not None:
                     slot.state = state
             case RebuyWanted():
-                if self.shutting_down:
-                    return
+                if self.shutting_down or (self.risk is not None and self.risk.halted):
+                    return  # a halted symbol adds no trader (it would not buy)
                 extra = self.strategy.extra_trader(self.settings, len(self.slots))
                 if extra is not None:
                     await self._start_fresh(extra)
@@ -164,6 +166,8 @@ class Leader(Process):
             return  # stopped by its supervisor: the symbol is being stopped
         if reason == NORMAL:
             await self.ctx.store.remove(self.symbol, trader_id)
+            if self.risk is not None:
+                self.risk.removed(trader_id)
             if self.shutting_down:
                 self._stop_if_done()
             else:
@@ -210,7 +214,17 @@ class Leader(Process):
             "traders_started": self.ctx.traders_started[self.symbol],
             "restarts": self.ctx.restarts[self.symbol],
             "errored": self.ctx.errored.get(self.symbol),
+            **self.risk_info(),
         }
+
+    def risk_info(self) -> dict[str, Any]:
+        """The risk controls, when on: `risk` (limits, threshold, realised PnL, the halt) and
+        `halted` (why, or None). Nothing when off (the info of before them)."""
+        if self.risk is None:
+            return {}
+        info = self.risk.info()
+        halted = info["halted"]
+        return {"risk": info, "halted": halted["reason"] if halted else None}
 
     # -- helpers ----------------------------------------------------------------------------
     async def _start_fresh(self, slot: int = 0) -> None:

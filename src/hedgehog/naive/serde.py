@@ -21,6 +21,7 @@ from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.types import Side
 from hedgehog.naive.settings import DECIMAL_FIELDS, TradingSettings
 from hedgehog.naive.state import OrderRef, TraderState
+from hedgehog.strategy.risk import risk_dict
 
 FORMAT = 2
 _READABLE = (1, 2)
@@ -38,8 +39,15 @@ def dump_state(state: TraderState) -> dict[str, Any]:
             "symbol": settings.symbol,
             "chunks": settings.chunks,
             **{name: str(getattr(settings, name)) for name in DECIMAL_FIELDS},
+            **risk_dict(settings),
+            **_stop_loss(settings),
         },
     }
+
+
+def _stop_loss(settings: TradingSettings) -> dict[str, Any]:
+    stop = settings.stop_loss_interval
+    return {} if stop is None else {"stop_loss_interval": str(stop)}
 
 
 def load_state(data: dict[str, Any]) -> TraderState:
@@ -54,6 +62,12 @@ def load_state(data: dict[str, Any]) -> TraderState:
             symbol=as_str(s["symbol"]),
             chunks=as_int(s["chunks"]),
             **{name: as_dec(s[name]) for name in DECIMAL_FIELDS},
+            # risk controls: absent in states written before them (off)
+            max_loss=as_dec(s["max_loss"]) if s.get("max_loss") is not None else None,
+            halt_cancels_buys=as_bool(s.get("halt_cancels_buys", False)),
+            stop_loss_interval=(
+                as_dec(s["stop_loss_interval"]) if s.get("stop_loss_interval") is not None else None
+            ),
         )
         return TraderState(settings=settings, **cycle_from_json(data, full=version >= 2))
 

@@ -10,6 +10,7 @@ from hedgehog.core.decimals import fmt, to_decimal
 from hedgehog.core.errors import ConfigError
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.symbols import normalize_symbol
+from hedgehog.strategy.risk import RISK_KEYS, parse_flag, parse_max_loss, risk_dict
 
 DEFAULTS: dict[str, Any] = {
     "chunks": 5,
@@ -21,6 +22,7 @@ DEFAULTS: dict[str, Any] = {
 }
 DECIMAL_FIELDS = ("budget", "buy_down_interval", "profit_interval", "rebuy_interval", "fee")
 FIELDS = ("chunks", *DECIMAL_FIELDS)
+RISK_FIELDS = (*RISK_KEYS, "stop_loss_interval")  # off by default; shown only when on
 # Input comes from the CLI and the control API: bound it before it reaches the store, so that
 # "1e-20000000" cannot become a 20 MB string and 10**30 chunks cannot overflow a column.
 MAX_CHUNKS = 10_000
@@ -41,6 +43,10 @@ class TradingSettings:
     profit_interval: Decimal = DEFAULTS["profit_interval"]
     rebuy_interval: Decimal = DEFAULTS["rebuy_interval"]
     fee: Decimal = DEFAULTS["fee"]
+    # risk controls (issue 13; `hedgehog.strategy.risk`), off by default
+    max_loss: Decimal | None = None  # quote: halt the symbol below -max_loss of PnL
+    halt_cancels_buys: bool = False  # a halt also cancels the symbol's open buys
+    stop_loss_interval: Decimal | None = None  # sell a position below buy*(1 - this)
 
     @classmethod
     def parse(cls, symbol: str, /, **values: Any) -> TradingSettings:
@@ -55,8 +61,16 @@ class TradingSettings:
                 clean[key] = _chunks(value)
             elif key in DECIMAL_FIELDS:
                 clean[key] = _decimal(value, key)
+            elif key == "max_loss":
+                clean[key] = parse_max_loss(value)
+            elif key == "halt_cancels_buys":
+                clean[key] = parse_flag(value, key)
+            elif key == "stop_loss_interval":
+                text = value.strip().lower() if isinstance(value, str) else value
+                clean[key] = None if text in ("", "off", "none") else _decimal(value, key)
             else:
-                raise ConfigError(f"unknown setting {_shown(key)} (known: {', '.join(FIELDS)})")
+                known = ", ".join((*FIELDS, *RISK_FIELDS))
+                raise ConfigError(f"unknown setting {_shown(key)} (known: {known})")
         settings = cls(symbol=normalize_symbol(symbol), **clean)
         settings.check()
         return settings
@@ -79,6 +93,15 @@ class TradingSettings:
             value: Decimal = getattr(self, name)
             if value < 0 or value >= 1:
                 raise ConfigError(f"{self.symbol}: {name} must be in [0, 1) (got {fmt(value)})")
+        stop = self.stop_loss_interval
+        if stop is not None and not 0 < stop < 1:
+            raise ConfigError(
+                f"{self.symbol}: stop_loss_interval must be in (0, 1) (got {fmt(stop)})"
+            )
+        if self.max_loss is not None and self.max_loss <= 0:
+            raise ConfigError(
+                f"{self.symbol}: max_loss must be positive (got {fmt(self.max_loss)})"
+            )
 
     def check_against(self, filters: SymbolFilters) -> None:
         """Validate against the symbol's trading rules: each chunk must reach min notional."""
@@ -96,10 +119,17 @@ class TradingSettings:
         return TradingSettings.parse(self.symbol, **merged)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        """JSON-ready; the risk controls only when on (so settings without them read, store
+        and print exactly as before they existed)."""
+        out = {
             f.name: (fmt(v) if isinstance(v := getattr(self, f.name), Decimal) else v)
             for f in fields(self)
+            if f.name not in RISK_FIELDS
         }
+        out.update(risk_dict(self))
+        if self.stop_loss_interval is not None:
+            out["stop_loss_interval"] = fmt(self.stop_loss_interval)
+        return out
 
 
 def _shown(value: object) -> str:
@@ -150,4 +180,4 @@ def _decimal(value: object, key: str) -> Decimal:
     return number
 
 
-__all__ = ["DEFAULTS", "FIELDS", "MAX_CHUNKS", "TradingSettings", "replace"]
+__all__ = ["DEFAULTS", "FIELDS", "MAX_CHUNKS", "RISK_FIELDS", "TradingSettings", "replace"]

@@ -48,6 +48,7 @@ from hedgehog.naive.messages import (
     Shutdown,
     TraderStateChanged,
 )
+from hedgehog.naive.risk import INFINITY
 from hedgehog.naive.strategy import (
     PENDING,
     CheckSell,
@@ -76,6 +77,10 @@ class Trader(Process):
         self.strategy = strategy = ctx.strategy_for(state.symbol)
         self._on_trade = strategy.on_trade  # the hot path: looked up once
         self._on_update = strategy.on_update
+        self._risk = risk = ctx.risk.get(state.symbol)  # None: no max_loss (the default)
+        self._cancelling: str | None = None  # the buy a halt is cancelling
+        if risk is not None:
+            risk.update(state)  # the state it restarts with is the one stored
         ctx.pubsub.subscribe(self, trade_topic(state.symbol), rank=state.number)
         ctx.pubsub.subscribe(self, orders_topic(state.symbol), rank=state.number)
         for interval in bar_intervals(strategy, state.settings):
@@ -87,7 +92,13 @@ class Trader(Process):
     # Trades arrive by the million: handle the common case without a coroutine.
     def handle_info(self, message: Any) -> Coroutine[Any, Any, None] | None:
         if type(message) is TradeEvent:
-            state, decisions = self._on_trade(self.state, message, not self.shutting_down)
+            may_buy = not self.shutting_down
+            risk = self._risk
+            if risk is not None and risk.check(message):  # the halt's one point of decision
+                may_buy = False
+                if risk.cancels_buys and self._cancel_wanted():
+                    return self._halt_cancel(message)
+            state, decisions = self._on_trade(self.state, message, may_buy)
             if decisions and self.ctx.on_order_intent is not None:
                 self._report_intents(message, decisions)
         elif type(message) is OrderUpdate:
@@ -111,8 +122,60 @@ class Trader(Process):
                 hook(trade, decision.order)
 
     def trade_band(self) -> tuple[Any, Any] | None:
-        """Prices of the next trades that cannot change this trader (see backtest.skip)."""
-        return self.strategy.trade_band(self.state, not self.shutting_down)
+        """Prices of the next trades that cannot change this trader (see backtest.skip): the
+        strategy's band, bounded below by the symbol's halt threshold when `max_loss` is on
+        (prices at or above it cannot halt the symbol)."""
+        risk = self._risk
+        if risk is None:
+            return self.strategy.trade_band(self.state, not self.shutting_down)
+        if risk.halted is not None:
+            if risk.cancels_buys and self._cancel_wanted():
+                return None
+            return self.strategy.trade_band(self.state, False)
+        band = self.strategy.trade_band(self.state, not self.shutting_down)
+        low = risk.threshold
+        if band is None or low is None:
+            return band
+        if low == INFINITY:
+            return None  # the next trade halts, whatever its price
+        below, above = band
+        return (low if below is None or low > below else below, above)
+
+    def _cancel_wanted(self) -> bool:
+        """Whether a halt with `halt_cancels_buys` has this trader's buy to cancel: open on
+        the exchange (not PENDING: its outcome is checked first), not filled, not being
+        cancelled already."""
+        buy = self.state.buy
+        return (
+            buy is not None
+            and buy.is_open
+            and buy.status != PENDING
+            and self._cancelling != buy.client_order_id
+        )
+
+    async def _halt_cancel(self, trade: TradeEvent) -> None:
+        """The symbol is halted with `halt_cancels_buys`: cancel this trader's open buy, then
+        hand it the trade (`may_buy=False`). A buy filled or gone meanwhile is left to its
+        update; an unreachable exchange is tried again on the next trade. No intent is stored
+        for a cancel: a restarted trader learns the outcome by querying the order."""
+        buy = self.state.buy
+        assert buy is not None
+        self._cancelling = buy.client_order_id
+        order = None
+        try:
+            order = await self._exchange.cancel_order(
+                self.state.symbol, client_order_id=buy.client_order_id
+            )
+        except (UnknownOrder, OrderRejected):
+            pass
+        except ExchangeUnavailable as exc:
+            log.warning("%s: cannot cancel %s (%s)", self.state.symbol, buy.client_order_id, exc)
+            self._cancelling = None
+        if order is not None:
+            await self._on_order(order)
+        state, decisions = self._on_trade(self.state, trade, False)
+        if state is not self.state:
+            await self._apply(state, decisions)
 
     def handle_cast(self, message: Any) -> None:
         if isinstance(message, Shutdown):
@@ -126,10 +189,12 @@ class Trader(Process):
         await self._recover()
 
     def info(self) -> dict[str, Any]:
+        risk = self._risk
         return {
             **self.strategy.describe(self.state),
             "strategy": self.strategy.name,
             "shutting_down": self.shutting_down,
+            **({"halted": risk.halted is not None} if risk is not None else {}),
         }
 
     # -- carrying out decisions -------------------------------------------------------------
@@ -184,6 +249,8 @@ class Trader(Process):
             self.rt.send_after(self, RECOVER, self.ctx.retry_seconds)
             return False
         self.state = state
+        if self._risk is not None:
+            self._risk.update(state)  # the book mirrors the store
         self.rt.cast(self.leader, TraderStateChanged(state.trader_id, state))
         return True
 
