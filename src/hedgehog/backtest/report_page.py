@@ -18,6 +18,7 @@ from decimal import Decimal
 from functools import cache
 from importlib.resources import files
 from string import Template
+from typing import Any
 
 from hedgehog.backtest.ledger import LedgerSummary
 from hedgehog.backtest.report_model import ReportModel
@@ -62,6 +63,10 @@ FIELDS: dict[str, tuple[str, str]] = {
     ),
     "elapsed_s": ("run time (s)", "Wall-clock seconds the backtest took; depends on the machine."),
     "ticks_per_s": ("speed (trades/s)", "Trades replayed per second of run time."),
+    "halted": (
+        "halted",
+        "Symbols run with max_loss: where their PnL fell below -max_loss (no buy after), or None.",
+    ),
 }
 """Each summary figure (`BacktestResult.as_json()` key): its label and what it means."""
 _MONEY = ("realised_pnl", "unrealised_pnl", "fees_paid")
@@ -110,7 +115,7 @@ def render_page(model: ReportModel, charts: Mapping[str, bytes]) -> str:
         realised=_e(fmt(summary.realised_pnl)),
         unrealised=_e(fmt(summary.unrealised_pnl)),
         fees=_e(fmt(summary.fees_paid)),
-        notice=_notice(summary, result.ticks),
+        notice=_notice(summary, result.ticks) + _halts(result.halted),
         summary=_summary_table(model),
         settings=_settings_table(model),
         per_symbol=_symbol_table(model),
@@ -193,6 +198,17 @@ def _notice(summary: LedgerSummary, ticks: int) -> str:
     else:
         return ""
     return f'<p class="note"><b>Note.</b> {_e(text)}</p>'
+
+
+def _halts(halted: Mapping[str, Any]) -> str:
+    """A line per symbol the max-loss control halted (none without the control)."""
+    lines = [
+        f'<p class="note"><b>{_e(symbol)} halted.</b> {_e(h["reason"])} at {_utc(h["time"])}; '
+        "no buy was placed after it.</p>"
+        for symbol, h in sorted(halted.items())
+        if h
+    ]
+    return "".join(lines)
 
 
 def _summary_table(model: ReportModel) -> str:

@@ -68,6 +68,8 @@ class BacktestResult:
     elapsed_s: float
     last_prices: dict[str, Decimal] = field(default_factory=dict)
     ledger: list[Any] = field(default_factory=list)
+    halted: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    """Symbols with `max_loss` set: the halt (trade id, time, price, PnL, reason) or None."""
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"ticks": self.ticks}
@@ -76,6 +78,8 @@ class BacktestResult:
         out["restarts"] = self.restarts
         out["elapsed_s"] = round(self.elapsed_s, 6)
         out["ticks_per_s"] = round(self.ticks / self.elapsed_s) if self.elapsed_s > 0 else None
+        if self.halted:  # only with risk controls on: the keys of before them otherwise
+            out["halted"] = {s: h["reason"] if h else None for s, h in self.halted.items()}
         return out
 
 
@@ -157,6 +161,7 @@ async def run_backtest(
         elapsed_s=elapsed,
         last_prices=last_prices,
         ledger=ledger,
+        halted={s: ctx.risk[s].halted for s in symbols if s in ctx.risk},
     )
     await rt.shutdown()
     return result

@@ -386,8 +386,11 @@ def _print_summary(result: BacktestResult, settings: dict[str, Any]) -> None:
         table.add_row(
             f"{s} settings", ", ".join(f"{k}={v}" for k, v in st.as_dict().items() if k != "symbol")
         )
+    halted = data.pop("halted", {})
     for key, value in data.items():
         table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
+    for symbol, why in halted.items():
+        table.add_row(f"{symbol} halted", why or "no")
     out.print(table)
     pnl = Decimal(data["realised_pnl"]) + Decimal(data["unrealised_pnl"])
     out.print(f"total PnL (realised + unrealised): [bold]{pnl:f}[/bold]")

@@ -1,0 +1,119 @@
+"""The max-loss halt in backtests (issue 13): the same halt, on the same trade, with the same
+ledger, whether the replay skips ahead, delivers every trade, or kills processes between
+trades; and the skip-ahead is exact only because the halt threshold is in the traders' band
+(the mutant without it halts later, or never)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hedgehog.backtest.report import write_report
+from hedgehog.backtest.runner import BacktestConfig, run_backtest
+from hedgehog.core.filters import parse_exchange_info
+from hedgehog.grid.strategy import GRID
+from hedgehog.market.synthetic import synthetic_exchange_info, synthetic_trades
+from hedgehog.naive.settings import TradingSettings
+from hedgehog.naive.trader import Trader
+
+NAMES = ["S0USDT", "S1USDT"]
+FILTERS = parse_exchange_info(synthetic_exchange_info(NAMES, "0.0001", "0.1"))
+
+
+def run(
+    seed: int, max_loss: str | None, *, every_tick: bool = False, kills: int = 0, **more: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    tables = {
+        s: synthetic_trades(s, 5_000, seed + i, volatility=0.0005) for i, s in enumerate(NAMES)
+    }
+    settings = {
+        s: TradingSettings.parse(
+            s, chunks=3, budget="100", rebuy_interval="0.001", max_loss=max_loss, **more
+        )
+        for s in NAMES
+    }
+    config = BacktestConfig(
+        settings,
+        FILTERS,
+        every_tick=every_tick,
+        chaos_kills=kills,
+        chaos_seed=seed,
+        chaos_targets=("trader", "leader", "symbol"),
+    )
+    result = asyncio.run(run_backtest(tables, config))
+    data = result.as_json()
+    for key in ("elapsed_s", "ticks_per_s", "restarts"):  # kills restart processes
+        data.pop(key)
+    return data, result.halted
+
+
+@pytest.mark.parametrize(("seed", "max_loss"), [(1, "0.2"), (2, "0.5"), (3, "0.5")])
+@pytest.mark.parametrize("cancels", ["false", "true"])
+def test_the_halt_is_the_same_skipping_every_tick_and_under_chaos(
+    seed: int, max_loss: str, cancels: str
+) -> None:
+    fast, halted = run(seed, max_loss, halt_cancels_buys=cancels)
+    slow, _ = run(seed, max_loss, every_tick=True, halt_cancels_buys=cancels)
+    chaos, _ = run(seed, max_loss, kills=8, halt_cancels_buys=cancels)
+    assert fast == slow == chaos
+    assert set(fast["halted"]) == set(NAMES)  # both symbols run with the control
+    assert any(h is not None for h in halted.values())  # and at least one was halted
+    for symbol, h in halted.items():
+        assert (h is None) == (fast["halted"][symbol] is None)
+        assert h is None or f"trade {h['trade_id']}" in fast["halted"][symbol]
+
+
+def test_a_halt_stops_the_buying() -> None:
+    on, _ = run(2, "0.5")
+    off, nothing = run(2, None)
+    assert nothing == {} and "halted" not in off  # off: the JSON of before
+    assert on["orders_placed"] < off["orders_placed"]
+    assert on["ledger_sha256"] != off["ledger_sha256"]
+
+
+def test_without_the_threshold_in_the_band_the_skip_ahead_would_miss_the_halt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The mutant: the halt still decided at the trader, but the band is the strategy's alone."""
+    exact, halted = run(1, "0.2")
+    assert exact == run(1, "0.2", every_tick=True)[0]
+
+    def strategy_band(self: Trader) -> Any:
+        risk = self._risk
+        may_buy = not self.shutting_down and not (risk is not None and risk.halted)
+        return self.strategy.trade_band(self.state, may_buy)
+
+    monkeypatch.setattr(Trader, "trade_band", strategy_band)
+    mutant, mutant_halted = run(1, "0.2")
+    assert mutant != exact
+    assert mutant_halted != halted
+
+
+def test_grid_halts_too() -> None:
+    tables = {"S0USDT": synthetic_trades("S0USDT", 5_000, 1, volatility=0.0005)}
+    params = {"lower": "0.99", "upper": "1.01", "levels": "9", "budget": "100", "max_loss": "0.3"}
+    settings = {"S0USDT": GRID.parse_settings("S0USDT", params)}
+    results = []
+    for every_tick in (False, True):
+        config = BacktestConfig(settings, FILTERS, strategy=GRID, every_tick=every_tick)
+        result = asyncio.run(run_backtest(tables, config))
+        data = result.as_json()
+        data.pop("elapsed_s"), data.pop("ticks_per_s")
+        results.append(data)
+    assert results[0] == results[1]
+    assert results[0]["halted"]["S0USDT"] is not None
+
+
+def test_the_report_says_when_a_symbol_was_halted(tmp_path: Path) -> None:
+    tables = {"S1USDT": synthetic_trades("S1USDT", 5_000, 2, volatility=0.0005)}
+    settings = {"S1USDT": TradingSettings.parse("S1USDT", chunks=3, budget="100", max_loss="0.2")}
+    config = BacktestConfig(settings, FILTERS)
+    result = asyncio.run(run_backtest(tables, config))
+    halt = result.halted["S1USDT"]
+    assert halt is not None
+    page = write_report(result, tables, config, tmp_path).read_text()
+    assert "<b>S1USDT halted.</b>" in page and f"(trade {halt['trade_id']})" in page
+    assert "<code>halted</code>" in page
