@@ -6,6 +6,9 @@ trades; and the skip-ahead is exact only because the halt threshold is in the tr
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +120,47 @@ def test_the_report_says_when_a_symbol_was_halted(tmp_path: Path) -> None:
     page = write_report(result, tables, config, tmp_path).read_text()
     assert "<b>S1USDT halted.</b>" in page and f"(trade {halt['trade_id']})" in page
     assert "<code>halted</code>" in page
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hedgehog", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_the_cli_takes_max_loss_as_a_param() -> None:
+    common = ("backtest", "--synthetic", "XRPUSDT", "--trades", "5000", "--json")
+    off = _cli(*common)
+    on = _cli(*common, "--param", "max_loss=0.05", "--param", "halt_cancels_buys=true")
+    every = _cli(
+        *common, "--param", "max_loss=0.05", "--param", "halt_cancels_buys=true", "--every-tick"
+    )
+    assert off.returncode == on.returncode == every.returncode == 0, on.stderr
+    plain, halted, reference = (json.loads(r.stdout) for r in (off, on, every))
+    assert "halted" not in plain
+    assert halted["halted"]["XRPUSDT"].startswith("max loss 0.05 reached")
+    assert halted["orders_placed"] < plain["orders_placed"]
+    for data in (halted, reference):
+        data.pop("elapsed_s"), data.pop("ticks_per_s")
+    assert halted == reference
+    text = _cli(*common[:-1], "--param", "max_loss=0.05")
+    assert text.returncode == 0 and "XRPUSDT halted" in text.stdout
+
+
+@pytest.mark.parametrize(
+    ("param", "message"),
+    [
+        ("max_loss=-1", "max_loss must be a positive quote amount"),
+        ("max_loss=abc", "max_loss"),
+        ("halt_cancels_buys=maybe", "halt_cancels_buys must be true or false"),
+        ("stop_loss_interval=1.5", "stop_loss_interval must be in (0, 1)"),
+    ],
+)
+def test_bad_risk_params_are_clear_errors(param: str, message: str) -> None:
+    result = _cli("backtest", "--synthetic", "XRPUSDT", "--trades", "100", "--param", param)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
