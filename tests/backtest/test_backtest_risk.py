@@ -23,6 +23,7 @@ from hedgehog.naive.settings import TradingSettings
 from hedgehog.naive.trader import Trader
 
 NAMES = ["S0USDT", "S1USDT"]
+KILLS = 3  # kills of traders, leaders and symbol supervisors: within every intensity
 FILTERS = parse_exchange_info(synthetic_exchange_info(NAMES, "0.0001", "0.1"))
 
 
@@ -60,8 +61,12 @@ def test_the_halt_is_the_same_skipping_every_tick_and_under_chaos(
 ) -> None:
     fast, halted = run(seed, max_loss, halt_cancels_buys=cancels)
     slow, _ = run(seed, max_loss, every_tick=True, halt_cancels_buys=cancels)
-    chaos, _ = run(seed, max_loss, kills=8, halt_cancels_buys=cancels)
+    chaos, _ = run(seed, max_loss, kills=KILLS, halt_cancels_buys=cancels)
     assert fast == slow == chaos
+    # many kills may exceed a supervisor's intensity (the run differs then, by design): the
+    # same kills, skipping or not, still give the same run
+    many = run(seed, max_loss, kills=12, halt_cancels_buys=cancels)[0]
+    assert many == run(seed, max_loss, kills=12, every_tick=True, halt_cancels_buys=cancels)[0]
     assert set(fast["halted"]) == set(NAMES)  # both symbols run with the control
     assert any(h is not None for h in halted.values())  # and at least one was halted
     for symbol, h in halted.items():
@@ -164,3 +169,41 @@ def test_bad_risk_params_are_clear_errors(param: str, message: str) -> None:
     result = _cli("backtest", "--synthetic", "XRPUSDT", "--trades", "100", "--param", param)
     assert result.returncode == 2 and message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("seed", [1, 2, 5])
+def test_the_stop_loss_is_the_same_skipping_every_tick_and_under_chaos(seed: int) -> None:
+    params = {"stop_loss_interval": "0.002", "budget": "100"}
+    tables = {
+        s: synthetic_trades(s, 5_000, seed + i, volatility=0.0005) for i, s in enumerate(NAMES)
+    }
+    settings = {s: TradingSettings.parse(s, chunks=3, **params) for s in NAMES}
+    plain = {s: TradingSettings.parse(s, chunks=3, budget="100") for s in NAMES}
+    runs = []
+    for values, every_tick, kills in (
+        (settings, False, 0),
+        (settings, True, 0),
+        (settings, False, KILLS),
+        (plain, False, 0),
+        (settings, False, 12),
+        (settings, True, 12),
+    ):
+        config = BacktestConfig(
+            values,
+            FILTERS,
+            every_tick=every_tick,
+            chaos_kills=kills,
+            chaos_seed=seed,
+            chaos_targets=("trader", "leader", "symbol"),
+        )
+        result = asyncio.run(run_backtest(tables, config))
+        data = result.as_json()
+        for key in ("elapsed_s", "ticks_per_s", "restarts"):
+            data.pop(key)
+        stops = [o for o in result.ledger if o.client_order_id.endswith("S1")]
+        runs.append((data, len(stops)))
+    (fast, stops), (slow, _), (chaos, _), (off, none), (many, _), (many_slow, _) = runs
+    assert fast == slow == chaos
+    assert many == many_slow
+    assert stops > 0 and none == 0  # the stop fired, and only with the setting
+    assert fast["ledger_sha256"] != off["ledger_sha256"]

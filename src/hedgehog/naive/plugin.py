@@ -66,6 +66,7 @@ class NaiveStrategy:
             "sell_rejections": state.sell_rejections,
             "dust": str(state.dust) if state.dust else None,
             "blocked": state.blocked or None,
+            **({"stop_at": str(state.stop_at)} if state.stop_at is not None else {}),
         }
 
     def dump_state(self, state: TraderState) -> dict[str, Any]:

@@ -103,6 +103,7 @@ def cycle_to_json(state: TraderState) -> dict[str, Any]:
         "sell_rejections": state.sell_rejections,
         "dust": str(state.dust),
         "blocked": state.blocked,
+        **({} if state.stop_at is None else {"stop_at": str(state.stop_at)}),
     }
 
 
@@ -131,6 +132,8 @@ def cycle_from_json(data: dict[str, Any], full: bool = True) -> dict[str, Any]:
             "dust": as_dec(data["dust"]),
             "blocked": as_str(data["blocked"]),
         }
+    if data.get("stop_at") is not None:  # written only once a stop-loss fired
+        values["stop_at"] = as_dec(data["stop_at"])
     return values
 
 

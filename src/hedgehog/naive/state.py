@@ -93,6 +93,7 @@ class TraderState:
     sell_rejections: int = 0
     dust: Decimal = ZERO  # coins bought but below the symbol's minimums to sell
     blocked: str = ""  # why this trader cannot go on without a human (empty: it can)
+    stop_at: Decimal | None = None  # the stop-loss fired: its sell's price (issue 13)
 
     @property
     def phase(self) -> str:
@@ -111,14 +112,29 @@ class TraderState:
         """Whether the commission of every fill of the buy is known (the sell can be sized)."""
         return self.buy is not None and self.buy_fee_qty >= self.buy.executed_qty
 
+    def stopping(self) -> bool:
+        """The stop-loss fired and the sell it replaces is still open (to be cancelled)."""
+        sell = self.sell
+        return (
+            self.stop_at is not None
+            and sell is not None
+            and sell.is_open
+            and sell.status != PENDING
+            and sell.price != self.stop_at
+        )
+
     def in_flight(self) -> list[OrderRef]:
         """Orders whose outcome must be checked with the exchange after a restart."""
         return [o for o in (self.buy, self.sell) if o is not None and o.is_open]
 
     def awaiting(self) -> Decision | None:
-        """What a restarted trader must do beyond checking its orders: size its sell."""
+        """What a restarted trader must do beyond checking its orders: size its sell, or
+        cancel the sell a stop-loss replaces."""
         if self.blocked or self.buy is None or not self.buy.has_bought:
             return None
+        if self.stopping():
+            assert self.sell is not None
+            return CancelOrder(self.sell.client_order_id)
         if self.sell is None and self.dust == 0:
             return FetchFills(self.buy.order_id) if self.buy.order_id is not None else None
         if self.sell is not None and self.sell.status == OrderStatus.REJECTED.value:
@@ -155,13 +171,21 @@ class CheckSell:
 
 
 @dataclass(frozen=True, slots=True)
+class CancelOrder:
+    """Cancel one of this trader's open orders and give the outcome to `on_order` (the
+    stop-loss: the resting sell goes, the stop sell follows)."""
+
+    client_order_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """Something a human must know (dust left, a trader blocked); the trader logs it."""
 
     message: str
 
 
-Decision = PlaceOrder | RequestRebuy | CycleComplete | FetchFills | CheckSell | Report
+Decision = PlaceOrder | RequestRebuy | CycleComplete | FetchFills | CheckSell | CancelOrder | Report
 NOTHING: tuple[Decision, ...] = ()
 
 

@@ -34,6 +34,7 @@ from hedgehog.core.types import Fill, Order, OrderStatus, OrderUpdate, Side, Tra
 from hedgehog.naive.settings import TradingSettings
 from hedgehog.naive.state import NOTHING as NOTHING
 from hedgehog.naive.state import PENDING as PENDING
+from hedgehog.naive.state import CancelOrder as CancelOrder
 from hedgehog.naive.state import CheckSell as CheckSell
 from hedgehog.naive.state import CycleComplete as CycleComplete
 from hedgehog.naive.state import Decision as Decision
@@ -65,6 +66,15 @@ def sell_price(bought_at: Decimal, settings: TradingSettings, filters: SymbolFil
 
 def rebuy_threshold(bought_at: Decimal, settings: TradingSettings) -> Decimal:
     return bought_at * (ONE - settings.rebuy_interval)
+
+
+def stop_threshold(state: TraderState) -> Decimal | None:
+    """The stop-loss: a trade strictly below buy_price * (1 - stop_loss_interval) sells the
+    position (None: no stop-loss set, no buy, or it fired already)."""
+    stop: Decimal | None = getattr(state.settings, "stop_loss_interval", None)
+    if stop is None or state.buy is None or state.stop_at is not None:
+        return None
+    return state.buy.price * (ONE - stop)
 
 
 # -- transitions -----------------------------------------------------------------------------
@@ -104,10 +114,30 @@ def on_trade(
         order = OrderRef(cid, Side.BUY, price, qty)
         new = replace(state, buy=order, rebuy_below=rebuy_threshold(price, settings))
         return new, (PlaceOrder(order),)
+    decisions: tuple[Decision, ...] = NOTHING
+    stop = stop_threshold(state)
+    if stop is not None and trade.price < stop:
+        state, decisions = _stop_loss(state, trade.price)
     below = state.rebuy_below
     if not state.rebuy_notified and below is not None and trade.price < below:
-        return replace(state, rebuy_notified=True), (RequestRebuy(),)
-    return state, NOTHING
+        return replace(state, rebuy_notified=True), (*decisions, RequestRebuy())
+    return state, decisions
+
+
+def _stop_loss(state: TraderState, price: Decimal) -> tuple[TraderState, tuple[Decision, ...]]:
+    """The stop-loss fires once the buy is done and its sell rests on the exchange: the sell
+    is cancelled (`CancelOrder`), then (`on_order`, its CANCELED) what it did not sell is
+    sold by a LIMIT sell at the triggering trade's price floored to the tick, marketable at
+    that moment. The exchange protocol has no MARKET order: on Binance's matching (paper,
+    simulator) it crosses and fills at once as taker; in a backtest (`Rules()`, no taker) it
+    fills on the next trade at or above it."""
+    sell = state.sell
+    if sell is None or not sell.is_open or sell.status == PENDING or state.buy is None:
+        return state, NOTHING
+    stop_at = floor_to(price, state.filters.tick_size)
+    if stop_at <= 0:
+        return state, NOTHING
+    return replace(state, stop_at=stop_at), (CancelOrder(sell.client_order_id),)
 
 
 def chunk_problem(
@@ -138,9 +168,11 @@ def trade_band(
     when any trade may matter. Replays skip the trades inside every subscriber's band."""
     if state.buy is None:
         return (None, None) if not allow_buy else None
-    if state.rebuy_notified or state.rebuy_below is None:
-        return (None, None)
-    return (state.rebuy_below, None)  # on_trade reacts to price < rebuy_below only
+    low = None if state.rebuy_notified else state.rebuy_below
+    stop = stop_threshold(state)
+    if stop is not None and (low is None or stop > low):
+        low = stop
+    return (low, None)  # on_trade reacts to price < rebuy_below (or the stop) only
 
 
 def on_order(state: TraderState, order: Order) -> tuple[TraderState, tuple[Decision, ...]]:
@@ -163,6 +195,8 @@ def on_order(state: TraderState, order: Order) -> tuple[TraderState, tuple[Decis
         state = replace(state, sell=sell.updated(order))
         if order.status == OrderStatus.FILLED:
             return state, (CycleComplete(),)
+        if order.status.is_dead and state.stop_at is not None and sell.price != state.stop_at:
+            return _place_stop(state)  # the sell a stop-loss cancelled
         return state, NOTHING
     return state, NOTHING
 
@@ -287,6 +321,21 @@ def _dust(state: TraderState, held: Decimal) -> tuple[TraderState, tuple[Decisio
 
 def _sellable(qty: Decimal, price: Decimal, filters: SymbolFilters) -> bool:
     return qty > 0 and qty >= filters.min_qty and price * qty >= filters.min_notional
+
+
+def _place_stop(state: TraderState) -> tuple[TraderState, tuple[Decision, ...]]:
+    """After the stop-loss cancelled the sell: sell what it left at `stop_at`, under the next
+    attempt's client order id."""
+    sell, filters, price = state.sell, state.filters, state.stop_at
+    assert sell is not None and price is not None
+    left = sell.quantity - sell.executed_qty
+    qty = floor_to(left, filters.step_size)
+    if not _sellable(qty, price, filters):
+        return _dust(replace(state, sell=None), left)
+    attempt = state.sell_attempt + 1
+    cid = client_order_id(state.symbol, state.trader_id, state.cycle, Side.SELL, attempt)
+    order = OrderRef(cid, Side.SELL, price, qty)
+    return replace(state, sell=order, sell_attempt=attempt), (PlaceOrder(order),)
 
 
 def _place_sell(state: TraderState) -> tuple[TraderState, tuple[Decision, ...]]:

@@ -51,6 +51,7 @@ from hedgehog.naive.messages import (
 from hedgehog.naive.risk import INFINITY
 from hedgehog.naive.strategy import (
     PENDING,
+    CancelOrder,
     CheckSell,
     CycleComplete,
     Decision,
@@ -215,6 +216,8 @@ class Trader(Process):
                 await self._fetch_fills(decision.order_id)
             elif isinstance(decision, CheckSell):
                 await self._check_sell()
+            elif isinstance(decision, CancelOrder):
+                await self._cancel(decision.client_order_id)
             elif isinstance(decision, Report):
                 self._report(decision.message)
         if self.shutting_down and self.strategy.may_stop(self.state):
@@ -316,6 +319,29 @@ class Trader(Process):
         elif not self.state.fees_known:
             self.rt.send_after(self, RECOVER, self.ctx.retry_seconds)
 
+    async def _cancel(self, client_order_id: str) -> None:
+        """Cancel one of this trader's orders and hand the outcome to the strategy; an order
+        gone meanwhile (filled) is looked up instead. Nothing is stored first: a restarted
+        trader asks the exchange about it (`awaiting` gives the cancel again while it is
+        open)."""
+        symbol = self.state.symbol
+        try:
+            order = await self._exchange.cancel_order(symbol, client_order_id=client_order_id)
+        except (UnknownOrder, OrderRejected):
+            try:
+                order = await self._exchange.get_order(symbol, client_order_id=client_order_id)
+            except UnknownOrder:
+                log.error("%s: the exchange has forgotten %s", symbol, client_order_id)
+                return
+            except ExchangeUnavailable:
+                self.rt.send_after(self, RECOVER, self.ctx.retry_seconds)
+                return
+        except ExchangeUnavailable as exc:
+            log.warning("%s: cannot cancel %s (%s)", symbol, client_order_id, exc)
+            self.rt.send_after(self, RECOVER, self.ctx.retry_seconds)
+            return
+        await self._on_order(order)
+
     def _report(self, message: str) -> None:
         s = self.state
         log.warning("%s: trader %s: %s", s.symbol, s.trader_id, message)
@@ -343,7 +369,7 @@ class Trader(Process):
                 return
             await self._on_order(order)
         pending = self.state.awaiting()
-        if pending is not None and not self.state.in_flight():
+        if pending is not None and (not self.state.in_flight() or isinstance(pending, CancelOrder)):
             await self._apply(self.state, (pending,))
 
 
