@@ -207,3 +207,27 @@ def test_the_stop_loss_is_the_same_skipping_every_tick_and_under_chaos(seed: int
     assert many == many_slow
     assert stops > 0 and none == 0  # the stop fired, and only with the setting
     assert fast["ledger_sha256"] != off["ledger_sha256"]
+
+
+def test_a_sweep_varies_the_controls() -> None:
+    result = _cli(
+        "sweep",
+        "--synthetic",
+        "XRPUSDT",
+        "--trades",
+        "5000",
+        "--param",
+        "max_loss=1,50",
+        "--param",
+        "stop_loss_interval=0.002,off",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    runs = {
+        (r["params"]["max_loss"], r["params"]["stop_loss_interval"]): r["result"]
+        for r in json.loads(result.stdout)["runs"]
+    }
+    assert len(runs) == 4
+    assert runs[("1", "off")]["halted"]["XRPUSDT"].startswith("max loss 1 reached")
+    assert runs[("50", "off")]["halted"] == {"XRPUSDT": None}
+    assert runs[("50", "0.002")]["orders_placed"] > runs[("50", "off")]["orders_placed"]
