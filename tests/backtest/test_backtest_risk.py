@@ -100,19 +100,30 @@ def test_without_the_threshold_in_the_band_the_skip_ahead_would_miss_the_halt(
     assert mutant_halted != halted
 
 
-def test_grid_halts_too() -> None:
+@pytest.mark.parametrize("cancels", ["false", "true"])
+def test_grid_halts_too(cancels: str) -> None:
     tables = {"S0USDT": synthetic_trades("S0USDT", 5_000, 1, volatility=0.0005)}
-    params = {"lower": "0.99", "upper": "1.01", "levels": "9", "budget": "100", "max_loss": "0.3"}
+    params = {
+        "lower": "0.99",
+        "upper": "1.01",
+        "levels": "9",
+        "budget": "100",
+        "max_loss": "0.3",
+        "halt_cancels_buys": cancels,
+    }
     settings = {"S0USDT": GRID.parse_settings("S0USDT", params)}
     results = []
     for every_tick in (False, True):
-        config = BacktestConfig(settings, FILTERS, strategy=GRID, every_tick=every_tick)
+        config = BacktestConfig(
+            settings, FILTERS, strategy=GRID, every_tick=every_tick, chaos_kills=KILLS
+        )
         result = asyncio.run(run_backtest(tables, config))
         data = result.as_json()
         data.pop("elapsed_s"), data.pop("ticks_per_s")
         results.append(data)
     assert results[0] == results[1]
     assert results[0]["halted"]["S0USDT"] is not None
+    assert (results[0]["open_buy_orders"] == 0) == (cancels == "true")  # 3 left open, or none
 
 
 def test_the_report_says_when_a_symbol_was_halted(tmp_path: Path) -> None:
