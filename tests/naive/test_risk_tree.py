@@ -147,3 +147,20 @@ def test_stored_states_keep_the_controls_and_older_ones_load_unchanged() -> None
         S, 1, xrp_settings(max_loss="5", halt_cancels_buys=True, stop_loss_interval="0.03"), XRP
     )
     assert serde.load_state(serde.dump_state(on)) == on
+
+
+async def test_new_limits_lift_the_halt_and_the_same_ones_keep_it(h: Harness) -> None:
+    await two_traders(h)
+    await h.trade("0.98")
+    await h.naive.stop_trading(S)
+    await h.rt.quiesce()
+    await h.naive.start_trading(S, xrp_settings(3, rebuy_interval="0.001", max_loss="0.1"))
+    await h.rt.quiesce()
+    assert h.leader().info()["halted"] is not None  # the same limits: still halted
+    await h.naive.stop_trading(S)
+    await h.rt.quiesce()
+    await h.naive.start_trading(S, xrp_settings(3, rebuy_interval="0.001", max_loss="1"))
+    await h.rt.quiesce()
+    assert h.leader().info()["halted"] is None  # a human raised the limit
+    await h.trade("0.98")  # PnL about -0.2: above -1
+    assert h.leader().info()["halted"] is None

@@ -115,7 +115,9 @@ class SymbolRisk:
 
 def risk_for(book: dict[str, SymbolRisk], symbol: str, settings: Any) -> SymbolRisk | None:
     """`symbol`'s book as its settings want it: None (and forgotten) when `max_loss` is off;
-    kept (with its halt and realised PnL) when it exists, its limits updated."""
+    kept (with its halt and realised PnL) when it exists — a restarted leader finds it as it
+    was; started with other limits, the halt is lifted and judged afresh (the realised PnL
+    stays)."""
     max_loss = getattr(settings, "max_loss", None)
     if max_loss is None:
         book.pop(symbol, None)
@@ -128,6 +130,7 @@ def risk_for(book: dict[str, SymbolRisk], symbol: str, settings: Any) -> SymbolR
         risk.configure(max_loss, fee, cancels)
     elif (risk.max_loss, risk.fee, risk.cancels_buys) != (max_loss, fee, cancels):
         risk.configure(max_loss, fee, cancels)
+        risk.halted = None  # new limits (a human's decision): judged afresh from here
     return risk
 
 

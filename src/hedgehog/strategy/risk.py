@@ -9,8 +9,8 @@ the fee on both legs (`hedgehog.core.pnl`):
 With `max_loss` = X set, the symbol is *halted* by the first trade at a price p with
 pnl(p) < -X, i.e. (Q > 0) p < ((1 + f)*C - R - X) / ((1 - f)*Q) = `halt_price`; with nothing
 held, as soon as R < -X. A halted symbol places no new buy (and, with `halt_cancels_buys`,
-cancels its open buys); the halt is never lifted by the tree (a human stops and restarts the
-symbol). Off by default: settings without `max_loss` never halt.
+cancels its open buys); the tree never lifts a halt (a human starts the symbol again with
+other limits). Off by default: settings without `max_loss` never halt.
 
 Settings carry the controls as optional fields: `max_loss` (quote, > 0; None: off) and
 `halt_cancels_buys` (bool). The helpers here parse and show them alike for naive and grid.
