@@ -49,6 +49,7 @@ from hedgehog.live.messages import WatchSymbol
 from hedgehog.live.supervision import NodeCrashed as NodeCrashed
 from hedgehog.live.supervision import crash_only as crash_only
 from hedgehog.live.supervision import health, symbol_state
+from hedgehog.live.unknown_orders import unknown_orders
 from hedgehog.live.watches import Watches, rewatching
 from hedgehog.naive.api import Naive
 from hedgehog.naive.context import NaiveContext
@@ -58,7 +59,7 @@ from hedgehog.naive.store import MemoryTraderStore, TraderStore
 from hedgehog.runtime import ChildSpec, Runtime
 from hedgehog.runtime.node import Node
 from hedgehog.runtime.pubsub import PubSub
-from hedgehog.store import Database, OrderRepo, SettingsRepo, SqlTraderStore, StreamingRepo
+from hedgehog.store import Database, SettingsRepo, SqlTraderStore, StreamingRepo
 from hedgehog.store.lock import StoreLock
 from hedgehog.store.serde import strategy_spec
 from hedgehog.strategy.registry import load_strategy
@@ -362,30 +363,9 @@ class LiveNode:
     async def report_unknown_orders(self) -> None:
         """Open orders on the exchange that the store does not know: reported, never
         cancelled silently (someone placed them by hand, or another bot did)."""
-        if self.db is None:
-            return
-        repo = OrderRepo(self.db)
-        self.unknown_orders = []
-        for symbol, status in self.naive.ctx.status.items():
-            if status == "off":
-                continue
-            for order in await self.exchange.open_orders(symbol):
-                if await repo.by_client_id(order.client_order_id) is None:
-                    self.unknown_orders.append(
-                        {
-                            "symbol": symbol,
-                            "client_order_id": order.client_order_id,
-                            "order_id": order.order_id,
-                            "side": order.side.value,
-                            "price": str(order.price),
-                            "quantity": str(order.orig_qty),
-                        }
-                    )
-                    log.warning(
-                        "%s: open order %s is not hedgehog's; left alone",
-                        symbol,
-                        order.client_order_id,
-                    )
+        if self.db is not None:
+            trading = [s for s, status in self.naive.ctx.status.items() if status != "off"]
+            self.unknown_orders = await unknown_orders(self.exchange, self.db, trading)
 
     async def shutdown_trading(self, symbol: str) -> bool:
         return await self.naive.shutdown_trading(symbol)
