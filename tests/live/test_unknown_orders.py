@@ -11,7 +11,7 @@ from tests.control.conftest import started_node
 
 
 async def test_an_order_placed_by_hand_is_reported_and_left_alone(tmp_path: Path) -> None:
-    sim, node, db = await started_node(tmp_path)
+    sim, node, _db = await started_node(tmp_path)
     try:
         await node.start_trading("XRPUSDT")
         by_hand = await node.exchange.place_limit_order(
