@@ -13,17 +13,25 @@ from importlib import resources
 from pathlib import Path
 
 import matplotlib as mpl
-import numpy as np
 import pytest
 
-from hedgehog.backtest.report import bucket_prices, duration, pnl_panels, write_report
+from hedgehog.backtest.report import (
+    MAX_BARS,
+    build_model,
+    chart_interval,
+    duration,
+    pnl_panels,
+    write_report,
+)
+from hedgehog.backtest.report_model import interval_ends, intervals_spanned
 from hedgehog.backtest.report_page import template
 from hedgehog.backtest.runner import BacktestConfig, BacktestResult, run_backtest
 from hedgehog.core.client_ids import trader_of as trader_id
 from hedgehog.core.decimals import fmt
 from hedgehog.core.filters import parse_exchange_info
+from hedgehog.market.bars import DAY, INTERVALS, MINUTE, bars_from_table
 from hedgehog.market.synthetic import synthetic_exchange_info, synthetic_trades
-from hedgehog.market.tables import SCALE, TradeTable
+from hedgehog.market.tables import TradeTable
 from hedgehog.naive.settings import TradingSettings
 
 SYMBOLS = ["AAAUSDT", "BBBUSDT"]
@@ -143,20 +151,68 @@ def test_equity_ends_at_the_summary_total(run: Run) -> None:
     assert panel.realised[0] <= panel.realised[-1] or summary.realised_pnl < 0
 
 
-def test_bucket_prices_match_a_plain_loop() -> None:
-    table = synthetic_trades("AAAUSDT", 3_000, seed=9)
-    first, last = int(table.time[0]), int(table.time[-1])
-    edges = first + np.arange(8, dtype=np.int64) * (last - first + 1) // 7
-    b = bucket_prices(table, edges)
-    expected = []
-    for lo, hi in itertools.pairwise(edges.tolist()):
-        rows = np.flatnonzero((table.time >= lo) & (table.time < hi))
-        if len(rows):
-            p = table.price[rows] / SCALE
-            expected.append((int(table.time[rows[-1]]), p.min(), p.max(), p[-1]))
-    got = list(zip(b.time_ms.tolist(), b.low, b.high, b.last, strict=True))
-    assert got == expected
-    assert sum(1 for _ in got) == len(expected) > 0
+def test_the_price_charts_are_the_tables_bars_at_the_chosen_interval(run: Run) -> None:
+    """The report's prices are `bars_from_table`'s bars (the aggregator the simulator's
+    klines and strategies use), all symbols at one interval chosen from the data's span."""
+    result, tables, config = run
+    model = build_model(result, tables, config)
+    assert model.span is not None and model.charts is not None
+    interval = model.charts.interval
+    assert interval == chart_interval(*model.span) == "1s"  # 5,000 trades over 12.4 s
+    assert model.charts.intervals == intervals_spanned(*model.span, interval) == 13
+    for chart in model.charts.prices:
+        table = tables[chart.symbol]
+        assert chart.bars == bars_from_table(table, interval)
+        # and each bar is its interval's trades: lowest, highest and last price
+        assert sum(b.trades for b in chart.bars) == len(table)
+        for bar in chart.bars:
+            rows = (table.time >= bar.open_time) & (table.time <= bar.close_time)
+            prices = [table.price_decimal(i) for i in rows.nonzero()[0]]
+            assert (bar.low, bar.high, bar.close) == (min(prices), max(prices), prices[-1])
+    # the PnL is evaluated at the end of the same intervals, the last point at the last trade
+    (panel,) = model.charts.panels
+    assert panel.grid_ms.tolist() == interval_ends(*model.span, interval).tolist()
+    assert len(panel.grid_ms) == 13 and int(panel.grid_ms[-1]) == model.span[1]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "interval"),
+    [
+        (0, "1s"),
+        (MAX_BARS - 1, "1s"),  # MAX_BARS one-second intervals, from an aligned start
+        (MAX_BARS, "1m"),
+        (86_400, "1m"),  # a day: 1,440 one-minute bars
+        (3 * 86_400, "3m"),  # 4,320 one-minute bars would be too many: 1,440 of 3 min
+        (30 * 86_400, "30m"),
+        (365 * 86_400, "6h"),
+        (20 * 365 * 86_400, "1d"),  # beyond 1d's 2,000 days: still 1d
+    ],
+)
+def test_the_interval_is_the_smallest_kline_interval_within_max_bars(
+    seconds: int, interval: str
+) -> None:
+    first = 1_700_000_000_000 - 1_700_000_000_000 % DAY  # aligned on every interval
+    last = first + seconds * 1_000
+    assert chart_interval(first, last) == interval
+    names = list(INTERVALS)
+    smaller = names[: names.index(interval)]
+    assert all(intervals_spanned(first, last, n) > MAX_BARS for n in smaller)
+    assert intervals_spanned(first, last, interval) <= MAX_BARS or interval == "1d"
+
+
+def test_interval_ends_tile_the_span() -> None:
+    first, last = 1_700_000_012_345, 1_700_000_012_345 + 5 * MINUTE
+    ends = interval_ends(first, last, "1m").tolist()
+    assert len(ends) == intervals_spanned(first, last, "1m") == 6
+    assert ends[0] == first - first % MINUTE + MINUTE - 1 and ends[-1] == last
+    assert all(b - a == MINUTE for a, b in itertools.pairwise(ends[:-1]))
+
+
+def test_the_page_states_the_interval_rule(run: Run, report: Path) -> None:
+    page = _html(report)
+    assert "<b>1s bars</b>" in page
+    assert f"at most {MAX_BARS:,} bars" in page and "smallest of Binance's kline intervals" in page
+    assert "1s, 13 intervals here" in page
 
 
 def test_a_run_without_fills_says_so(tmp_path: Path) -> None:

@@ -20,10 +20,10 @@ from hedgehog.backtest.report_charts import (
     render_png,
 )
 from hedgehog.backtest.report_model import (
-    BUCKETS,
+    MAX_BARS,
     ReportModel,
-    bucket_prices,
     build_model,
+    chart_interval,
     pnl_panels,
 )
 from hedgehog.backtest.report_page import duration, render_page
@@ -65,4 +65,12 @@ def render_charts(model: ReportModel) -> dict[str, bytes]:
     return charts
 
 
-__all__ = ["BUCKETS", "bucket_prices", "duration", "pnl_panels", "render_charts", "write_report"]
+__all__ = [
+    "MAX_BARS",
+    "build_model",
+    "chart_interval",
+    "duration",
+    "pnl_panels",
+    "render_charts",
+    "write_report",
+]

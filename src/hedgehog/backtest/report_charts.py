@@ -3,7 +3,8 @@
 No pyplot: each chart is a standalone `Figure` on its own Agg canvas, so the process-wide
 backend is never touched. Drawing happens under fixed style settings (`chart_style`) and PNGs
 are written without the "Software" tag, so the same data gives the same bytes on every run.
-The inputs are small (already downsampled) arrays; the report module prepares them.
+The inputs are small (at most a few thousand bars and points); the report module prepares
+them. Prices arrive as exact `Bar`s and become floats here, for drawing only.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+
+from hedgehog.market.bars import Bar
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -133,21 +136,13 @@ def _legend_above(ax: Axes, ncols: int) -> None:
 
 # -- price -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class PriceBuckets:
-    """A symbol's price per time bucket: the last trade's time and price, and the range."""
-
-    time_ms: IntArray
-    low: FloatArray
-    high: FloatArray
-    last: FloatArray
-
-
-@dataclass(frozen=True)
 class PriceChart:
+    """A symbol's price bars (exact, from `bars_from_table`), our fills and open orders."""
+
     symbol: str
     base: str
     quote: str
-    buckets: PriceBuckets
+    bars: Sequence[Bar]
     buy_ms: IntArray
     buy_price: FloatArray
     sell_ms: IntArray
@@ -160,13 +155,10 @@ class PriceChart:
 def price_figure(chart: PriceChart, span: tuple[int, int]) -> Figure:
     title = f"{chart.symbol}: price of 1 {chart.base} in {chart.quote}, and our orders"
     fig, (ax,) = _figure(title, [3.6], top=0.75, gap=0)
-    b = chart.buckets
-    if not len(b.time_ms):
+    if not chart.bars:
         _empty(ax, f"no trades of {chart.symbol} in the data")
         return fig
-    x = datenum(b.time_ms)
-    ax.fill_between(x, b.low, b.high, color="#9ecae1", alpha=0.6, lw=0, label="price range")
-    ax.plot(x, b.last, color="#08519c", lw=0.8, label="last trade price")
+    _draw_bars(ax, chart.bars)
     fills = len(chart.buy_ms) + len(chart.sell_ms)
     size, alpha = (36.0, 0.9) if fills <= 2_000 else (12.0, 0.6)
     for ms, price, marker, color, what in (
@@ -174,16 +166,9 @@ def price_figure(chart: PriceChart, span: tuple[int, int]) -> Figure:
         (chart.sell_ms, chart.sell_price, "v", SELL, "sell"),
     ):
         label = f"our {what} fills ({len(ms):,})"
+        x = datenum(ms)
         ax.scatter(
-            datenum(ms),
-            price,
-            marker=marker,
-            s=size,
-            c=color,
-            alpha=alpha,
-            lw=0,
-            zorder=3,
-            label=label,
+            x, price, s=size, c=color, marker=marker, alpha=alpha, lw=0, zorder=3, label=label
         )
     end = float(datenum([chart.end_ms])[0])
     for orders, color, what in ((chart.open_buys, BUY, "buy"), (chart.open_sells, SELL, "sell")):
@@ -200,6 +185,29 @@ def price_figure(chart: PriceChart, span: tuple[int, int]) -> Figure:
     ax.set_ylabel(f"price ({chart.quote})")
     _legend_above(ax, ncols=6)
     return fig
+
+
+def _draw_bars(ax: Axes, bars: Sequence[Bar]) -> None:
+    """Each bar as a box over its interval (a tenth of it left free on each side, so bars
+    stay apart) from its low to its high price, edged so that a bar of one price still
+    shows; and a line joining the bars' closes at their boxes' right edges."""
+    interval = bars[0].interval
+    start = datenum([b.open_time for b in bars])
+    end = datenum([b.close_time + 1 for b in bars])
+    gap = (end - start) * 0.1
+    t0, t1 = start + gap, end - gap
+    low = np.array([float(b.low) for b in bars], dtype=np.float64)
+    high = np.array([float(b.high) for b in bars], dtype=np.float64)
+    close = np.array([float(b.close) for b in bars], dtype=np.float64)
+    boxes = PolyCollection(
+        list(_boxes(t0, t1, low, high)),
+        facecolors="#9ecae1",
+        edgecolors="#9ecae1",
+        lw=0.5,
+        label=f"low–high of each {interval} bar ({len(bars):,})",
+    )
+    ax.add_collection(boxes)
+    ax.plot(t1, close, color="#08519c", lw=0.8, label="close of each bar")
 
 
 # -- profit and loss -----------------------------------------------------------------------------
@@ -292,8 +300,8 @@ class CycleLanes:
     labels: list[str]
 
 
-def _bars(x0: FloatArray, x1: FloatArray, y: FloatArray, half: float) -> FloatArray:
-    lo, hi = y - half, y + half
+def _boxes(x0: FloatArray, x1: FloatArray, lo: FloatArray, hi: FloatArray) -> FloatArray:
+    """Rectangles [x0, x1] x [lo, hi] as an (n, 4, 2) array of corners."""
     return np.stack(
         [
             np.stack([x0, lo], 1),
@@ -336,11 +344,10 @@ def cycles_figure(symbols: Sequence[CycleLanes], span: tuple[int, int]) -> Figur
         alt = _alternate(s.lane)  # every other cycle of a row in a lighter shade
         # waiting: placed -> filled (or -> end / cancellation when the buy never filled)
         wait_colors = np.where(s.dead, DEAD, np.where(alt, WAITING_ALT, WAITING))
-        ax.add_collection(
-            PolyCollection(list(_bars(start, filled, y, 0.38)), facecolors=list(wait_colors), lw=0)
-        )
+        waits = _boxes(start, filled, y - 0.38, y + 0.38)
+        ax.add_collection(PolyCollection(list(waits), facecolors=list(wait_colors), lw=0))
         hold_colors = np.where(s.completed, np.where(alt, DONE_ALT, BUY), OPEN)[bought]
-        bars = _bars(filled[bought], end[bought], y[bought], 0.38)
+        bars = _boxes(filled[bought], end[bought], y[bought] - 0.38, y[bought] + 0.38)
         ax.add_collection(PolyCollection(list(bars), facecolors=list(hold_colors), lw=0))
         if len(s.labels) <= _LABEL_LIMIT:  # on bars wide enough to hold one
             lo, hi = datenum(list(span))
@@ -373,7 +380,6 @@ def cycles_figure(symbols: Sequence[CycleLanes], span: tuple[int, int]) -> Figur
 __all__ = [
     "CycleLanes",
     "PnlPanel",
-    "PriceBuckets",
     "PriceChart",
     "chart_style",
     "cycles_figure",

@@ -2,14 +2,17 @@
 
 `build_model` reads a finished backtest once: its orders grouped into trader cycles (a buy
 and, once it filled, its sell), the per-symbol summaries, and, when the data holds trades,
-every chart's data (prices in time buckets, PnL over time, cycle lanes). `report_page` turns
-a model into HTML and `report_charts` draws its charts; both only read it.
+every chart's data (price bars, PnL over time, cycle lanes). `report_page` turns a model
+into HTML and `report_charts` draws its charts; both only read it.
 
-Prices are downsampled to a fixed number of time buckets with numpy (min, max and last trade of
-each), so the report of a 10M-trade backtest costs about as much as that of a small one. PnL
-over time uses the ledger's formulas (`hedgehog.core.pnl`): realised at each completed
-cycle's sell fill, unrealised for bought-and-unsold chunks at the bucket's last price net of
-the selling fee; the last point equals the summary's realised + unrealised PnL.
+Prices are the bars the rest of hedgehog uses (`hedgehog.market.bars.bars_from_table`, exact
+Decimals, Binance's kline intervals), so the report shows the very candles a strategy on bars
+or the simulator's klines would: at `chart_interval`, the smallest kline interval that gives
+at most MAX_BARS bars over the data's span, so the report of a 10M-trade backtest costs about
+as much as that of a small one. PnL over time uses the ledger's formulas (`hedgehog.core.pnl`)
+on the same intervals: realised at each completed cycle's sell fill, unrealised for
+bought-and-unsold chunks at the last price at each interval's end, net of the selling fee;
+the last point is at the last trade and equals the summary's realised + unrealised PnL.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ from hedgehog.backtest.report_charts import (
     FloatArray,
     IntArray,
     PnlPanel,
-    PriceBuckets,
     PriceChart,
 )
 from hedgehog.backtest.runner import BacktestConfig, BacktestResult
@@ -34,10 +36,12 @@ from hedgehog.core.client_ids import trader_of
 from hedgehog.core.decimals import ONE, ZERO
 from hedgehog.core.pnl import buy_cost, cycle_pnl
 from hedgehog.core.types import Order, OrderStatus, Side
+from hedgehog.market.bars import INTERVALS, bars_from_table, parse_interval
 from hedgehog.market.tables import SCALE, TradeTable
 
-BUCKETS = 1000
-"""Time buckets of the price and PnL charts (about one per pixel column)."""
+MAX_BARS = 2_000
+"""At most this many bars per price chart (about two per pixel column): the interval is the
+smallest of Binance's kline intervals that keeps under it (1d beyond ~5 years of data)."""
 
 
 @dataclass
@@ -73,12 +77,12 @@ class SymbolFigures:
 
 @dataclass(frozen=True)
 class ChartData:
-    """What the charts draw: `view` is the time axis (ms), `buckets` the number of time
-    buckets of `bucket_ms` each."""
+    """What the charts draw: `view` is the time axis (ms); prices are bars of `interval`
+    (a Binance kline interval), and `intervals` of them tile the data's span."""
 
     view: tuple[int, int]
-    buckets: int
-    bucket_ms: float
+    interval: str
+    intervals: int
     prices: list[PriceChart]
     panels: list[PnlPanel]
     lanes: list[CycleLanes]
@@ -120,14 +124,17 @@ def build_model(
     }
     charts = None
     if span is not None:
-        edges = bucket_edges(*span)
-        n = len(edges) - 1
+        interval = chart_interval(*span)
+        grid = interval_ends(*span, interval)
         charts = ChartData(
             view=padded(span),
-            buckets=n,
-            bucket_ms=(span[1] - span[0] + 1) / n,
-            prices=[price_chart(s, tables[s], cycles.get(s, []), config, edges) for s in symbols],
-            panels=quote_panels(symbols, cycles, tables, config, edges[1:] - 1),
+            interval=interval,
+            intervals=len(grid),
+            prices=[
+                price_chart(s, tables[s], cycles.get(s, []), config, interval, span[1])
+                for s in symbols
+            ],
+            panels=quote_panels(symbols, cycles, tables, config, grid),
             lanes=[cycle_lanes(s, cycles.get(s, []), span[1]) for s in symbols],
         )
     return ReportModel(
@@ -185,32 +192,40 @@ def padded(span: tuple[int, int]) -> tuple[int, int]:
     return span[0] - pad, span[1] + pad
 
 
-def bucket_edges(first: int, last: int) -> IntArray:
-    """BUCKETS (or fewer) equal time buckets [edge k, edge k+1) covering first..last ms."""
-    n = min(BUCKETS, last - first + 1)
-    return first + np.arange(n + 1, dtype=np.int64) * (last - first + 1) // n
+def intervals_spanned(first: int, last: int, interval: str) -> int:
+    """How many epoch-aligned intervals of `interval` hold the times first..last ms."""
+    width = parse_interval(interval)
+    return last // width - first // width + 1
 
 
-def bucket_prices(table: TradeTable, edges: IntArray) -> PriceBuckets:
-    """Per non-empty bucket: time and price of its last trade, lowest and highest price."""
-    time, price = table.time, table.price
-    starts = np.searchsorted(time, edges[:-1], "left")
-    ends = np.searchsorted(time, edges[1:], "left")
-    keep = ends > starts
-    s, e = starts[keep], ends[keep]
-    if not len(s):
-        none = np.zeros(0, dtype=np.float64)
-        return PriceBuckets(np.zeros(0, dtype=np.int64), none, none, none)
-    # the buckets tile the table, so each reduceat segment [s[i], s[i+1]) is one bucket
-    low = np.minimum.reduceat(price[s[0] : e[-1]], s - s[0]) / SCALE
-    high = np.maximum.reduceat(price[s[0] : e[-1]], s - s[0]) / SCALE
-    return PriceBuckets(time[e - 1], low, high, price[e - 1] / SCALE)
+def chart_interval(first: int, last: int) -> str:
+    """The charts' bar interval for data from `first` to `last` ms: the smallest of Binance's
+    kline intervals (1s, 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d) whose aligned
+    intervals over that span number at most MAX_BARS; 1d when none does."""
+    for name in INTERVALS:
+        if intervals_spanned(first, last, name) <= MAX_BARS:
+            return name
+    return "1d"
+
+
+def interval_ends(first: int, last: int, interval: str) -> IntArray:
+    """The last ms of each `interval` from the one holding `first` to the one holding `last`,
+    the final one cut at `last` (the time grid of the PnL chart)."""
+    width = parse_interval(interval)
+    opens = np.arange(first - first % width, last + 1, width, dtype=np.int64)
+    return np.minimum(opens + (width - 1), last)
 
 
 def price_chart(
-    symbol: str, table: TradeTable, cycles: list[Cycle], config: BacktestConfig, edges: IntArray
+    symbol: str,
+    table: TradeTable,
+    cycles: list[Cycle],
+    config: BacktestConfig,
+    interval: str,
+    end_ms: int,
 ) -> PriceChart:
-    """The symbol's bucketed prices, our fills and the orders still open at the end."""
+    """The symbol's bars of `interval`, our fills and the orders still open at the data's end
+    (`end_ms`, where they are marked)."""
     filters = config.filters[symbol]
     fills: dict[Side, list[Order]] = {Side.BUY: [], Side.SELL: []}
     open_orders: dict[Side, list[tuple[int, float]]] = {Side.BUY: [], Side.SELL: []}
@@ -227,12 +242,12 @@ def price_chart(
         symbol=symbol,
         base=filters.base_asset or "base asset",
         quote=filters.quote_asset or "quote asset",
-        buckets=bucket_prices(table, edges),
+        bars=bars_from_table(table, interval),
         buy_ms=np.array([o.update_time for o in buys], dtype=np.int64),
         buy_price=np.array([float(o.price) for o in buys], dtype=np.float64),
         sell_ms=np.array([o.update_time for o in sells], dtype=np.int64),
         sell_price=np.array([float(o.price) for o in sells], dtype=np.float64),
-        end_ms=int(edges[-1]) - 1,
+        end_ms=end_ms,
         open_buys=open_orders[Side.BUY],
         open_sells=open_orders[Side.SELL],
     )
@@ -265,7 +280,7 @@ def pnl_panels(
     span = data_span(tables)
     if span is None:
         return []
-    grid = bucket_edges(*span)[1:] - 1
+    grid = interval_ends(*span, chart_interval(*span))
     return quote_panels(sorted(tables), group_cycles(result.ledger), tables, config, grid)
 
 
@@ -360,17 +375,18 @@ def cycle_lanes(symbol: str, cycles: list[Cycle], end_ms: int) -> CycleLanes:
 
 
 __all__ = [
-    "BUCKETS",
+    "MAX_BARS",
     "ChartData",
     "Cycle",
     "ReportModel",
     "SymbolFigures",
-    "bucket_edges",
-    "bucket_prices",
     "build_model",
+    "chart_interval",
     "cycle_lanes",
     "data_span",
     "group_cycles",
+    "interval_ends",
+    "intervals_spanned",
     "padded",
     "pnl_panels",
     "price_chart",

@@ -21,7 +21,7 @@ from string import Template
 from typing import Any
 
 from hedgehog.backtest.ledger import LedgerSummary
-from hedgehog.backtest.report_model import ReportModel
+from hedgehog.backtest.report_model import MAX_BARS, ChartData, ReportModel
 from hedgehog.core.decimals import fmt
 
 FIELDS: dict[str, tuple[str, str]] = {
@@ -100,9 +100,7 @@ def render_page(model: ReportModel, charts: Mapping[str, bytes]) -> str:
     )
     figures = ""
     if charts and span is not None and model.charts is not None:
-        n = model.charts.buckets
-        buckets = f"{n:,} time buckets of {duration(model.charts.bucket_ms)}"
-        figures = _figures(symbols, charts, unit, buckets)
+        figures = _figures(symbols, charts, unit, model.charts)
     return template("report.html").substitute(
         title=_e(", ".join(symbols)),
         ticks=f"{result.ticks:,}",
@@ -318,19 +316,22 @@ def _img(name: str, data: bytes, alt: str) -> str:
     return f'<img src="data:image/png;base64,{b64}" alt="{_e(alt)}" title="{_e(name)}">'
 
 
-def _figures(symbols: list[str], charts: Mapping[str, bytes], unit: str, buckets: str) -> str:
+def _figures(symbols: list[str], charts: Mapping[str, bytes], unit: str, data: ChartData) -> str:
+    interval = _e(data.interval)
     prices = "".join(
         template("report_price.html").substitute(
             image=_img(f"price_{s}.png", charts[f"price_{s}.png"], f"{s} price and our fills"),
             symbol=_e(s),
-            buckets=buckets,
+            interval=interval,
+            max_bars=f"{MAX_BARS:,}",
+            intervals=f"{data.intervals:,}",
         )
         for s in symbols
     )
     return template("report_figures.html").substitute(
         pnl_image=_img("pnl.png", charts["pnl.png"], "realised PnL and equity over time"),
         unit=_e(unit),
-        buckets=buckets,
+        interval=interval,
         prices=prices,
         cycles_image=_img("cycles.png", charts["cycles.png"], "timeline of each trader's cycle"),
     )
