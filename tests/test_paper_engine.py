@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -545,3 +545,46 @@ class EngineMachine(RuleBasedStateMachine):
 
 EngineMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
 test_engine_rules = EngineMachine.TestCase
+
+
+# -- MARKET orders ---------------------------------------------------------------------------
+def test_a_market_order_fills_whole_at_the_last_trade_price_as_taker() -> None:
+    e = engine(keep_fills=True)
+    e.on_trade(trade("0.5", 7))
+    order, (fill,) = e.submit("XRPUSDT", SELL, "MARKET", D("100"), "m", 8)
+    assert (order.status, order.executed_qty, order.cumulative_quote_qty) == (
+        OrderStatus.FILLED, D(100), D(50))  # fmt: skip
+    assert (fill.last_price, fill.trade_id, fill.is_maker, fill.commission) == (
+        D("0.5"), 8, False, D("0.05"))  # fmt: skip
+    assert bal(e, "XRP") == (D(900), D(0)) and bal(e, "USDT") == (D("10049.95"), D(0))
+    assert e.stats()["filled"] == 1 and e.open_orders() == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    prices=st.lists(st.integers(4000, 6000), min_size=1, max_size=30),
+    resting=st.lists(st.tuples(st.sampled_from(Side), st.integers(4000, 6000)), max_size=4),
+    side=st.sampled_from(Side),
+)
+def test_a_market_order_fills_the_same_when_the_trades_inside_the_band_are_skipped(
+    prices: list[int], resting: list[tuple[Side, int]], side: Side
+) -> None:
+    """The skip-ahead replay delivers only the trades outside the engine's band (and the one a
+    trader reacts to): a MARKET order placed then fills exactly as with every trade."""
+    every, skipping = engine(keep_ledger=True), engine(keep_ledger=True)
+    for e in (every, skipping):
+        for n, (rest_side, units) in enumerate(resting):
+            e.place("XRPUSDT", rest_side, D(units) / 10000, D("10"), f"r{n}", 0)
+    for n, units in enumerate(prices, 1):
+        t = TradeEvent("XRPUSDT", n, D(units) / 10000, D("1"), n)
+        every.on_trade(t)
+        low, high = skipping.band("XRPUSDT")
+        inside = (low is None or low < t.price) and (high is None or t.price < high)
+        if not inside or n == len(prices):  # the last trade is the one a trader reacts to
+            skipping.on_trade(t)
+    placed = [e.submit("XRPUSDT", side, "MARKET", D("10"), "m", 99) for e in (every, skipping)]
+    assert placed[0] == placed[1]
+    order, (fill,) = placed[0]
+    assert fill.last_price == D(prices[-1]) / 10000 and order.executed_qty == D(10)
+    assert every.ledger() == skipping.ledger() and every.balances() == skipping.balances()
+    assert every.fills("XRPUSDT") == skipping.fills("XRPUSDT")

@@ -15,6 +15,7 @@ from hedgehog.core.types import OrderStatus, OrderUpdate, Side, TradeEvent
 from hedgehog.exchange.base import Balance, Exchange
 from hedgehog.exchange.paper.engine import MatchingEngine
 from hedgehog.exchange.paper.exchange import PaperExchange
+from hedgehog.exchange.paper.rules import Rules
 
 XRP = SymbolFilters("XRPUSDT", "XRP", "USDT", D("0.0001"), D("0.1"), min_notional=D("1"))
 T = TypeVar("T")
@@ -132,3 +133,61 @@ def test_defaults_publish_nowhere_on_the_wall_clock() -> None:
     order = done(paper.place_limit_order("XRPUSDT", Side.BUY, D("0.5"), D("10"), "a"))
     assert before <= order.time <= time.time_ns() // 1_000_000
     assert paper.process_trade(TradeEvent("XRPUSDT", 1, D("0.5"), D(1), 5))[0].last_qty == 10
+
+
+# -- MARKET orders ---------------------------------------------------------------------------
+async def test_a_market_order_fills_whole_at_once_at_the_last_trade_price(
+    paper: PaperExchange, published: Recorder
+) -> None:
+    """The backtest rule: filled whole at the last processed trade's price, as taker,
+    whatever that trade's quantity; its NEW update, then its fill, are published."""
+    paper.process_trade(TradeEvent("XRPUSDT", 7, D("0.5"), D("0.1"), 2_000))
+    order = await paper.place_market_order("XRPUSDT", Side.SELL, D("40"), "m1")
+    assert (order.status, order.order_type, order.executed_qty) == (OrderStatus.FILLED, "MARKET",
+                                                                    D(40))  # fmt: skip
+    assert order.cumulative_quote_qty == D(20)
+    (new, fill) = [m for _, m in published.messages]
+    assert isinstance(new, OrderUpdate) and isinstance(fill, OrderUpdate)
+    assert new.order.status is OrderStatus.NEW and new.last_qty == 0
+    assert (fill.last_qty, fill.last_price, fill.trade_id, fill.is_maker) == (D(40), D("0.5"), 8,
+                                                                              False)  # fmt: skip
+    assert fill.commission == D("0.02")  # the taker fee, in the quote asset (backtests)
+    assert await paper.get_order("XRPUSDT", client_order_id="m1") == order
+    assert await paper.open_orders() == []
+    bal = await paper.balances()
+    assert (bal["XRP"].free, bal["XRP"].locked, bal["USDT"].free) == (D(10), D(0), D("119.98"))
+
+
+async def test_a_market_order_before_any_trade_or_beyond_the_balance_is_refused(
+    paper: PaperExchange, published: Recorder
+) -> None:
+    with pytest.raises(OrderRejected, match="no trade yet"):
+        await paper.place_market_order("XRPUSDT", Side.SELL, D("10"), "m1")
+    paper.process_trade(TradeEvent("XRPUSDT", 1, D("0.5"), D(1), 1))
+    with pytest.raises(OrderRejected) as refused:
+        await paper.place_market_order("XRPUSDT", Side.SELL, D("60"), "m1")
+    assert refused.value.reason is RejectReason.INSUFFICIENT_BALANCE
+    with pytest.raises(OrderRejected) as small:
+        await paper.place_market_order("XRPUSDT", Side.SELL, D("1"), "m1")  # 0.5 < 1 USDT
+    assert small.value.reason is RejectReason.FILTER_FAILURE
+    with pytest.raises(OrderRejected):
+        await paper.place_market_order("XRPUSDT", Side.SELL, D("10.05"), "m1")  # off the step
+    assert published.messages == [] and await paper.open_orders() == []
+
+
+async def test_a_market_buy_on_binance_rules_pays_in_the_coins_bought() -> None:
+    engine = MatchingEngine(
+        {"XRPUSDT": XRP}, balances={"USDT": D(100)}, rules=Rules.binance(), keep_fills=True
+    )
+    paper = PaperExchange(engine, now_ms=lambda: 5)
+    paper.process_trade(TradeEvent("XRPUSDT", 1, D("0.5"), D(1), 1))
+    order = await paper.place_market_order("XRPUSDT", Side.BUY, D("100"), "m")
+    assert order.status is OrderStatus.FILLED and order.cumulative_quote_qty == D(50)
+    (fill,) = await paper.order_fills("XRPUSDT", order.order_id)
+    assert (fill.commission, fill.commission_asset, fill.is_maker) == (D("0.1"), "XRP", False)
+
+
+def test_a_market_order_never_suspends(paper: PaperExchange) -> None:
+    paper.process_trade(TradeEvent("XRPUSDT", 1, D("0.5"), D(1), 1))
+    order = done(paper.place_market_order("XRPUSDT", Side.SELL, D("10"), "m"))
+    assert order.status is OrderStatus.FILLED

@@ -27,7 +27,7 @@ class Balance:
 
 @runtime_checkable
 class Exchange(Protocol):
-    """An exchange for LIMIT GTC orders identified by client order ids."""
+    """An exchange for LIMIT GTC and MARKET orders identified by client order ids."""
 
     async def symbol_filters(self, symbol: str) -> SymbolFilters:
         """The symbol's trading rules; raises `UnknownSymbol`."""
@@ -37,6 +37,16 @@ class Exchange(Protocol):
         self, symbol: str, side: Side, price: Decimal, quantity: Decimal, client_order_id: str
     ) -> Order:
         """Place a LIMIT GTC order; raises `OrderRejected` or `ExchangeUnavailable` (unknown)."""
+        ...
+
+    async def place_market_order(
+        self, symbol: str, side: Side, quantity: Decimal, client_order_id: str
+    ) -> Order:
+        """Place a MARKET order for `quantity` (base asset): it takes liquidity at once, filled
+        (or, on Binance, expired for the part the book could not fill); its `Order` carries
+        what executed (`executed_qty`, `cumulative_quote_qty`), its `price` is not a fill
+        price (Binance shows 0). Raises `OrderRejected` or `ExchangeUnavailable` (unknown
+        outcome: query `client_order_id`, never place it again blindly)."""
         ...
 
     async def get_order(

@@ -161,6 +161,13 @@ class WatchedExchange:
         self.on_order(order)
         return order
 
+    async def place_market_order(
+        self, symbol: str, side: Side, quantity: Decimal, client_order_id: str
+    ) -> Order:
+        order = await self.inner.place_market_order(symbol, side, quantity, client_order_id)
+        self.on_order(order)
+        return order
+
     async def get_order(
         self, symbol: str, *, client_order_id: str | None = None, order_id: int | None = None
     ) -> Order:

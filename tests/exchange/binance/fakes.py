@@ -123,7 +123,10 @@ def symbol_entry(f: SymbolFilters) -> dict[str, Any]:
 
 
 class FakeBinance:
-    """Binance's REST endpoints for LIMIT orders, in memory, on 127.0.0.1."""
+    """Binance's REST endpoints for LIMIT and MARKET orders, in memory, on 127.0.0.1.
+
+    A MARKET order (`quantity`, no `price`, no `timeInForce`, as Binance's docs require) fills
+    whole at once at `market_price`; Binance shows its `price` as 0."""
 
     def __init__(
         self,
@@ -140,6 +143,7 @@ class FakeBinance:
         self.public_key = ed25519_public_key
         self.filters = {f.symbol: f for f in filters}
         self.server_offset_ms = 0  # the server's clock minus the shared clock
+        self.market_price = Decimal("0.4312")  # where a MARKET order fills
         self.requests: list[Seen] = []
         self.orders: dict[int, Order] = {}
         self.balances = {"USDT": Balance("USDT", Decimal("1000"), ZERO)}
@@ -327,11 +331,16 @@ class FakeBinance:
         f = self.filters.get(symbol)
         if f is None:
             return 400, wire.error_body(wire.BAD_SYMBOL, "Invalid symbol."), {}
-        assert params["type"] == "LIMIT" and params["timeInForce"] == "GTC"
+        market = params["type"] == "MARKET"
+        if market:  # Binance: -1106 for a parameter sent when not required
+            assert "price" not in params and "timeInForce" not in params, params
+        else:
+            assert params["type"] == "LIMIT" and params["timeInForce"] == "GTC"
         cid = params["newClientOrderId"]
         if any(o.client_order_id == cid and o.status.is_open for o in self.orders.values()):
             return 400, wire.error_body(wire.NEW_ORDER_REJECTED, wire.DUPLICATE_ORDER_MSG), {}
-        price, qty = Decimal(params["price"]), Decimal(params["quantity"])
+        qty = Decimal(params["quantity"])
+        price = self.market_price if market else Decimal(params["price"])
         problem = f.check(price, qty)
         if problem is not None:
             name = problem.split(":")[0]
@@ -343,6 +352,11 @@ class FakeBinance:
             oid, cid, symbol, Side(params["side"]), price, qty, ZERO, ZERO, OrderStatus.NEW,
             now, now,
         )  # fmt: skip
+        if market:  # filled at once; its price shown as 0, what it made in its quote amount
+            order = Order(
+                oid, cid, symbol, order.side, ZERO, qty, qty, qty * price, OrderStatus.FILLED,
+                now, now, "MARKET", "GTC",
+            )  # fmt: skip
         self.orders[oid] = order
         counts = {"X-MBX-ORDER-COUNT-10S": str(oid), "X-MBX-ORDER-COUNT-1D": str(oid)}
         return 200, wire.format_order(order, transact=True), counts

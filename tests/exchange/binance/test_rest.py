@@ -378,6 +378,60 @@ async def test_a_1021_on_an_order_resyncs_and_raises_without_resending(
     assert (await place(exchange, "hh-skew")).status is OrderStatus.NEW
 
 
+# -- MARKET orders ---------------------------------------------------------------------------
+async def test_a_market_order_is_posted_as_binance_documents_it(
+    exchange: BinanceExchange, fake: FakeBinance
+) -> None:
+    order = await exchange.place_market_order("XRPUSDT", Side.SELL, D("1E+1"), "hh-m")
+    post = fake.requests[-1]
+    assert post.method == "POST" and post.path == ORDER and post.raw_query == ""
+    params = post.params
+    assert set(params) == {
+        "symbol", "side", "type", "quantity", "newClientOrderId", "newOrderRespType",
+        "recvWindow", "timestamp", "signature",
+    }  # fmt: skip
+    assert [(k, params[k]) for k in ("symbol", "side", "type", "quantity")] == [
+        ("symbol", "XRPUSDT"), ("side", "SELL"), ("type", "MARKET"), ("quantity", "10"),
+    ]  # fmt: skip
+    assert params["newClientOrderId"] == "hh-m" and params["newOrderRespType"] == "RESULT"
+    assert (order.client_order_id, order.status, order.order_type) == (
+        "hh-m", OrderStatus.FILLED, "MARKET")  # fmt: skip
+    assert (order.price, order.executed_qty, order.cumulative_quote_qty) == (
+        D(0), D(10), D("4.312"))  # fmt: skip
+    assert await exchange.get_order("XRPUSDT", client_order_id="hh-m") == order
+
+
+async def test_a_refused_market_order_raises_order_rejected(
+    exchange: BinanceExchange, fake: FakeBinance
+) -> None:
+    with pytest.raises(OrderRejected) as info:
+        await exchange.place_market_order("XRPUSDT", Side.SELL, D("1"), "hh-small")
+    assert info.value.reason is RejectReason.FILTER_FAILURE  # 0.4312 < 1 USDT
+    fake.script("POST", ORDER, Reply(400, wire.error_body(wire.NEW_ORDER_REJECTED,
+                                                          wire.DUPLICATE_ORDER_MSG)))  # fmt: skip
+    with pytest.raises(OrderRejected) as dup:
+        await exchange.place_market_order("XRPUSDT", Side.SELL, D("10"), "hh-dup")
+    assert dup.value.reason is RejectReason.DUPLICATE_CLIENT_ORDER_ID
+
+
+@pytest.mark.parametrize("answer", [HANG, DROP, Reply(502, "<html>Bad Gateway</html>")])
+async def test_a_market_order_of_unknown_outcome_is_never_resent(
+    fake: FakeBinance, clock: FakeClock, answer: Any
+) -> None:
+    """Its outcome is resolved by querying its client order id (here: it never arrived)."""
+    fake.script("POST", ORDER, answer)
+    async with client_for(fake, clock, timeout=0.2) as client:
+        with pytest.raises(ExchangeUnavailable) as info:
+            await client.place_market_order("XRPUSDT", Side.SELL, D(10), "hh-unknown")
+        assert not isinstance(info.value, RateLimited)
+        assert "UNKNOWN" in str(info.value) and "hh-unknown" in str(info.value)
+        assert "query it" in str(info.value)
+        assert fake.count("POST", ORDER) == 1
+        with pytest.raises(UnknownOrder):
+            await client.get_order("XRPUSDT", client_order_id="hh-unknown")
+    assert fake.count("POST", ORDER) == 1
+
+
 # -- unknown outcomes ------------------------------------------------------------------------
 Call = Callable[[BinanceExchange], Awaitable[Any]]
 

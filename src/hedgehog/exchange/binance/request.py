@@ -54,6 +54,20 @@ def limit_order_params(
     ]
 
 
+def market_order_params(symbol: str, side: Side, quantity: Decimal, client_order_id: str) -> Params:
+    """The parameters of `POST /api/v3/order` for a MARKET order of `quantity` (base asset)
+    with a RESULT answer: no `price`, no `timeInForce` (Binance's docs: MARKET takes
+    `quantity` or `quoteOrderQty`)."""
+    return [
+        ("symbol", symbol),
+        ("side", Side(side).value),
+        ("type", "MARKET"),
+        ("quantity", fmt(quantity)),
+        ("newClientOrderId", client_order_id),
+        ("newOrderRespType", "RESULT"),
+    ]
+
+
 def order_ref_params(symbol: str, client_order_id: str | None, order_id: int | None) -> Params:
     """The parameters naming one order for `GET` and `DELETE /api/v3/order`."""
     if client_order_id is None and order_id is None:

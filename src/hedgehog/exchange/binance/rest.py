@@ -48,7 +48,13 @@ from hedgehog.exchange.binance import api_errors, signing, wire
 from hedgehog.exchange.binance.api_errors import expect_list, expect_object, unknown_outcome
 from hedgehog.exchange.binance.keys import Signer, make_signer
 from hedgehog.exchange.binance.pacing import USED_WEIGHT_1M, Pacer, RateLimitStatus
-from hedgehog.exchange.binance.request import Params, lay_out, limit_order_params, order_ref_params
+from hedgehog.exchange.binance.request import (
+    Params,
+    lay_out,
+    limit_order_params,
+    market_order_params,
+    order_ref_params,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +85,8 @@ def _wall_clock() -> float:
 
 
 class BinanceExchange:
-    """Binance spot over REST, as an `Exchange` (LIMIT GTC orders with client order ids)."""
+    """Binance spot over REST, as an `Exchange` (LIMIT GTC and MARKET orders with client
+    order ids)."""
 
     def __init__(
         self,
@@ -357,6 +364,22 @@ class BinanceExchange:
         outcome is unknown: then query `client_order_id` before doing anything else.
         """
         params = limit_order_params(symbol, side, price, quantity, client_order_id)
+        return await self._new_order(symbol, client_order_id, params)
+
+    async def place_market_order(
+        self, symbol: str, side: Side, quantity: Decimal, client_order_id: str
+    ) -> Order:
+        """Place a MARKET order for `quantity` (POST /api/v3/order, `type=MARKET`, RESULT
+        answer: its status, `executedQty` and `cummulativeQuoteQty`; its `price` is 0).
+
+        Raises like `place_limit_order`: `ExchangeUnavailable` means the outcome is unknown,
+        and the order is never sent again here; query `client_order_id`.
+        """
+        params = market_order_params(symbol, side, quantity, client_order_id)
+        return await self._new_order(symbol, client_order_id, params)
+
+    async def _new_order(self, symbol: str, client_order_id: str, params: Params) -> Order:
+        """POST one new order (never repeated) and read the order it answers with."""
         try:
             data = await self._request("POST", "/api/v3/order", params, signed=True)
         except ExchangeUnavailable as exc:

@@ -110,6 +110,15 @@ def parse_order(data: Mapping[str, Any]) -> Order:
     )
 
 
+def shown_price(order: Order) -> str:
+    """An order's `price` as Binance shows it: a MARKET order has none ("0.00000000"; the
+    matching engine keeps its fill price there, `cummulativeQuoteQty` says what it made)."""
+    return MARKET_PRICE if order.order_type == "MARKET" else format(order.price, "f")
+
+
+MARKET_PRICE = "0.00000000"
+
+
 def format_order(order: Order, *, transact: bool = False) -> dict[str, Any]:
     """An order as Binance shows it (`transact=True`: the shape of a new-order RESULT)."""
     data: dict[str, Any] = {
@@ -117,7 +126,7 @@ def format_order(order: Order, *, transact: bool = False) -> dict[str, Any]:
         "orderId": order.order_id,
         "orderListId": -1,
         "clientOrderId": order.client_order_id,
-        "price": format(order.price, "f"),
+        "price": shown_price(order),
         "origQty": format(order.orig_qty, "f"),
         "executedQty": format(order.executed_qty, "f"),
         "cummulativeQuoteQty": format(order.cumulative_quote_qty, "f"),
@@ -305,7 +314,7 @@ def format_execution_report(update: OrderUpdate, trade_id: int | None = None) ->
         "o": o.order_type,
         "f": o.time_in_force or "GTC",
         "q": format(o.orig_qty, "f"),
-        "p": format(o.price, "f"),
+        "p": shown_price(o),
         "P": "0",
         "F": "0",
         "g": -1,

@@ -11,6 +11,12 @@ who pays the commission and how much of an order a trade fills:
 - With `Rules.taker` (Binance), a LIMIT order crossing the last trade price fills at once at
   that price as taker; MARKET orders and crossing IOC/FOK orders always do. LIMIT_MAKER orders
   that would cross are refused.
+- MARKET orders, under any rules: filled whole at once, as taker (`taker_fee`), at the price
+  of the last trade this engine processed (`on_trade`), whatever its quantity, under a trade
+  id one past the last one seen; refused before the symbol's first trade. In a backtest a
+  MARKET order placed while a trade is delivered (a trader reacting to it) thus fills at that
+  trade's price: the replay delivers that trade skipping ahead or not, so the fill is the same
+  with `--every-tick` and chaos kills (which fall between trades).
 
 Client order ids are unique among open orders only, as on Binance. Resting orders never match
 each other. Per symbol the best buy and best sell prices are cached, so a trade that crosses

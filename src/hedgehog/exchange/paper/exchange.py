@@ -41,7 +41,8 @@ def _drop(topic: str, message: object) -> None:
 
 
 class PaperExchange:
-    """An `Exchange` that matches resting LIMIT orders against trades fed to `process_trade`.
+    """An `Exchange` that matches resting LIMIT orders against trades fed to `process_trade`;
+    MARKET orders fill at once at the last trade's price.
 
     The engine's `Rules` decide the money rules: `hedgehog run --exchange paper` uses Binance's
     (commission in the received asset, volume fills, crossing orders fill at once), backtests
@@ -80,13 +81,31 @@ class PaperExchange:
         order, fills = self.engine.submit(
             symbol, side, "LIMIT", quantity, client_order_id, self._now_ms(), price
         )
+        self._announce(order, fills)
+        return order
+
+    async def place_market_order(
+        self, symbol: str, side: Side, quantity: Decimal, client_order_id: str
+    ) -> Order:
+        """Place a MARKET order: it takes liquidity at once, filled whole as taker at the price
+        of the last trade the engine processed (`engine.submit`, "MARKET"); publish its NEW
+        update, then its fill. Refused (`OrderRejected`) before the symbol's first trade, like
+        any order failing the filters or the balance."""
+        order, fills = self.engine.submit(
+            symbol, side, "MARKET", quantity, client_order_id, self._now_ms()
+        )
+        self._announce(order, fills)
+        return order
+
+    def _announce(self, order: Order, fills: list[OrderUpdate]) -> None:
+        """Publish a new order's NEW update, then its immediate fills (or expiry)."""
+        symbol = order.symbol
         topic = orders_topic(symbol)
         new = replace(order, status=OrderStatus.NEW, executed_qty=ZERO, cumulative_quote_qty=ZERO)
         quote = self.engine.assets(symbol)[1]
         self._publish(topic, OrderUpdate(new, ZERO, ZERO, ZERO, quote, order.time))
         for update in fills:
             self._publish(topic, update)
-        return order
 
     async def order_fills(self, symbol: str, order_id: int) -> list[Fill]:
         """The fills of a remembered order, each with its commission."""
