@@ -15,8 +15,11 @@ from aiohttp import web
 
 from hedgehog.config import Settings
 from hedgehog.control.server import build_app, serve
+from hedgehog.core.decimals import fmt
+from hedgehog.core.types import TradeEvent
 from hedgehog.dashboard import Dashboard
 from hedgehog.live.node import LiveNode
+from hedgehog.market.bars import Bar, BarAggregator
 from hedgehog.naive.context import leader_name
 from hedgehog.naive.settings import TradingSettings
 from hedgehog.simulator import SimulatorHandle, start_simulator
@@ -46,9 +49,39 @@ class Rig:
 
     def next_second(self) -> None:
         """Move the simulator's trade clock a second ahead: the next trade falls in a later
-        second of trade time, where the observer keeps a new price point (it samples once a
-        second of trade time), without the test sleeping a second."""
+        second of trade time (a new 1 s price bar, a new PnL point: the observer samples PnL
+        once a second of trade time), without the test sleeping a second."""
         self.ahead_ms += 1_050
+
+    async def trades_made(self, symbol: str = SYMBOL) -> list[TradeEvent]:
+        """The symbol's public trades as the simulator made and streamed them."""
+        async with self.http.get(
+            f"{self.sim.url}/api/v3/trades", params={"symbol": symbol, "limit": "1000"}
+        ) as resp:
+            assert resp.status == 200, await resp.text()
+            rows = await resp.json()
+        return [
+            TradeEvent(
+                symbol,
+                t["id"],
+                Decimal(t["price"]),
+                Decimal(t["qty"]),
+                t["time"],
+                t["isBuyerMaker"],
+            )
+            for t in rows
+        ]
+
+    async def bars_of_trades(self, interval: str, symbol: str = SYMBOL) -> list[list[Any]]:
+        """`BarAggregator`'s bars of the trades made (the open one last), as the dashboard's
+        rows: [open time, open, high, low, close]."""
+        aggregator = BarAggregator(symbol, interval)
+        bars: list[Bar] = []
+        for trade in await self.trades_made(symbol):
+            bars += aggregator.add(trade)
+        last = aggregator.flush()
+        bars += [last] if last is not None else []
+        return [[b.open_time, fmt(b.open), fmt(b.high), fmt(b.low), fmt(b.close)] for b in bars]
 
     @property
     def page_url(self) -> str:

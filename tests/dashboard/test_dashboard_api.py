@@ -150,7 +150,7 @@ async def test_overview_shape(rig: Rig) -> None:
 async def test_symbol_detail_has_series_fills_and_cycles(rig: Rig) -> None:
     await rig.trade("1.0000")
     await eventually(lambda: rig.first("buy").get("status") == "NEW")
-    rig.next_second()  # the observer samples prices once a second of trade time
+    rig.next_second()  # a new 1 s bar
     await rig.trade("0.9999", qty="100")  # fills the whole buy
     await eventually(lambda: rig.first("sell").get("status") == "NEW")
     sell = rig.first("sell")["price"]
@@ -165,7 +165,9 @@ async def test_symbol_detail_has_series_fills_and_cycles(rig: Rig) -> None:
 
     body = await eventually(detail_with_a_cycle, what="the cycle in the symbol's detail")
     assert body["symbol"] == SYMBOL
-    assert [Decimal(p[1]) for p in body["prices"]] == [1, Decimal("0.9999"), Decimal("1.01")]
+    assert body["interval"] == "1s"  # less than a few minutes of trades: 1 s bars
+    assert [Decimal(b[4]) for b in body["bars"]] == [1, Decimal("0.9999"), Decimal("1.01")]
+    assert body["bars"] == await rig.bars_of_trades("1s")  # the aggregator's bars, exactly
     assert all(len(p) == 3 for p in body["pnl"])
     sides = [(f["side"], f["price"]) for f in body["fills"]]
     assert sides == [("BUY", "0.9999"), ("SELL", sell)], json.dumps(body["fills"])
@@ -224,26 +226,41 @@ async def test_event_stream_sends_a_snapshot_then_diffs(rig: Rig) -> None:
         assert {"tree", "node", f"symbol:{SYMBOL}"} <= set(first["sections"])
         assert first["series"] == {}
         await rig.trade("1.0000")
-        prices: list[Any] = []
+        bars: dict[int, list[Any]] = {}  # the page's bars: a bar sent again replaces its time's
         fills: list[Any] = []
         versions = [first["version"]]
+
+        async def next_update() -> dict[str, Any]:
+            name, update = await read_event(resp)
+            assert name == "update" and update["version"] > versions[-1]
+            versions.append(update["version"])
+            assert set(update["sections"]) <= set(first["sections"]) | {"symbol:ETHUSDT"}
+            new: dict[str, Any] = update["series"].get(SYMBOL, {})
+            sent = new.get("bars", [])
+            times = [b[0] for b in sent]
+            assert times == sorted(set(times))  # in order, each bar once per update
+            if sent and bars:  # only the last bar again (when it changed) and newer ones
+                assert times[0] >= max(bars)
+                assert times[0] > max(bars) or sent[0] != bars[max(bars)]
+            bars.update({b[0]: b for b in sent})
+            return new
+
         async with asyncio.timeout(30):  # a bound for a stuck stream; updates come every 0.1 s
-            while not (prices and fills):
-                name, update = await read_event(resp)
-                assert name == "update" and update["version"] > versions[-1]
-                versions.append(update["version"])
-                assert set(update["sections"]) <= set(first["sections"]) | {"symbol:ETHUSDT"}
-                new = update["series"].get(SYMBOL, {})
-                prices += new.get("prices", [])
-                if prices and not fills and rig.first("buy").get("status") == "NEW":
+            while not (bars and fills):
+                new = await next_update()
+                if bars and not fills and rig.first("buy").get("status") == "NEW":
                     rig.next_second()
                     await rig.trade("0.9999", qty="100")  # fills the whole buy
                 fills += new.get("fills", [])
-        assert Decimal(prices[0][1]) == 1
-        assert fills and fills[0]["side"] == "BUY" and fills[0]["price"] == "0.9999"
-        # points are sent once: no duplicate times
-        times = [p[0] for p in prices]
-        assert times == sorted(set(times))
+            assert fills and fills[0]["side"] == "BUY" and fills[0]["price"] == "0.9999"
+            last = (await rig.trades_made())[-1].trade_time
+            rig.sim.market.now_ms = lambda: last  # the same second: the open bar changes
+            await rig.trade("0.9998")
+            expected = await rig.bars_of_trades("1s")
+            assert len(expected) == 2 and expected[-1][2:] == ["0.9999", "0.9998", "0.9998"]
+            while [bars[t] for t in sorted(bars)] != expected:
+                await next_update()
+        assert Decimal(bars[min(bars)][4]) == 1
 
 
 async def test_streams_are_capped(rig: Rig) -> None:
@@ -313,28 +330,39 @@ async def test_warnings_and_crashes_are_shown(rig: Rig) -> None:
 
 def test_client_diffs_and_fills_are_sent_once() -> None:
     fill = {"time": 1000, "side": "BUY", "price": "1", "qty": "5", "client_order_id": "X-t1-0B"}
-    s1 = Snapshot(
-        1, 0.0, {"tree": "{}", "node": '{"now":1}'}, {"X": Series([(1000, "1")], [], [fill])}
-    )
+    bar = (1000, "1", "1", "1", "1")
+    s1 = Snapshot(1, 0.0, {"tree": "{}", "node": '{"now":1}'}, {"X": Series([bar], [], [fill])})
     client = Client()
     first = json.loads(client.first(s1))
     assert first["sections"] == {"tree": {}, "node": {"now": 1}} and first["series"] == {}
     assert client.update(s1) is None  # nothing new
     late = {**fill, "time": 999, "client_order_id": "X-t2-0B"}  # out of order, within slack
+    grown = (1000, "1", "1.5", "1", "1.5")  # the bar in progress changed, then closed
+    bars = [grown, (2000, "2", "2", "2", "2")]
     s2 = Snapshot(
         2,
         1.0,
         {"tree": "{}", "node": '{"now":2}', "symbol:Y": "{}"},
-        {"X": Series([(1000, "1"), (2000, "2")], [(2000, "0", "0")], [fill, late])},
+        {"X": Series(bars, [(2000, "0", "0")], [fill, late])},
     )
     update = json.loads(client.update(s2) or "")
     assert update["sections"] == {"node": {"now": 2}, "symbol:Y": {}}
-    assert update["series"] == {"X": {"prices": [[2000, "2"]], "pnl": [[2000, "0", "0"]],
+    assert update["series"] == {"X": {"bars": [list(b) for b in bars], "pnl": [[2000, "0", "0"]],
                                       "fills": [late]}}  # fmt: skip
     s3 = Snapshot(3, 2.0, {"tree": "{}", "node": '{"now":2}'}, s2.series)
     assert json.loads(client.update(s3) or "") == {
         "version": 3, "sections": {}, "series": {}, "gone": ["symbol:Y"]
     }  # fmt: skip
+    # the open bar changes: only it is sent again; a new interval: all the bars, with it
+    moved = [bars[0], (2000, "2", "2.1", "2", "2.1")]
+    s4 = Snapshot(4, 3.0, s3.sections, {"X": Series(moved, s2.series["X"].pnl, [fill, late])})
+    assert json.loads(client.update(s4) or "")["series"] == {"X": {"bars": [list(moved[1])]}}
+    minutes = [(0, "1", "2.1", "1", "2.1")]
+    s5 = Snapshot(5, 4.0, s3.sections, {"X": Series(minutes, [], [], "1m")})
+    assert json.loads(client.update(s5) or "")["series"] == {
+        "X": {"interval": "1m", "bars": [list(minutes[0])]}
+    }
+    assert client.update(s5) is None
 
 
 def test_trader_of_a_client_order_id() -> None:

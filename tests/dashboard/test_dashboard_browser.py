@@ -1,6 +1,7 @@
 """The dashboard in a real headless Chromium (Playwright's Python API, the system's Chromium):
 the live tree, a trader's state, killing it from the page (it comes back with the same id and
-state), a symbol's chart and controls, its settings with the server's validation message.
+state), a symbol's chart (the bars of the trades fed) and controls, its settings with the
+server's validation message.
 
 Skipped when Playwright or Chromium is absent (CI installs both: `apt-get install chromium`,
 `pip install playwright`; Playwright's own browser download is never used)."""
@@ -137,7 +138,7 @@ async def test_symbol_view_chart_settings_and_stop(rig: Rig, browser: Browser) -
     assert "t1" in await browser.text("#sym-traders")
     assert "0.9999" in await browser.text("#sym-orders")
     # the price chart draws the trades (and our open order) once loaded
-    rig.next_second()  # the observer keeps a price a second (of trade time)
+    rig.next_second()  # the next trade opens a new 1 s bar
     await rig.trade("0.9999", qty="100")  # fills the buy: a fill marker, then a sell
     await eventually(lambda: rig.first("sell").get("status") == "NEW")
     await browser.until(
@@ -147,6 +148,22 @@ async def test_symbol_view_chart_settings_and_stop(rig: Rig, browser: Browser) -
         " if (d[i + 2] > 200 && d[i] < 80 && d[i + 3] > 0) blue++; return blue > 20; }"
     )
     await browser.until("() => document.getElementById('sym-orders').innerText.includes('SELL')")
+    # what the chart draws is `BarAggregator`'s 1 s bars of the trades fed, exactly
+    expected = await rig.bars_of_trades("1s")
+    assert [b[4] for b in expected] == ["1", "0.9999"]
+    await browser.until(
+        "(want) => { const p = document.getElementById('price-chart')._plot;"
+        " return !!p && JSON.stringify(p.bars) === JSON.stringify(want); }",
+        expected,
+    )
+    drawn = await page.evaluate(
+        "() => { const p = document.getElementById('price-chart')._plot;"
+        " return {interval: p.interval, boxes: p.ranges[0].pts, closes: p.lines[0].pts}; }"
+    )
+    assert drawn["interval"] == "1s"
+    assert await page.locator("#price-title").text_content() == "Price · 1s bars"
+    assert drawn["boxes"] == [[b[0], b[0] + 1000, float(b[3]), float(b[2])] for b in expected]
+    assert drawn["closes"] == [[b[0] + 1000, float(b[4])] for b in expected]
 
     # settings: the form shows the stored row's strategy and its fields (any strategy's);
     # a bad value shows the server's message

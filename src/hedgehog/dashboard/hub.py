@@ -4,6 +4,11 @@ A `Hub` computes the node's snapshot on demand, at most once per `interval` seco
 someone asks, and every client shares it (each section is JSON-encoded once). A `Client` is one
 event stream's memory: `first` gives the full snapshot, `update` only the sections that changed
 and the series' new points since its last message (None: nothing new).
+
+Price bars change while they are open: an update sends the bars opened after the last one
+sent, and that last one again when it changed (the page replaces a bar of the same open
+time). When a symbol's bars change interval (1 s to 1 min), the update sends them all with
+`"interval"` and the page replaces its bars.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +51,7 @@ class Client:
     """What one event stream has sent so far."""
 
     sections: dict[str, str] = field(default_factory=dict)
-    price_time: dict[str, int] = field(default_factory=dict)
+    bars_sent: dict[str, tuple[str, snap.Row | None]] = field(default_factory=dict)
     pnl_time: dict[str, int] = field(default_factory=dict)
     fill_time: dict[str, int] = field(default_factory=dict)
     fill_keys: dict[str, dict[tuple[str, int, str], int]] = field(default_factory=dict)
@@ -57,7 +62,7 @@ class Client:
         self.sections = dict(s.sections)
         self.version = s.version
         for symbol, series in s.series.items():
-            self.price_time[symbol] = series.prices[-1][0] if series.prices else -1
+            self.bars_sent[symbol] = (series.interval, series.bars[-1] if series.bars else None)
             self.pnl_time[symbol] = series.pnl[-1][0] if series.pnl else -1
             self.fill_time[symbol] = -1
             self.fill_keys[symbol] = {}
@@ -70,12 +75,7 @@ class Client:
         gone = [k for k in self.sections if k not in s.sections]
         points: dict[str, dict[str, list[Any]]] = {}
         for symbol, series in s.series.items():
-            new: dict[str, list[Any]] = {}
-            last = self.price_time.get(symbol, -1)
-            prices = series.prices[bisect_right(series.prices, last, key=lambda p: p[0]) :]
-            if prices:
-                new["prices"] = prices
-                self.price_time[symbol] = prices[-1][0]
+            new: dict[str, Any] = self._new_bars(symbol, series)
             last = self.pnl_time.get(symbol, -1)
             pnl = series.pnl[bisect_right(series.pnl, last, key=lambda p: p[0]) :]
             if pnl:
@@ -93,6 +93,22 @@ class Client:
         for k in gone:
             del self.sections[k]
         return _message(s.version, changed, points, gone)
+
+    def _new_bars(self, symbol: str, series: snap.Series) -> dict[str, Any]:
+        """`{"bars": [...]}` not sent yet (with `"interval"` when it changed: all of them)."""
+        interval, last = self.bars_sent.get(symbol, (None, None))
+        bars = series.bars
+        if not bars:
+            return {}
+        self.bars_sent[symbol] = (series.interval, bars[-1])
+        if interval != series.interval:
+            return {"interval": series.interval, "bars": bars}
+        if last is None:
+            return {"bars": bars}
+        new = bars[bisect_left(bars, last[0], key=lambda b: b[0]) :]
+        if new and new[0] == last:  # the last bar sent, unchanged
+            new = new[1:]
+        return {"bars": new} if new else {}
 
     def _new_fills(self, symbol: str, fills: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Fills not sent yet. Fills come nearly in time order: those up to FILL_SLACK_MS

@@ -84,7 +84,8 @@ class Dashboard:
             )
         series = s.series.get(symbol, snap.Series([], [], []))
         body = json.loads(section)
-        body.update(version=s.version, prices=series.prices, pnl=series.pnl, fills=series.fills)
+        body.update(version=s.version, interval=series.interval, bars=series.bars)
+        body.update(pnl=series.pnl, fills=series.fills)
         return web.json_response(body, dumps=dumps)
 
     async def process(self, request: web.Request) -> web.Response:

@@ -10,10 +10,12 @@ Sections (each diffed on its own by the event stream):
     node             clock, exchange and stream status, balances, totals, errors, warnings
     symbol:<SYMBOL>  status, PnL, settings, traders, open orders, completed cycles
 
-Series (sent incrementally): per symbol, recent prices `[t, price]`, PnL `[t, realised,
-unrealised]` and our fills (`{time, side, price, qty, client_order_id}`); times are the
-exchange's trade times in milliseconds. Orders, fills and completed cycles are put in this
-shape by `hedgehog.dashboard.orders`.
+Series (sent incrementally): per symbol, recent price bars `[open time, open, high, low,
+close]` of `interval` ("1s" while the observer has seen less than a few minutes of trades,
+then "1m"; folded from every trade by `hedgehog.market.bars.BarAggregator`, the last one in
+progress), PnL `[t, realised, unrealised]` and our fills (`{time, side, price, qty,
+client_order_id}`); times are the exchange's trade times in milliseconds. Orders, fills and
+completed cycles are put in this shape by `hedgehog.dashboard.orders`.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from hedgehog.exchange.base import Balance
 from hedgehog.live.node import FEED, LiveNode
 from hedgehog.naive.context import leader_name
 from hedgehog.naive.leader import traders_of
+from hedgehog.naive.observer import SymbolView
 
 WARNINGS_KEPT = 50
 TEXT_LIMIT = 500  # characters of a log message or an error kept
@@ -70,11 +73,22 @@ def recent_log() -> RecentLog:
     return _recent
 
 
+Row = tuple[int, str, str, str, str]  # a price bar: open time (ms), open, high, low, close
+
+
 @dataclass
 class Series:
-    prices: list[tuple[int, str]]
+    bars: list[Row]
     pnl: list[tuple[int, str, str]]
     fills: list[dict[str, Any]]
+    interval: str = "1s"
+
+
+def bar_rows(view: SymbolView) -> list[Row]:
+    """The view's price bars as rows of exact decimal strings, oldest first."""
+    return [
+        (b.time, fmt(b.open), fmt(b.high), fmt(b.low), fmt(b.close)) for b in view.prices.bars()
+    ]
 
 
 @dataclass
@@ -204,7 +218,7 @@ def series(live: LiveNode, cache: FillCache) -> dict[str, Series]:
     if observer is None:
         return {}
     return {
-        symbol: Series(list(view.prices), list(view.pnl), cache.get(view)[0])
+        symbol: Series(bar_rows(view), list(view.pnl), cache.get(view)[0], view.prices.interval)
         for symbol, view in observer.views.items()
     }
 

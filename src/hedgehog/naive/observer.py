@@ -1,7 +1,13 @@
 """The observer: a read-only process that follows symbols' trades and order updates and keeps
-what people watch — last price, recent prices, our orders and fills, completed cycles,
+what people watch — last price, recent price bars, our orders and fills, completed cycles,
 realised and unrealised PnL over time. The live view and the dashboard read it; it changes
 nothing, so it can never disturb trading.
+
+Prices are bars folded from every trade by `hedgehog.market.bars.BarAggregator`, the rule
+that makes the simulator's klines, the strategies' bars and the backtest report's charts: 1 s
+bars while the symbol has less than SECONDS_SPAN_MS of trade time, 1 min bars after that (the
+1 s ones then dropped). Memory is bounded as before: the last RECENT_BARS closed bars, each
+kept as a `PriceBar` (its open time and exact OHLC, not the volumes the chart never shows).
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from hedgehog.core.client_ids import cycle_key
 from hedgehog.core.decimals import ZERO, fmt
@@ -23,12 +29,69 @@ from hedgehog.core.types import (
     orders_topic,
     trade_topic,
 )
+from hedgehog.market.bars import Bar, BarAggregator
 from hedgehog.naive.messages import Watch
 from hedgehog.runtime import Process
 from hedgehog.runtime.pubsub import PubSub
 
-RECENT = 2_000  # recent trades kept per symbol (for charts)
+RECENT = 2_000  # recent fills and PnL points kept per symbol (for charts)
+RECENT_BARS = 1_440  # closed price bars kept per symbol: a day of 1 min bars
 SAMPLE_MS = 1_000  # PnL sampled at most once a second of trade time
+SECONDS_SPAN_MS = 5 * 60_000  # less trade time seen than this: 1 s bars, else 1 min bars
+
+
+class PriceBar(NamedTuple):
+    """What a price chart draws of a `Bar`: its interval's open time (ms) and exact OHLC."""
+
+    time: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+
+    @classmethod
+    def of(cls, bar: Bar) -> PriceBar:
+        return cls(bar.open_time, bar.open, bar.high, bar.low, bar.close)
+
+
+class PriceBars:
+    """One symbol's recent bars: 1 s bars until SECONDS_SPAN_MS of trade time has passed since
+    its first trade seen, then 1 min bars; the last RECENT_BARS closed ones and the open one."""
+
+    __slots__ = ("_closed", "_first", "_minutes", "_seconds", "_seconds_closed")
+
+    def __init__(self, symbol: str) -> None:
+        self._first: int | None = None
+        self._minutes = BarAggregator(symbol, "1m")
+        self._closed: deque[PriceBar] = deque(maxlen=RECENT_BARS)
+        self._seconds: BarAggregator | None = BarAggregator(symbol, "1s")
+        self._seconds_closed: deque[PriceBar] = deque(maxlen=SECONDS_SPAN_MS // 1_000 + 1)
+
+    def add(self, trade: TradeEvent) -> None:
+        """Fold one trade of the symbol (in the order they arrive)."""
+        if self._first is None:
+            self._first = trade.trade_time
+        self._closed.extend(map(PriceBar.of, self._minutes.add(trade)))
+        seconds = self._seconds
+        if seconds is None:
+            return
+        if trade.trade_time - self._first >= SECONDS_SPAN_MS:  # enough for minutes: for good
+            self._seconds = None
+            self._seconds_closed.clear()
+            return
+        self._seconds_closed.extend(map(PriceBar.of, seconds.add(trade)))
+
+    @property
+    def interval(self) -> str:
+        """The interval shown: "1s" or "1m"."""
+        return "1m" if self._seconds is None else "1s"
+
+    def bars(self) -> list[PriceBar]:
+        """The bars shown, oldest first: the closed ones kept, then the one in progress."""
+        aggregator = self._seconds or self._minutes
+        closed = self._closed if self._seconds is None else self._seconds_closed
+        current = aggregator.current
+        return [*closed, *([PriceBar.of(current)] if current is not None else [])]
 
 
 @dataclass
@@ -38,7 +101,7 @@ class SymbolView:
     last_price: Decimal | None = None
     last_time: int = 0
     trades: int = 0
-    prices: deque[tuple[int, str]] = field(default_factory=lambda: deque(maxlen=RECENT))
+    prices: PriceBars = field(init=False)
     orders: dict[str, Order] = field(default_factory=dict)
     fills: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=RECENT))
     filled_buys: dict[str, Order] = field(default_factory=dict)  # cycle key -> buy
@@ -46,6 +109,9 @@ class SymbolView:
     realised: Decimal = ZERO
     fees: Decimal = ZERO
     pnl: deque[tuple[int, str, str]] = field(default_factory=lambda: deque(maxlen=RECENT))
+
+    def __post_init__(self) -> None:
+        self.prices = PriceBars(self.symbol)
 
     def unrealised(self) -> Decimal:
         if self.last_price is None:
@@ -94,9 +160,9 @@ class Observer(Process):
                 return
             view.last_price = message.price
             view.trades += 1
+            view.prices.add(message)
             if message.trade_time - view.last_time >= SAMPLE_MS:
                 view.last_time = message.trade_time
-                view.prices.append((message.trade_time, str(message.price)))
                 view.pnl.append((message.trade_time, fmt(view.realised), fmt(view.unrealised())))
         elif type(message) is OrderUpdate:
             self._on_update(message)

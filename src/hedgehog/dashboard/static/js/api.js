@@ -5,6 +5,9 @@
  * send headers, has it in its URL: a "snapshot" with every section, then an "update" per
  * interval with the sections that changed and new points of each symbol's series. A symbol's
  * full series come from /api/symbol/{symbol} when its tab opens (loadSymbol).
+ * Price bars ([open time, open, high, low, close], decimal strings, of `interval`: 1s or 1m)
+ * are folded by the node from every trade; the last one is in progress, so a bar whose open
+ * time is the last one's replaces it, and bars of a new interval replace them all.
  */
 import { $, toast } from "./dom.js";
 import { S, schedule, sym } from "./state.js";
@@ -57,16 +60,20 @@ export function connect() {
 }
 
 function seriesOf(name) {
-  return (S.series[name] ||= { prices: [], pnl: [], fills: [], keys: new Set(), loaded: false });
+  return (S.series[name] ||= { bars: [], interval: null, pnl: [], fills: [], keys: new Set(), loaded: false });
 }
 function addPoints(name, pts) {
   const s = S.series[name];
   if (!s || !s.loaded) return; // loaded in full when its tab opens
-  for (const kind of ["prices", "pnl"]) {
-    const arr = s[kind];
-    for (const p of pts[kind] || []) if (!arr.length || p[0] > arr[arr.length - 1][0]) arr.push(p);
-    if (arr.length > MAX_POINTS) arr.splice(0, arr.length - MAX_POINTS);
+  if (pts.interval && pts.interval !== s.interval) { s.interval = pts.interval; s.bars = []; }
+  for (const b of pts.bars || []) {
+    const last = s.bars[s.bars.length - 1];
+    if (last && b[0] === last[0]) s.bars[s.bars.length - 1] = b; // the bar in progress, updated
+    else if (!last || b[0] > last[0]) s.bars.push(b);
   }
+  if (s.bars.length > MAX_POINTS) s.bars.splice(0, s.bars.length - MAX_POINTS);
+  for (const p of pts.pnl || []) if (!s.pnl.length || p[0] > s.pnl[s.pnl.length - 1][0]) s.pnl.push(p);
+  if (s.pnl.length > MAX_POINTS) s.pnl.splice(0, s.pnl.length - MAX_POINTS);
   for (const f of pts.fills || []) {
     const key = f.client_order_id + "|" + f.time + "|" + f.qty;
     if (!s.keys.has(key)) { s.keys.add(key); s.fills.push(f); }
@@ -77,7 +84,7 @@ export async function loadSymbol(name) {
   try {
     const d = await api("GET", "/api/symbol/" + encodeURIComponent(name));
     const s = seriesOf(name);
-    s.prices = d.prices; s.pnl = d.pnl; s.fills = d.fills;
+    s.bars = d.bars; s.interval = d.interval; s.pnl = d.pnl; s.fills = d.fills;
     s.keys = new Set(d.fills.map((f) => f.client_order_id + "|" + f.time + "|" + f.qty));
     s.loaded = true;
     schedule();

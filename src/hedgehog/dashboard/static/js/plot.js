@@ -2,6 +2,8 @@
  *
  * drawPlot(canvas, {
  *   lines: [{pts: [[t, v], ...], color, width, dash, label}],   t in ms, v a number
+ *   ranges: [{pts: [[t0, t1, low, high], ...], color, label}],  a box per bar: its interval
+ *                                                                and its low-high range
  *   marks: [{t, v, color, shape: "up" | "down", label}],
  *   hlines: [{v, color, label}],
  *   zero: true,                 // emphasise y = 0
@@ -60,7 +62,8 @@ export function drawPlot(canvas, opts) {
   g.font = PLOT_FONT;
   const fmt = opts.fmt || ((v) => String(v));
   const lines = (opts.lines || []).filter((l) => l.pts && l.pts.length);
-  if (!lines.length) {
+  const ranges = (opts.ranges || []).filter((r) => r.pts && r.pts.length);
+  if (!lines.length && !ranges.length) {
     g.fillStyle = "#8a94a3";
     g.textAlign = "center";
     g.fillText(opts.empty || "no data yet", W / 2, H / 2);
@@ -71,6 +74,11 @@ export function drawPlot(canvas, opts) {
     t0 = Math.min(t0, l.pts[0][0]);
     t1 = Math.max(t1, l.pts[l.pts.length - 1][0]);
     for (const p of l.pts) { if (p[1] < v0) v0 = p[1]; if (p[1] > v1) v1 = p[1]; }
+  }
+  for (const r of ranges) {
+    t0 = Math.min(t0, r.pts[0][0]);
+    t1 = Math.max(t1, r.pts[r.pts.length - 1][1]);
+    for (const p of r.pts) { if (p[2] < v0) v0 = p[2]; if (p[3] > v1) v1 = p[3]; }
   }
   const marks = (opts.marks || []).filter((m) => m.t >= t0 && m.t <= t1);
   for (const m of marks) { v0 = Math.min(v0, m.v); v1 = Math.max(v1, m.v); }
@@ -132,6 +140,14 @@ export function drawPlot(canvas, opts) {
       g.fillText(h.label, left + 4, y - 2);
     }
   }
+  // bars: a box over each interval (a tenth left free each side), from low to high, 1 px at least
+  for (const r of ranges) {
+    g.fillStyle = r.color;
+    for (const p of r.pts) {
+      const x0 = X(p[0]), x1 = X(p[1]), gap = (x1 - x0) * 0.1, yh = Y(p[3]), yl = Y(p[2]);
+      g.fillRect(x0 + gap, yh, Math.max(1, x1 - x0 - 2 * gap), Math.max(1, yl - yh));
+    }
+  }
   // lines
   for (const l of lines) {
     g.strokeStyle = l.color; g.lineWidth = l.width || 1.6; g.lineJoin = "round";
@@ -164,6 +180,10 @@ export function drawPlot(canvas, opts) {
     g.strokeStyle = "#9aa3af"; g.lineWidth = 1;
     g.beginPath(); g.moveTo(Math.round(hx) + 0.5, top); g.lineTo(Math.round(hx) + 0.5, top + ph); g.stroke();
     const rows = [clock(t, true)];
+    for (const r of ranges) {
+      const p = r.pts.find((q) => q[0] <= t && t < q[1]);
+      if (p) rows.push((r.label || "") + " " + fmt(p[2]) + " – " + fmt(p[3]));
+    }
     for (const l of lines) {
       let lo = 0, hi = l.pts.length - 1;
       while (lo < hi) { const mid = (lo + hi) >> 1; if (l.pts[mid][0] < t) lo = mid + 1; else hi = mid; }

@@ -4,6 +4,8 @@
  * renderSymbol(name) builds the view once per symbol (buildSymbolView) and then only fills its
  * parts in, so the form being edited and the canvases survive each update. The charts come from
  * the series api.js keeps (loaded in full when the tab opens, then extended by the stream).
+ * The price chart draws the node's bars (1 s, or 1 min after a few minutes of trades) as a
+ * low–high box over each interval and a line through their closes at the intervals' ends.
  */
 import { loadSettings, settingsCard, symbolActions, updateButtons } from "./controls.js";
 import { $, fill, h, hhmmss, money, signed, stat, table } from "./dom.js";
@@ -22,8 +24,8 @@ function buildSymbolView(name) {
       h("div", { class: "stats", id: "sym-stats" }),
       h("div", { class: "msg danger", id: "sym-errored", "data-testid": "sym-errored" })),
     h("section", { class: "card" },
-      h("div", { class: "card-head" }, h("h2", {}, "Price · recent trades"),
-        h("div", { class: "legend" }, h("span", {}, h("i", { class: "c-price" }), "price"), h("span", {}, h("i", { class: "tri-up" }), "our buys"),
+      h("div", { class: "card-head" }, h("h2", { id: "price-title" }, "Price"),
+        h("div", { class: "legend" }, h("span", {}, h("i", { class: "c-range" }), "low–high"), h("span", {}, h("i", { class: "c-price" }), "close"), h("span", {}, h("i", { class: "tri-up" }), "our buys"),
           h("span", {}, h("i", { class: "tri-down" }), "our sells"), h("span", {}, h("i", { class: "c-order" }), "open orders"))),
       h("canvas", { class: "plot", id: "price-chart" })),
     h("section", { class: "card" },
@@ -91,10 +93,14 @@ export function renderSymbol(name) {
   drawCharts(name, s);
 }
 
+const INTERVAL_MS = { "1s": 1000, "1m": 60000 };
+
 function drawCharts(name, s) {
   const ser = S.series[name];
   const loaded = ser && ser.loaded;
-  const prices = loaded ? ser.prices.map((p) => [p[0], Number(p[1])]) : [];
+  const bars = loaded ? ser.bars : [];
+  const width = INTERVAL_MS[ser && ser.interval] || 1000;
+  $("price-title").textContent = bars.length ? "Price · " + ser.interval + " bars" : "Price";
   const marks = loaded ? ser.fills.map((f) => ({
     t: f.time, v: Number(f.price), color: f.side === "BUY" ? "#16a34a" : "#dc2626",
     shape: f.side === "BUY" ? "up" : "down", label: f.side.toLowerCase() + " " + f.qty + " @ " + f.price,
@@ -103,7 +109,9 @@ function drawCharts(name, s) {
     v: Number(o.price), color: o.side === "BUY" ? "#16a34a" : "#dc2626", label: o.side.toLowerCase() + " " + o.price + " (" + o.trader_id + ")",
   }));
   drawPlot($("price-chart"), {
-    lines: [{ pts: prices, color: "#2563eb", width: 1.6, label: "price" }], marks, hlines,
+    ranges: [{ pts: bars.map((b) => [b[0], b[0] + width, Number(b[3]), Number(b[2])]), color: "#bfdbfe", label: "low–high" }],
+    lines: [{ pts: bars.map((b) => [b[0] + width, Number(b[4])]), color: "#2563eb", width: 1.6, label: "close" }],
+    marks, hlines, bars, interval: ser && ser.interval,
     fmt: (v) => String(+v.toPrecision(8)), empty: loaded ? "waiting for trades…" : "loading…",
   });
   const pnl = loaded ? ser.pnl : [];
