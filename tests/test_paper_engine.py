@@ -588,3 +588,15 @@ def test_a_market_order_fills_the_same_when_the_trades_inside_the_band_are_skipp
     assert fill.last_price == D(prices[-1]) / 10000 and order.executed_qty == D(10)
     assert every.ledger() == skipping.ledger() and every.balances() == skipping.balances()
     assert every.fills("XRPUSDT") == skipping.fills("XRPUSDT")
+
+
+def test_a_market_order_is_not_held_to_the_tick_only_to_the_lot_and_the_notional() -> None:
+    """Binance applies PRICE_FILTER to prices sent; a MARKET order sends none. Old trades (the
+    real day's) lie off today's tick: a MARKET order still fills at such a price."""
+    e = engine()
+    e.on_trade(trade("0.38535"))  # off XRP's tick of 0.0001
+    order, (fill,) = e.submit("XRPUSDT", SELL, "MARKET", D("10"), "m", 2)
+    assert order.status is OrderStatus.FILLED and fill.last_price == D("0.38535")
+    for qty, problem in (("10.05", "step size"), ("2", "MIN_NOTIONAL"), ("0", "LOT_SIZE")):
+        with pytest.raises(OrderRejected, match=problem):
+            e.submit("XRPUSDT", SELL, "MARKET", D(qty), "n", 3)

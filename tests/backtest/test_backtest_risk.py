@@ -9,6 +9,7 @@ import asyncio
 import json
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,13 @@ import pytest
 
 from hedgehog.backtest.report import write_report
 from hedgehog.backtest.runner import BacktestConfig, run_backtest
-from hedgehog.core.filters import parse_exchange_info
+from hedgehog.core.filters import load_exchange_info, parse_exchange_info
 from hedgehog.grid.strategy import GRID
+from hedgehog.market.loaders import load_trades
 from hedgehog.market.synthetic import synthetic_exchange_info, synthetic_trades
 from hedgehog.naive.settings import TradingSettings
 from hedgehog.naive.trader import Trader
+from tests.conftest import shared_data_dir
 
 NAMES = ["S0USDT", "S1USDT"]
 KILLS = 3  # kills of traders, leaders and symbol supervisors: within every intensity
@@ -212,6 +215,7 @@ def test_the_stop_loss_is_the_same_skipping_every_tick_and_under_chaos(seed: int
         for key in ("elapsed_s", "ticks_per_s", "restarts"):
             data.pop(key)
         stops = [o for o in result.ledger if o.client_order_id.endswith("S1")]
+        _check_market_stops(result.ledger, stops, tables)
         runs.append((data, len(stops)))
     (fast, stops), (slow, _), (chaos, _), (off, none), (many, _), (many_slow, _) = runs
     assert fast == slow == chaos
@@ -242,3 +246,46 @@ def test_a_sweep_varies_the_controls() -> None:
     assert runs[("1", "off")]["halted"]["XRPUSDT"].startswith("max loss 1 reached")
     assert runs[("50", "off")]["halted"] == {"XRPUSDT": None}
     assert runs[("50", "0.002")]["orders_placed"] > runs[("50", "off")]["orders_placed"]
+
+
+def _check_market_stops(ledger: list[Any], stops: list[Any], tables: dict[str, Any]) -> None:
+    """The rule of a backtest's MARKET order, exactly: each stop sells at the market, filled
+    whole at once at the price of the trade that fired it, the first trade strictly below
+    buy * (1 - 0.002) from the buy's fill on."""
+    by_id = {o.client_order_id: o for o in ledger}
+    for stop in stops:
+        assert stop.order_type == "MARKET" and stop.status.value == "FILLED"
+        assert stop.executed_qty == stop.orig_qty
+        buy = by_id[stop.client_order_id[:-2] + "B"]
+        threshold = buy.price * (1 - Decimal("0.002"))
+        table = tables[stop.symbol]
+        prices = (Decimal(int(p)) / 10**8 for p in table.price[table.time >= buy.update_time])
+        assert stop.price == next(p for p in prices if p < threshold)  # exact 1e-8 units
+        assert stop.cumulative_quote_qty == stop.price * stop.executed_qty
+
+
+REAL_DAY, REAL_INFO = "XRPUSDT-trades-2019-05-25.zip", "exchangeInfo.json"
+BOOK_LEDGER = "24b4ed0eb5e64f4837ae99b424c3419aff8dea0a980dcac1a7597089b35d8722"
+STOP_LEDGER = "f1e1201fefc3dec2af787a0674d90ec798593163b51121047ecc6b6385645d43"
+
+
+def _real_day(every_tick: bool = False, **params: str) -> Any:
+    data = shared_data_dir(REAL_DAY, REAL_INFO)
+    tables = load_trades([data / REAL_DAY], symbol="XRPUSDT").tables
+    filters = load_exchange_info(data / REAL_INFO)
+    settings = {"XRPUSDT": TradingSettings.parse("XRPUSDT", **params)}
+    config = BacktestConfig(settings, {"XRPUSDT": filters["XRPUSDT"]}, every_tick=every_tick)
+    return asyncio.run(run_backtest(tables, config))
+
+
+@pytest.mark.shared_data
+def test_the_real_day_stops_at_the_market_and_is_unchanged_without_the_stop() -> None:
+    """docs/strategies.md's figures: `--param stop_loss_interval=0.01` on the real day."""
+    assert _real_day().as_json()["ledger_sha256"] == BOOK_LEDGER
+    stopped = _real_day(stop_loss_interval="0.01")
+    data = stopped.as_json()
+    assert data["ledger_sha256"] == STOP_LEDGER
+    assert (data["orders_placed"], data["realised_pnl"]) == (334, "-41.6596950778")
+    stops = [o for o in stopped.ledger if o.order_type == "MARKET"]
+    assert len(stops) == 26 and {o.status.value for o in stops} == {"FILLED"}
+    assert _real_day(True, stop_loss_interval="0.01").as_json()["ledger_sha256"] == STOP_LEDGER

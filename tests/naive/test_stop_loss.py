@@ -1,6 +1,7 @@
 """The naive stop-loss (issue 13): below buy * (1 - stop_loss_interval) the resting sell is
-cancelled and what it held is sold by a LIMIT sell at the triggering trade's price floored
-to the tick (the exchange protocol has no MARKET order). Pure transitions, then the tree.
+cancelled and what it held is sold at the market (`PlaceMarketOrder`; its reference price,
+`stop_at`, is the triggering trade's price floored to the tick). Pure transitions, then the
+tree on the paper exchange (a MARKET order fills at once at the last trade's price).
 
 Settings (`xrp_settings`): buy 10.1 at 0.99 on a trade at 1.0, sell at 0.9929, rebuy below
 0.9405; with stop_loss_interval 0.02 the stop fires strictly below 0.99 * 0.98 = 0.9702.
@@ -11,15 +12,24 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal as D
 
-from hedgehog.core.errors import ExchangeUnavailable
+from hedgehog.core.errors import ExchangeUnavailable, StoreUnavailable
 from hedgehog.core.types import Order, OrderStatus, Side, TradeEvent
 from hedgehog.naive import serde, strategy
-from hedgehog.naive.strategy import CancelOrder, OrderRef, PlaceOrder, RequestRebuy
+from hedgehog.naive.strategy import (
+    CancelOrder,
+    CheckSell,
+    OrderRef,
+    PlaceMarketOrder,
+    Report,
+    RequestRebuy,
+)
+from hedgehog.naive.trader import _order_problem
 
 from .conftest import XRP, Harness, xrp_settings
 
 S = "XRPUSDT"
 NEW, FILLED, CANCELED = OrderStatus.NEW, OrderStatus.FILLED, OrderStatus.CANCELED
+EXPIRED = OrderStatus.EXPIRED
 BUY, SELL = Side.BUY, Side.SELL
 
 
@@ -67,12 +77,50 @@ def test_the_cancelled_sell_is_replaced_by_the_stop_sell() -> None:
     cancelled = Order(2, "XRPUSDT-1-0S", S, SELL, D("0.9929"), D("10.1"), D(0), D(0), CANCELED)
     new, decisions = strategy.on_order(state, cancelled)
     stop = OrderRef("XRPUSDT-1-0S1", SELL, D("0.95"), D("10.1"))
-    assert decisions == (PlaceOrder(stop),) and new.sell == stop and new.sell_attempt == 1
+    assert decisions == (PlaceMarketOrder(stop),) and new.sell == stop and new.sell_attempt == 1
     assert new.awaiting() is None and new.in_flight() == [stop]
-    filled = Order(3, "XRPUSDT-1-0S1", S, SELL, D("0.95"), D("10.1"), D("10.1"), D(0), FILLED)
+    assert new.is_market(stop) and not new.is_market(state.sell)  # type: ignore[arg-type]
+    stored = serde.load_state(serde.dump_state(new))
+    assert stored == new and stored.is_market(stored.sell)  # type: ignore[arg-type]
+    filled = Order(3, "XRPUSDT-1-0S1", S, SELL, D(0), D("10.1"), D("10.1"), D("9.5"), FILLED,
+                   order_type="MARKET")  # fmt: skip
     done, end = strategy.on_order(new, filled)
     assert done.phase == "done" and end == (strategy.CycleComplete(),)
-    assert serde.load_state(serde.dump_state(new)) == new
+
+
+def test_a_market_sell_expired_in_part_sells_the_rest_at_the_market_then_gives_up() -> None:
+    state, _ = strategy.on_trade(selling(), trade("0.95"))
+    cancelled = Order(2, "XRPUSDT-1-0S", S, SELL, D("0.9929"), D("10.1"), D(0), D(0), CANCELED)
+    state, _ = strategy.on_order(state, cancelled)
+    expired = Order(3, "XRPUSDT-1-0S1", S, SELL, D(0), D("10.1"), D("4"), D("3.8"), EXPIRED)
+    state, decisions = strategy.on_order(state, expired)
+    rest = OrderRef("XRPUSDT-1-0S2", SELL, D("0.95"), D("6.1"))
+    assert decisions == (PlaceMarketOrder(rest),) and state.sell_attempt == 2
+    again = Order(4, "XRPUSDT-1-0S2", S, SELL, D(0), D("6.1"), D("1"), D("0.95"), EXPIRED)
+    state, decisions = strategy.on_order(state, again)
+    assert state.blocked and decisions == (Report(state.blocked),)
+    assert "5.1 unsold" in state.blocked
+
+
+def test_a_refused_market_sell_is_checked_and_placed_at_the_market_again() -> None:
+    state, _ = strategy.on_trade(selling(), trade("0.95"))
+    cancelled = Order(2, "XRPUSDT-1-0S", S, SELL, D("0.9929"), D("10.1"), D(0), D(0), CANCELED)
+    state, _ = strategy.on_order(state, cancelled)
+    assert state.sell is not None
+    state, decisions = strategy.on_rejected(state, state.sell, "insufficient balance")
+    assert decisions == (CheckSell(),)
+    state, decisions = strategy.on_sell_check(state, [], D("10"))
+    assert decisions == (PlaceMarketOrder(OrderRef("XRPUSDT-1-0S2", SELL, D("0.95"), D("10"))),)
+
+
+def test_the_trader_checks_a_market_order_s_quantity_not_its_price() -> None:
+    odd = OrderRef("XRPUSDT-1-0S1", SELL, D("0.95001"), D("10.1"))  # off the tick
+    assert _order_problem(odd, XRP, market=True) is None
+    assert "tick" in (_order_problem(odd, XRP) or "")
+    off_step = OrderRef("XRPUSDT-1-0S1", SELL, D("0.95"), D("10.15"))
+    assert "step" in (_order_problem(off_step, XRP, market=True) or "")
+    zero = OrderRef("XRPUSDT-1-0S1", SELL, D("0.95"), D(0))
+    assert "quantity" in (_order_problem(zero, XRP, market=True) or "")
 
 
 def test_off_or_without_a_resting_sell_nothing_fires() -> None:
@@ -95,24 +143,82 @@ def view(h: Harness) -> list[tuple[str, Side, D, OrderStatus]]:
     return [(o.client_order_id, o.side, o.price, o.status) for o in h.ledger()]
 
 
-async def test_the_tree_sells_at_the_stop(h: Harness) -> None:
+async def test_the_tree_sells_at_the_market_at_the_stop(h: Harness) -> None:
     await start(h)
     await h.trade("0.9702")  # not below: nothing
     assert view(h)[-1] == ("XRPUSDT-1-0S", SELL, D("0.9929"), NEW)
-    await h.trade("0.97")  # the stop: cancel, then the stop sell
-    assert view(h) == [
+    await h.trade("0.9701")  # the stop: cancel, then a MARKET sell filled at this price
+    assert view(h)[:3] == [
         ("XRPUSDT-1-0B", BUY, D("0.99"), FILLED),
         ("XRPUSDT-1-0S", SELL, D("0.9929"), CANCELED),
-        ("XRPUSDT-1-0S1", SELL, D("0.97"), NEW),
+        ("XRPUSDT-1-0S1", SELL, D("0.9701"), FILLED),
     ]
-    assert h.trader("1").info()["stop_at"] == "0.97"
-    await h.trade("0.97")  # it fills; the cycle is over, 2 takes 1's place and buys
-    assert view(h)[2:] == [
-        ("XRPUSDT-1-0S1", SELL, D("0.97"), FILLED),
-        ("XRPUSDT-2-0B", BUY, D("0.9603"), NEW),
-    ]
+    stop = h.by_client_id()["XRPUSDT-1-0S1"]
+    assert stop.order_type == "MARKET" and stop.cumulative_quote_qty == D("0.9701") * D("10.1")
+    fill = h.engine.fills(S, stop.order_id)
+    assert [(f.price, f.qty, f.is_maker) for f in fill] == [(D("0.9701"), D("10.1"), False)]
+    # the cycle is over at once: 2 takes 1's place and buys on the next trade
     assert list(h.traders()) == ["2"] and h.engine.balances()["XRP"].total == 0
+    await h.trade("0.97")
+    assert view(h)[3:] == [("XRPUSDT-2-0B", BUY, D("0.9603"), NEW)]
     h.by_client_id()
+
+
+async def test_a_market_sell_whose_intent_was_stored_but_not_placed_is_placed_on_restart(
+    h: Harness,
+) -> None:
+    await start(h)
+    real = h.exchange.place_market_order
+
+    async def down(*args: object, **kwargs: object) -> Order:
+        raise ExchangeUnavailable("timeout")
+
+    h.exchange.place_market_order = down  # type: ignore[method-assign]
+    await h.trade("0.96")  # cancelled; the MARKET sell's outcome is unknown (never arrived)
+    one = h.trader("1")
+    assert one.state.sell.status == "PENDING" and one.state.is_market(one.state.sell)
+    assert view(h)[-1] == ("XRPUSDT-1-0S", SELL, D("0.9929"), CANCELED)
+    h.exchange.place_market_order = real  # type: ignore[method-assign]
+    await h.trade("0.955")  # the exchange's last price moves on
+    h.rt.kill(one)  # restarted: the id is unknown, the stored intent is placed at the market
+    await h.rt.quiesce()
+    assert view(h)[2] == ("XRPUSDT-1-0S1", SELL, D("0.955"), FILLED)
+    assert h.by_client_id()["XRPUSDT-1-0S1"].order_type == "MARKET"
+
+
+async def test_a_market_sell_that_got_there_is_adopted_not_placed_again(h: Harness) -> None:
+    await start(h)
+    real = h.exchange.place_market_order
+
+    async def lost_answer(*args: object, **kwargs: object) -> Order:
+        await real(*args, **kwargs)  # type: ignore[arg-type]
+        raise ExchangeUnavailable("timeout after the order was placed")
+
+    h.exchange.place_market_order = lost_answer  # type: ignore[method-assign]
+    await h.trade("0.96")  # the answer is lost; the fill's update completes the cycle
+    h.exchange.place_market_order = real  # type: ignore[method-assign]
+    assert view(h)[2] == ("XRPUSDT-1-0S1", SELL, D("0.96"), FILLED)
+    assert list(h.traders()) == ["2"]
+    await h.trade("0.96")
+    h.by_client_id()  # placed once
+
+
+async def test_no_market_sell_goes_out_when_its_intent_cannot_be_stored(h: Harness) -> None:
+    await start(h)
+    real = h.ctx.store.save
+    calls = 0
+
+    async def failing(state: object) -> None:
+        nonlocal calls
+        calls += 1
+        if getattr(state, "sell", None) is not None and state.sell.status == "PENDING":  # type: ignore[attr-defined]
+            raise StoreUnavailable("disk full")
+        await real(state)  # type: ignore[arg-type]
+
+    h.ctx.store.save = failing  # type: ignore[method-assign]
+    await h.trade("0.96")  # cancelled, but the MARKET sell's intent is not stored: not placed
+    assert [o.client_order_id for o in h.ledger()][-1] == "XRPUSDT-1-0S"
+    assert calls
 
 
 async def test_a_trader_dying_before_its_cancel_went_through_cancels_on_restart(
@@ -134,10 +240,7 @@ async def test_a_trader_dying_before_its_cancel_went_through_cancels_on_restart(
     await h.rt.quiesce()
     assert view(h)[1:] == [
         ("XRPUSDT-1-0S", SELL, D("0.9929"), CANCELED),
-        ("XRPUSDT-1-0S1", SELL, D("0.96"), NEW),
+        ("XRPUSDT-1-0S1", SELL, D("0.96"), FILLED),
     ]
-    h.rt.kill(h.trader("1"))  # killed again with the stop sell out: nothing is placed twice
-    await h.rt.quiesce()
-    await h.trade("0.96")
-    assert view(h)[2][3] == FILLED
+    assert list(h.traders()) == ["2"]  # the cycle is over: nothing is placed twice
     h.by_client_id()

@@ -93,7 +93,7 @@ class TraderState:
     sell_rejections: int = 0
     dust: Decimal = ZERO  # coins bought but below the symbol's minimums to sell
     blocked: str = ""  # why this trader cannot go on without a human (empty: it can)
-    stop_at: Decimal | None = None  # the stop-loss fired: its sell's price (issue 13)
+    stop_at: Decimal | None = None  # the stop-loss fired: its MARKET sell's reference price
 
     @property
     def phase(self) -> str:
@@ -123,6 +123,12 @@ class TraderState:
             and sell.price != self.stop_at
         )
 
+    def is_market(self, order: OrderRef) -> bool:
+        """Whether `order` is placed at the market: the stop-loss's sell, priced at `stop_at`
+        (the triggering trade's price floored to the tick: its reference price, not a limit).
+        Derived from what is stored, so a restarted trader places a PENDING one the same way."""
+        return self.stop_at is not None and order.side is Side.SELL and order.price == self.stop_at
+
     def in_flight(self) -> list[OrderRef]:
         """Orders whose outcome must be checked with the exchange after a restart."""
         return [o for o in (self.buy, self.sell) if o is not None and o.is_open]
@@ -145,6 +151,14 @@ class TraderState:
 # -- decisions -------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class PlaceOrder:
+    order: OrderRef
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceMarketOrder:
+    """Place `order` as a MARKET order of its quantity (its price is only a reference): the
+    intent is stored first and recovered by client order id, exactly like `PlaceOrder`."""
+
     order: OrderRef
 
 
@@ -173,7 +187,7 @@ class CheckSell:
 @dataclass(frozen=True, slots=True)
 class CancelOrder:
     """Cancel one of this trader's open orders and give the outcome to `on_order` (the
-    stop-loss: the resting sell goes, the stop sell follows)."""
+    stop-loss: the resting sell goes, the stop's MARKET sell follows)."""
 
     client_order_id: str
 
@@ -185,7 +199,16 @@ class Report:
     message: str
 
 
-Decision = PlaceOrder | RequestRebuy | CycleComplete | FetchFills | CheckSell | CancelOrder | Report
+Decision = (
+    PlaceOrder
+    | PlaceMarketOrder
+    | RequestRebuy
+    | CycleComplete
+    | FetchFills
+    | CheckSell
+    | CancelOrder
+    | Report
+)
 NOTHING: tuple[Decision, ...] = ()
 
 

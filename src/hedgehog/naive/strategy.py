@@ -40,6 +40,7 @@ from hedgehog.naive.state import CycleComplete as CycleComplete
 from hedgehog.naive.state import Decision as Decision
 from hedgehog.naive.state import FetchFills as FetchFills
 from hedgehog.naive.state import OrderRef as OrderRef
+from hedgehog.naive.state import PlaceMarketOrder as PlaceMarketOrder
 from hedgehog.naive.state import PlaceOrder as PlaceOrder
 from hedgehog.naive.state import Report as Report
 from hedgehog.naive.state import RequestRebuy as RequestRebuy
@@ -127,10 +128,10 @@ def on_trade(
 def _stop_loss(state: TraderState, price: Decimal) -> tuple[TraderState, tuple[Decision, ...]]:
     """The stop-loss fires once the buy is done and its sell rests on the exchange: the sell
     is cancelled (`CancelOrder`), then (`on_order`, its CANCELED) what it did not sell is
-    sold by a LIMIT sell at the triggering trade's price floored to the tick, marketable at
-    that moment. The exchange protocol has no MARKET order: on Binance's matching (paper,
-    simulator) it crosses and fills at once as taker; in a backtest (`Rules()`, no taker) it
-    fills on the next trade at or above it."""
+    sold at the market (`PlaceMarketOrder`). `stop_at`, the triggering trade's price floored
+    to the tick, marks that sell (`TraderState.is_market`) and is its reference price (the
+    minimum order value is checked at it); the exchange decides the fill price (a backtest:
+    the triggering trade's price, see `exchange.paper.engine`)."""
     sell = state.sell
     if sell is None or not sell.is_open or sell.status == PENDING or state.buy is None:
         return state, NOTHING
@@ -195,8 +196,10 @@ def on_order(state: TraderState, order: Order) -> tuple[TraderState, tuple[Decis
         state = replace(state, sell=sell.updated(order))
         if order.status == OrderStatus.FILLED:
             return state, (CycleComplete(),)
-        if order.status.is_dead and state.stop_at is not None and sell.price != state.stop_at:
-            return _place_stop(state)  # the sell a stop-loss cancelled
+        if order.status.is_dead and state.stop_at is not None:
+            if sell.price != state.stop_at:
+                return _place_stop(state)  # the sell a stop-loss cancelled
+            return _stop_again(state)  # its MARKET sell expired before all of it sold
         return state, NOTHING
     return state, NOTHING
 
@@ -275,7 +278,8 @@ def on_sell_check(
         attempt = state.sell_attempt + 1
         cid = client_order_id(state.symbol, state.trader_id, state.cycle, Side.SELL, attempt)
         order = OrderRef(cid, Side.SELL, sell.price, qty)
-        return replace(state, sell=order, sell_attempt=attempt), (PlaceOrder(order),)
+        place = PlaceMarketOrder(order) if state.is_market(sell) else PlaceOrder(order)
+        return replace(state, sell=order, sell_attempt=attempt), (place,)
     if not _sellable(floor_to(held, filters.step_size), sell.price, filters):
         return _dust(replace(state, sell=None), held)
     blocked = (
@@ -323,9 +327,23 @@ def _sellable(qty: Decimal, price: Decimal, filters: SymbolFilters) -> bool:
     return qty > 0 and qty >= filters.min_qty and price * qty >= filters.min_notional
 
 
+def _stop_again(state: TraderState) -> tuple[TraderState, tuple[Decision, ...]]:
+    """The stop's MARKET sell ended without selling everything (Binance expires what the
+    book could not fill): the rest goes at the market too, up to `MAX_SELL_ATTEMPTS`."""
+    sell = state.sell
+    assert sell is not None
+    if sell.executed_qty >= sell.quantity:
+        return state, NOTHING
+    if state.sell_attempt + 1 >= MAX_SELL_ATTEMPTS:
+        left = sell.quantity - sell.executed_qty
+        blocked = f"the stop-loss's market sells left {left} unsold; sell it by hand"
+        return replace(state, blocked=blocked), (Report(blocked),)
+    return _place_stop(state)
+
+
 def _place_stop(state: TraderState) -> tuple[TraderState, tuple[Decision, ...]]:
-    """After the stop-loss cancelled the sell: sell what it left at `stop_at`, under the next
-    attempt's client order id."""
+    """After the stop-loss cancelled the sell: sell what it left at the market, under the next
+    attempt's client order id (its reference price: `stop_at`)."""
     sell, filters, price = state.sell, state.filters, state.stop_at
     assert sell is not None and price is not None
     left = sell.quantity - sell.executed_qty
@@ -335,7 +353,7 @@ def _place_stop(state: TraderState) -> tuple[TraderState, tuple[Decision, ...]]:
     attempt = state.sell_attempt + 1
     cid = client_order_id(state.symbol, state.trader_id, state.cycle, Side.SELL, attempt)
     order = OrderRef(cid, Side.SELL, price, qty)
-    return replace(state, sell=order, sell_attempt=attempt), (PlaceOrder(order),)
+    return replace(state, sell=order, sell_attempt=attempt), (PlaceMarketOrder(order),)
 
 
 def _place_sell(state: TraderState) -> tuple[TraderState, tuple[Decision, ...]]:

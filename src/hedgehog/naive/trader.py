@@ -57,6 +57,7 @@ from hedgehog.naive.strategy import (
     Decision,
     FetchFills,
     OrderRef,
+    PlaceMarketOrder,
     PlaceOrder,
     Report,
     RequestRebuy,
@@ -119,7 +120,7 @@ class Trader(Process):
     def _report_intents(self, trade: TradeEvent, decisions: tuple[Decision, ...]) -> None:
         hook = self.ctx.on_order_intent
         for decision in decisions:
-            if hook is not None and isinstance(decision, PlaceOrder):
+            if hook is not None and isinstance(decision, PlaceOrder | PlaceMarketOrder):
                 hook(trade, decision.order)
 
     def trade_band(self) -> tuple[Any, Any] | None:
@@ -203,11 +204,15 @@ class Trader(Process):
         for decision in decisions:
             if isinstance(decision, PlaceOrder):
                 self._check_order(state, decision.order)  # before its intent is stored
+            elif isinstance(decision, PlaceMarketOrder):
+                self._check_order(state, decision.order, market=True)
         if not await self._commit(state):
             return
         for decision in decisions:
             if isinstance(decision, PlaceOrder):
                 await self._place(decision.order)
+            elif isinstance(decision, PlaceMarketOrder):
+                await self._place(decision.order, market=True)
             elif isinstance(decision, RequestRebuy):
                 self.rt.cast(self.leader, RebuyWanted(self.state.trader_id))
             elif isinstance(decision, CycleComplete):
@@ -223,10 +228,10 @@ class Trader(Process):
         if self.shutting_down and self.strategy.may_stop(self.state):
             self.stop("normal")  # its buy was cancelled or refused: it may not buy again
 
-    def _check_order(self, state: Any, order: OrderRef) -> None:
+    def _check_order(self, state: Any, order: OrderRef, market: bool = False) -> None:
         """Refuse, naming the strategy, an order no exchange would take: the trader crashes
         (and is restarted with its last stored state, like any crash) instead of storing it."""
-        why = _order_problem(order, state.filters)
+        why = _order_problem(order, state.filters, market)
         if why is not None:
             raise StrategyError(
                 f"strategy {self.strategy.name!r} (trader {state.trader_id} of "
@@ -257,12 +262,19 @@ class Trader(Process):
         self.rt.cast(self.leader, TraderStateChanged(state.trader_id, state))
         return True
 
-    async def _place(self, order: OrderRef) -> None:
+    async def _place(self, order: OrderRef, market: bool = False) -> None:
+        """Place an order whose intent is stored: LIMIT at its price, or MARKET (`market`).
+        An unknown outcome is resolved later by its client order id (`_recover`)."""
         s = self.state
         try:
-            placed = await self._exchange.place_limit_order(
-                s.symbol, order.side, order.price, order.quantity, order.client_order_id
-            )
+            if market:
+                placed = await self._exchange.place_market_order(
+                    s.symbol, order.side, order.quantity, order.client_order_id
+                )
+            else:
+                placed = await self._exchange.place_limit_order(
+                    s.symbol, order.side, order.price, order.quantity, order.client_order_id
+                )
         except OrderRejected as exc:
             if exc.reason == RejectReason.DUPLICATE_CLIENT_ORDER_ID:
                 await self._recover()  # it got there before: adopt it
@@ -342,6 +354,11 @@ class Trader(Process):
             return
         await self._on_order(order)
 
+    def _is_market(self, ref: OrderRef) -> bool:
+        """Whether the state says `ref` is placed at the market (naive's stop-loss sell)."""
+        is_market = getattr(self.state, "is_market", None)
+        return bool(is_market is not None and is_market(ref))
+
     def _report(self, message: str) -> None:
         s = self.state
         log.warning("%s: trader %s: %s", s.symbol, s.trader_id, message)
@@ -359,8 +376,8 @@ class Trader(Process):
                     self.state.symbol, client_order_id=ref.client_order_id
                 )
             except UnknownOrder:
-                if ref.status == PENDING:
-                    await self._place(ref)  # the intent never reached the exchange
+                if ref.status == PENDING:  # the intent never reached the exchange
+                    await self._place(ref, market=self._is_market(ref))
                 else:
                     log.error("%s: the exchange has forgotten %s", ref.client_order_id, ref)
                 continue
@@ -376,16 +393,19 @@ class Trader(Process):
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
 
 
-def _order_problem(order: Any, filters: SymbolFilters) -> str | None:
-    """Why `order` cannot go to the exchange as it is, or None."""
+def _order_problem(order: Any, filters: SymbolFilters, market: bool = False) -> str | None:
+    """Why `order` cannot go to the exchange as it is, or None. A MARKET order's price is
+    only a reference: it is not checked."""
     if not isinstance(order, OrderRef):
         return f"a {type(order).__name__}, not an OrderRef"
     if order.side not in (Side.BUY, Side.SELL):
         return f"side {order.side!r} is not BUY or SELL"
-    for name, value in (("price", order.price), ("quantity", order.quantity)):
+    checked = (("quantity", order.quantity),) if market else (
+        ("price", order.price), ("quantity", order.quantity))  # fmt: skip
+    for name, value in checked:
         if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
             return f"the {name} must be a positive Decimal"
-    if order.price % filters.tick_size:
+    if not market and order.price % filters.tick_size:
         return f"the price is off the tick size {filters.tick_size.normalize()}"
     if order.quantity % filters.step_size:
         return f"the quantity is off the step size {filters.step_size.normalize()}"

@@ -2,14 +2,16 @@
 
 MARKET orders take the last trade price (and a quantity, or a quote amount to spend or receive,
 floored to the step); LIMIT orders their own price and a time in force; LIMIT_MAKER orders are
-refused when they would cross. Every order then passes the symbol's filters.
+refused when they would cross. Every order then passes the symbol's filters; a MARKET order,
+which names no price, all but the price filter (as on Binance: PRICE_FILTER applies to
+prices sent), its notional valued at the last price. Old trades may lie off today's tick.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from hedgehog.core.decimals import floor_to
+from hedgehog.core.decimals import floor_to, is_multiple
 from hedgehog.core.errors import OrderRejected, RejectReason
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.types import Side
@@ -53,7 +55,21 @@ def order_terms(
             time_in_force = ""
     if not (price.is_finite() and qty.is_finite()):
         raise OrderRejected(RejectReason.OTHER, "price and quantity must be finite numbers")
-    problem = filters.check(price, qty)
+    market = order_type == "MARKET"
+    problem = _market_problem(filters, price, qty) if market else filters.check(price, qty)
     if problem is not None:
         raise OrderRejected(RejectReason.FILTER_FAILURE, problem)
     return price, qty, time_in_force, crosses
+
+
+def _market_problem(filters: SymbolFilters, price: Decimal, qty: Decimal) -> str | None:
+    """`SymbolFilters.check` without PRICE_FILTER, for a MARKET order filled at `price`."""
+    if qty <= 0 or qty < filters.min_qty:
+        return "LOT_SIZE: quantity below the minimum"
+    if filters.max_qty > 0 and qty > filters.max_qty:
+        return "LOT_SIZE: quantity above the maximum"
+    if not is_multiple(qty, filters.step_size):
+        return "LOT_SIZE: quantity is not a multiple of the step size"
+    if price * qty < filters.min_notional:
+        return "MIN_NOTIONAL: notional below the minimum"
+    return None
