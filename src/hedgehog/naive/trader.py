@@ -233,10 +233,10 @@ class Trader(Process):
         (and is restarted with its last stored state, like any crash) instead of storing it."""
         why = _order_problem(order, state.filters, market)
         if why is not None:
+            where = "at the market" if market else f"at {order.price}"
             raise StrategyError(
                 f"strategy {self.strategy.name!r} (trader {state.trader_id} of "
-                f"{state.symbol}) returned {order.side} {order.quantity} at {order.price}: "
-                f"{why}"
+                f"{state.symbol}) returned {order.side} {order.quantity} {where}: {why}"
             )
 
     async def _commit(self, state: Any) -> bool:
