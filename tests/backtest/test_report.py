@@ -23,7 +23,7 @@ from hedgehog.backtest.report import (
     pnl_panels,
     write_report,
 )
-from hedgehog.backtest.report_model import interval_ends, intervals_spanned
+from hedgehog.backtest.report_bars import interval_ends, intervals_spanned, table_bars
 from hedgehog.backtest.report_page import template
 from hedgehog.backtest.runner import BacktestConfig, BacktestResult, run_backtest
 from hedgehog.core.client_ids import trader_of as trader_id
@@ -198,6 +198,16 @@ def test_the_interval_is_the_smallest_kline_interval_within_max_bars(
     smaller = names[: names.index(interval)]
     assert all(intervals_spanned(first, last, n) > MAX_BARS for n in smaller)
     assert intervals_spanned(first, last, interval) <= MAX_BARS or interval == "1d"
+
+
+@pytest.mark.parametrize("part", [1, 7, 400, 1_000, 100_000])
+def test_table_bars_by_parts_are_bars_from_table(part: int) -> None:
+    """Cut where an interval begins, the parts' bars are the whole table's (parts of 1 and 7
+    trades are smaller than the intervals: each interval is then one part)."""
+    table = synthetic_trades("AAAUSDT", 3_000, seed=9)
+    for interval in ("1s", "1m"):
+        assert table_bars(table, interval, part) == bars_from_table(table, interval)
+    assert table_bars(TradeTable.empty("AAAUSDT"), "1s", part) == []
 
 
 def test_interval_ends_tile_the_span() -> None:

@@ -7,9 +7,9 @@ into HTML and `report_charts` draws its charts; both only read it.
 
 Prices are the bars the rest of hedgehog uses (`hedgehog.market.bars.bars_from_table`, exact
 Decimals, Binance's kline intervals), so the report shows the very candles a strategy on bars
-or the simulator's klines would: at `chart_interval`, the smallest kline interval that gives
-at most MAX_BARS bars over the data's span, so the report of a 10M-trade backtest costs about
-as much as that of a small one. PnL over time uses the ledger's formulas (`hedgehog.core.pnl`)
+or the simulator's klines would: at `report_bars.chart_interval`, the smallest kline interval
+that gives at most MAX_BARS bars over the data's span, so a chart of a 10M-trade backtest is
+as light as that of a small one. PnL over time uses the ledger's formulas (`hedgehog.core.pnl`)
 on the same intervals: realised at each completed cycle's sell fill, unrealised for
 bought-and-unsold chunks at the last price at each interval's end, net of the selling fee;
 the last point is at the last trade and equals the summary's realised + unrealised PnL.
@@ -24,6 +24,13 @@ from decimal import Decimal
 import numpy as np
 
 from hedgehog.backtest.ledger import LedgerSummary, cycle_key, summarise
+from hedgehog.backtest.report_bars import (
+    MAX_BARS,
+    chart_interval,
+    interval_ends,
+    intervals_spanned,
+    table_bars,
+)
 from hedgehog.backtest.report_charts import (
     CycleLanes,
     FloatArray,
@@ -36,12 +43,7 @@ from hedgehog.core.client_ids import trader_of
 from hedgehog.core.decimals import ONE, ZERO
 from hedgehog.core.pnl import buy_cost, cycle_pnl
 from hedgehog.core.types import Order, OrderStatus, Side
-from hedgehog.market.bars import INTERVALS, bars_from_table, parse_interval
 from hedgehog.market.tables import SCALE, TradeTable
-
-MAX_BARS = 2_000
-"""At most this many bars per price chart (about two per pixel column): the interval is the
-smallest of Binance's kline intervals that keeps under it (1d beyond ~5 years of data)."""
 
 
 @dataclass
@@ -192,30 +194,6 @@ def padded(span: tuple[int, int]) -> tuple[int, int]:
     return span[0] - pad, span[1] + pad
 
 
-def intervals_spanned(first: int, last: int, interval: str) -> int:
-    """How many epoch-aligned intervals of `interval` hold the times first..last ms."""
-    width = parse_interval(interval)
-    return last // width - first // width + 1
-
-
-def chart_interval(first: int, last: int) -> str:
-    """The charts' bar interval for data from `first` to `last` ms: the smallest of Binance's
-    kline intervals (1s, 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d) whose aligned
-    intervals over that span number at most MAX_BARS; 1d when none does."""
-    for name in INTERVALS:
-        if intervals_spanned(first, last, name) <= MAX_BARS:
-            return name
-    return "1d"
-
-
-def interval_ends(first: int, last: int, interval: str) -> IntArray:
-    """The last ms of each `interval` from the one holding `first` to the one holding `last`,
-    the final one cut at `last` (the time grid of the PnL chart)."""
-    width = parse_interval(interval)
-    opens = np.arange(first - first % width, last + 1, width, dtype=np.int64)
-    return np.minimum(opens + (width - 1), last)
-
-
 def price_chart(
     symbol: str,
     table: TradeTable,
@@ -242,7 +220,7 @@ def price_chart(
         symbol=symbol,
         base=filters.base_asset or "base asset",
         quote=filters.quote_asset or "quote asset",
-        bars=bars_from_table(table, interval),
+        bars=table_bars(table, interval),
         buy_ms=np.array([o.update_time for o in buys], dtype=np.int64),
         buy_price=np.array([float(o.price) for o in buys], dtype=np.float64),
         sell_ms=np.array([o.update_time for o in sells], dtype=np.int64),
