@@ -68,7 +68,7 @@ async def test_upgrade_keeps_every_row_and_downgrade_puts_the_columns_back(
     async with Database(db_url, data_dir) as db:
         await db.migrate("0002")
         await db.run(_write_old_rows)
-        await db.migrate()
+        await db.migrate("0003")
         assert await db.revision() == "0003"
 
         repo = SettingsRepo(db)

@@ -202,8 +202,10 @@ class LiveNode:
             retry_seconds=retry_seconds,
             on_status=on_status,
         )
-        if isinstance(ctx.store, SqlTraderStore) and ctx.store.strategy_for is None:
-            ctx.store.strategy_for = ctx.strategy_for  # each state stored with its strategy
+        if isinstance(ctx.store, SqlTraderStore):
+            if ctx.store.strategy_for is None:
+                ctx.store.strategy_for = ctx.strategy_for  # each state stored with its strategy
+            ctx.store.keep_risk(ctx.risk)  # realised PnL and halts survive a restart
         naive = Naive(ctx)
         children = [
             streamer.child_spec(),
@@ -389,6 +391,8 @@ class LiveNode:
         await self.node.stop()
         for closer in self.closers:
             await closer.close()
+        if isinstance(self.naive.ctx.store, SqlTraderStore):
+            await self.naive.ctx.store.drain()  # the risk books' last writes
         if self.db is not None:
             await self.db.close()
         if self.store_lock is not None:

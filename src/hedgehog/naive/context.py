@@ -15,7 +15,7 @@ from typing import Any
 from hedgehog.core.types import TradeEvent
 from hedgehog.exchange.base import Exchange
 from hedgehog.naive.plugin import NAIVE
-from hedgehog.naive.risk import SymbolRisk
+from hedgehog.naive.risk import RiskBooks, SymbolRisk
 from hedgehog.naive.settings import TradingSettings
 from hedgehog.naive.store import MemoryTraderStore, TraderStore
 from hedgehog.naive.strategy import OrderRef
@@ -62,7 +62,7 @@ class NaiveContext:
     rejections: Counter[tuple[str, str]] = field(default_factory=Counter)  # (symbol, side)
     dust: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     errored: dict[str, str] = field(default_factory=dict)  # symbol -> why its leader gave up
-    risk: dict[str, SymbolRisk] = field(default_factory=dict)  # symbols with max_loss set
+    risk: dict[str, SymbolRisk] = field(default_factory=RiskBooks)  # symbols with max_loss set
 
     on_status: Callable[[str, str], Awaitable[None]] | None = None  # persists status changes
     on_order_intent: Callable[[TradeEvent, OrderRef], None] | None = None

@@ -16,10 +16,18 @@ below the book's `halt_price` marks the symbol halted; every trader then gets
 `may_buy=False` for that trade and every later one. `Trader.trade_band` bounds its band below
 by the same threshold, so the skip-ahead replay delivers the trade that breaches it: the halt
 falls on the same trade with `--every-tick`, skip-ahead and chaos kills.
+
+Its durable part — the realised PnL of the completed cycles (by trader id) and the halt with
+the limits it was decided under (`durable`) — survives a node restart with a database store:
+`hedgehog.store.SqlTraderStore` writes a cycle's realised PnL in the transaction that stores
+its "done" state, the halt with the next state stored (or on its own when none follows: the
+book's `notify` hook), and gives them back (`restore`) when a leader loads its symbol. The
+in-memory store (backtests, paper nodes) sets no hook: the book is as it always was.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -45,6 +53,8 @@ class SymbolRisk:
     realised: dict[str, Decimal] = field(default_factory=dict)  # finished id -> its PnL
     threshold: Decimal | None = None
     halted: dict[str, Any] | None = None  # {trade_id, price, pnl, reason} once halted
+    notify: Callable[[SymbolRisk], None] | None = field(default=None, repr=False, compare=False)
+    """Told when the durable part changes without a store write (a halt, new limits)."""
 
     def configure(self, max_loss: Decimal, fee: Decimal, cancels_buys: bool) -> None:
         self.max_loss, self.fee, self.cancels_buys = max_loss, fee, cancels_buys
@@ -64,6 +74,32 @@ class SymbolRisk:
         """A trader's state left the store (a finished trader's realised PnL stays)."""
         if self.states.pop(trader_id, None) is not None:
             self._recompute()
+
+    def limits(self) -> dict[str, Any]:
+        """The limits the book judges under, JSON-ready (stored with a halt)."""
+        return {
+            "max_loss": fmt(self.max_loss),
+            "fee": fmt(self.fee),
+            "halt_cancels_buys": self.cancels_buys,
+        }
+
+    def durable(self) -> dict[str, Any]:
+        """What a restarted node must find again besides the realised PnL: the limits and the
+        halt decided under them."""
+        return {"limits": self.limits(), "halted": self.halted}
+
+    def restore(
+        self, realised: dict[str, Decimal], limits: dict[str, Any] | None, halted: Any
+    ) -> None:
+        """Take back what the store kept: the realised PnL of completed cycles (a trader id
+        already in the book keeps its figure: it is the same cycle) and the halt, when it was
+        decided under the limits the book has now (other limits: judged afresh, as when a
+        symbol is started again with them)."""
+        for trader_id, pnl in realised.items():
+            self.realised.setdefault(trader_id, pnl)
+        if self.halted is None and isinstance(halted, dict) and limits == self.limits():
+            self.halted = halted
+        self._recompute()
 
     def _recompute(self) -> None:
         q, c, r_open = exposure(self.states.values(), self.fee)
@@ -91,6 +127,8 @@ class SymbolRisk:
             "reason": f"max loss {fmt(self.max_loss)} reached: PnL {pnl} at {trade.price} "
             f"(trade {trade.trade_id})",
         }
+        if self.notify is not None:
+            self.notify(self)
         return True
 
     def band_low(self) -> Decimal | None:
@@ -113,14 +151,25 @@ class SymbolRisk:
         }
 
 
+class RiskBooks(dict[str, SymbolRisk]):
+    """The books by symbol (`NaiveContext.risk`). `on_change(symbol, book or None)`, when set
+    (a live node on a database: `SqlTraderStore.keep_risk`), hears of a book created, changed
+    outside a store write (a halt, new limits) or forgotten (`max_loss` off)."""
+
+    on_change: Callable[[str, SymbolRisk | None], None] | None = None
+
+
 def risk_for(book: dict[str, SymbolRisk], symbol: str, settings: Any) -> SymbolRisk | None:
     """`symbol`'s book as its settings want it: None (and forgotten) when `max_loss` is off;
     kept (with its halt and realised PnL) when it exists — a restarted leader finds it as it
     was; started with other limits, the halt is lifted and judged afresh (the realised PnL
     stays)."""
+    hook = getattr(book, "on_change", None)
     max_loss = getattr(settings, "max_loss", None)
     if max_loss is None:
         book.pop(symbol, None)
+        if hook is not None:
+            hook(symbol, None)
         return None
     fee = settings.fee
     cancels = bool(getattr(settings, "halt_cancels_buys", False))
@@ -128,10 +177,14 @@ def risk_for(book: dict[str, SymbolRisk], symbol: str, settings: Any) -> SymbolR
     if risk is None:
         risk = book[symbol] = SymbolRisk(symbol, max_loss, fee, cancels)
         risk.configure(max_loss, fee, cancels)
+        if hook is not None:
+            risk.notify = lambda changed: hook(changed.symbol, changed)
     elif (risk.max_loss, risk.fee, risk.cancels_buys) != (max_loss, fee, cancels):
         risk.configure(max_loss, fee, cancels)
         risk.halted = None  # new limits (a human's decision): judged afresh from here
+        if risk.notify is not None:
+            risk.notify(risk)
     return risk
 
 
-__all__ = ["INFINITY", "SymbolRisk", "risk_for"]
+__all__ = ["INFINITY", "RiskBooks", "SymbolRisk", "risk_for"]

@@ -212,3 +212,29 @@ class TradeEventRow(Base):
 
 
 metadata = Base.metadata
+
+
+class RiskBookRow(Timestamps, Base):
+    """A symbol's risk book, its durable part (issue 13): the limits it is judged under
+    (`{"max_loss", "fee", "halt_cancels_buys"}`, Decimals as text) and its halt (`{trade_id,
+    time, price, pnl, reason}`, null while not halted). The realised PnL is in
+    `risk_realised`."""
+
+    __tablename__ = "risk_books"
+
+    symbol: Mapped[str] = mapped_column(String(SYMBOL), primary_key=True)
+    limits: Mapped[dict[str, Any]] = mapped_column(JSON)
+    halted: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class RiskRealisedRow(Base):
+    """The realised PnL of one completed cycle (a trader whose state reached "done"), written
+    in the transaction that stores that state; keyed by trader id, so a completion stored
+    again (replayed after a crash) is counted once."""
+
+    __tablename__ = "risk_realised"
+
+    symbol: Mapped[str] = mapped_column(String(SYMBOL), primary_key=True)
+    trader_id: Mapped[str] = mapped_column(String(NAME), primary_key=True)
+    pnl: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -16,17 +16,31 @@ cannot leave it out of step.
 The same transaction writes the state's orders into the ledger (`orders`): the intent as
 PENDING before the exchange call, then the exchange's answers. That is the durable "intent
 before the call" of crash-only trading.
+
+With the risk books given (`keep_risk(ctx.risk)`, a live node), the same transaction also
+writes the durable part of the symbol's book when it has one (`max_loss` on): a "done"
+state's realised PnL (`risk_realised`, by trader id: once per cycle) and the limits and halt
+when they changed since last written (`risk_books`). A halt or new limits without a state
+stored after them are written on their own (`risk_changed`, from the book's hook). `load`
+gives the book back what was kept (`SymbolRisk.restore`) in the transaction that reads the
+states. Without it (backtests, tools) nothing of this happens.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from hedgehog.core.errors import StoreUnavailable
+from hedgehog.naive.risk import RiskBooks, SymbolRisk
 from hedgehog.naive.strategy import TraderState
+from hedgehog.store import risk as risk_rows
 from hedgehog.store.db import Database
 from hedgehog.store.errors import CorruptRow, StaleVersion
 from hedgehog.store.models import TraderCounterRow, TraderStateRow, utcnow
@@ -34,8 +48,11 @@ from hedgehog.store.orders import close_dropped, ref_values, write_order
 from hedgehog.store.serde import dump, load, spec_of, strategy_spec
 from hedgehog.strategy.protocol import Strategy
 from hedgehog.strategy.registry import load_strategy
+from hedgehog.strategy.risk import cycle_realised
 
 Key = tuple[str, str]  # (symbol, trader id)
+RiskWrite = tuple[Decimal | None, dict[str, Any]]  # (a done cycle's realised PnL, durable)
+log = logging.getLogger("hedgehog.store.traders")
 
 
 class SqlTraderStore:
@@ -46,10 +63,25 @@ class SqlTraderStore:
         self.strategy_for = strategy_for  # symbol -> its strategy (None: naive)
         self._versions: dict[Key, int] = {}  # touched only in the database's worker thread
         self._specs: dict[int, str] = {}  # id(strategy) -> the name stored with its states
+        self.risk_for: Callable[[str], SymbolRisk | None] | None = None  # symbol -> its book
+        self._risk_written: dict[str, dict[str, Any] | None] = {}  # worker thread only
+        self._risk_tasks: set[asyncio.Task[None]] = set()
+
+    def keep_risk(self, books: dict[str, SymbolRisk]) -> None:
+        """Keep the durable part of these risk books (a live node's `ctx.risk`, a
+        `RiskBooks`; a plain dict has no hook to set)."""
+        if isinstance(books, RiskBooks):
+            self.risk_for = books.get
+            books.on_change = self.risk_changed
 
     async def save(self, state: TraderState) -> None:
         """Write the state and its orders durably; `StaleVersion` if another writer won."""
-        await self.db.call(self._save, state, self.document(state))
+        risk = None if self.risk_for is None else self.risk_for(state.symbol)
+        extra: RiskWrite | None = None
+        if risk is not None:
+            realised = cycle_realised(state, risk.fee) if state.phase == "done" else None
+            extra = (realised, risk.durable())
+        await self.db.call(self._save, state, self.document(state), extra)
 
     def document(self, state: Any) -> dict[str, Any]:
         """The JSON document stored for `state`: its strategy's `dump_state`, and the
@@ -74,8 +106,40 @@ class SqlTraderStore:
         await self.db.call(self._remove, symbol, trader_id)
 
     async def load(self, symbol: str) -> list[TraderState]:
-        """The symbol's live traders in first-start order (by trader number)."""
-        return await self.db.call(self._load, symbol)
+        """The symbol's live traders in first-start order (by trader number); with the risk
+        books kept, the symbol's book (if `max_loss` is on) takes back its realised PnL and
+        halt, read in the same transaction."""
+        risk = None if self.risk_for is None else self.risk_for(symbol)
+        states, kept = await self.db.call(self._load, symbol, risk is not None)
+        if risk is not None and kept is not None:
+            realised, book = kept
+            if book is None:
+                risk.restore(realised, None, None)
+            else:
+                risk.restore(realised, book["limits"], book["halted"])
+            if risk.durable() != book:  # other limits now (or never written): say so
+                await self.db.call(self._put_risk, symbol, risk.durable())
+        return states
+
+    def risk_changed(self, symbol: str, risk: SymbolRisk | None) -> None:
+        """The book's hook (in the event loop): a halt or new limits (`risk`), or the book
+        forgotten (None), written on its own in the background. Should it fail, the next
+        state stored of the symbol writes it."""
+        durable = None if risk is None else risk.durable()
+        task = asyncio.get_running_loop().create_task(self._write_risk(symbol, durable))
+        self._risk_tasks.add(task)
+        task.add_done_callback(self._risk_tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for the risk book writes under way (tests; a node before it closes)."""
+        while self._risk_tasks:
+            await asyncio.gather(*self._risk_tasks, return_exceptions=True)
+
+    async def _write_risk(self, symbol: str, durable: dict[str, Any] | None) -> None:
+        try:
+            await self.db.call(self._put_risk, symbol, durable)
+        except (StoreUnavailable, RuntimeError) as exc:  # RuntimeError: the database closed
+            log.warning("%s: cannot record its risk book yet (%s)", symbol, exc)
 
     async def next_trader_number(self, symbol: str) -> int:
         return await self.db.run(lambda session: _next_number(session, symbol))
@@ -85,7 +149,7 @@ class SqlTraderStore:
         return self._versions.get((symbol, trader_id))
 
     # -- in the worker thread --------------------------------------------------------------
-    def _save(self, state: TraderState, document: dict[str, Any]) -> None:
+    def _save(self, state: TraderState, document: dict[str, Any], extra: RiskWrite | None) -> None:
         key = (state.symbol, state.trader_id)
         expected = self._versions.get(key)
         with self.db.transaction() as session:
@@ -121,7 +185,27 @@ class SqlTraderStore:
                     write_order(session, ref_values(state.symbol, state.trader_id, ref))
             for client_order_id in sorted(dropped):
                 close_dropped(session, client_order_id)
+            book = None
+            if extra is not None:
+                realised, durable = extra
+                if realised is not None:
+                    risk_rows.write_realised(session, state.symbol, state.trader_id, realised)
+                if self._risk_written.get(state.symbol) != durable:
+                    risk_rows.write_book(session, state.symbol, durable)
+                    book = durable
         self._versions[key] = version  # committed: from now on this is the version to expect
+        if book is not None:
+            self._risk_written[state.symbol] = book
+
+    def _put_risk(self, symbol: str, durable: dict[str, Any] | None) -> None:
+        if symbol in self._risk_written and self._risk_written[symbol] == durable:
+            return  # written already (with a trader's state, or forgotten already)
+        with self.db.transaction() as session:
+            if durable is None:
+                risk_rows.forget(session, symbol)
+            else:
+                risk_rows.write_book(session, symbol, durable)
+        self._risk_written[symbol] = durable
 
     def _remove(self, symbol: str, trader_id: str) -> None:
         with self.db.transaction() as session:
@@ -132,7 +216,10 @@ class SqlTraderStore:
             )
         self._versions.pop((symbol, trader_id), None)
 
-    def _load(self, symbol: str) -> list[TraderState]:
+    def _load(
+        self, symbol: str, with_risk: bool = False
+    ) -> tuple[list[TraderState], tuple[dict[str, Decimal], dict[str, Any] | None] | None]:
+        kept = None
         with self.db.transaction() as session:
             rows = session.scalars(
                 select(TraderStateRow)
@@ -147,9 +234,13 @@ class SqlTraderStore:
                     raise CorruptRow(
                         f"trader_states row {row.symbol}/{row.trader_id}: column state: {exc}"
                     ) from None
+            if with_risk:
+                kept = risk_rows.read(session, symbol)
         for state, version in loaded:
             self._versions[(state.symbol, state.trader_id)] = version
-        return [state for state, _ in loaded]
+        if kept is not None and kept[1] is not None:
+            self._risk_written[symbol] = kept[1]
+        return [state for state, _ in loaded], kept
 
 
 def _insert_state(session: Session, state: TraderState, document: dict[str, object]) -> None:
