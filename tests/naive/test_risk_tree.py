@@ -164,3 +164,32 @@ async def test_new_limits_lift_the_halt_and_the_same_ones_keep_it(h: Harness) ->
     assert h.leader().info()["halted"] is None  # a human raised the limit
     await h.trade("0.98")  # PnL about -0.2: above -1
     assert h.leader().info()["halted"] is None
+
+
+async def test_the_books_tell_a_store_what_changed_outside_its_writes(h: Harness) -> None:
+    """`RiskBooks.on_change` (set by `SqlTraderStore.keep_risk` on a live node; never in
+    backtests): a halt, new limits and `max_loss` off are told; a trade that halts nothing
+    and the book's creation are not (the store writes those with the traders' states)."""
+    from hedgehog.naive.risk import RiskBooks
+
+    told: list[tuple[str, object]] = []
+    assert isinstance(h.ctx.risk, RiskBooks) and h.ctx.risk.on_change is None
+    h.ctx.risk.on_change = lambda symbol, book: told.append(
+        (symbol, "off" if book is None else book.halted)
+    )
+    await two_traders(h)
+    await h.trade("0.9821")
+    assert told == []
+    await h.trade("0.98")
+    assert len(told) == 1 and told[0][0] == S and told[0][1] is not None
+    await h.naive.stop_trading(S)
+    await h.rt.quiesce()
+    await h.naive.start_trading(S, xrp_settings(3, rebuy_interval="0.001", max_loss="1"))
+    await h.rt.quiesce()
+    assert told[1:] == [(S, None)]  # new limits: the halt lifted
+    assert h.ctx.risk[S].halted is None
+    await h.naive.stop_trading(S)
+    await h.rt.quiesce()
+    await h.naive.start_trading(S, xrp_settings(3, rebuy_interval="0.001"))
+    await h.rt.quiesce()
+    assert S not in h.ctx.risk and told[2:] == [(S, "off")]  # forgotten

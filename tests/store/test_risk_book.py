@@ -200,6 +200,28 @@ async def test_a_halt_survives_a_restart_under_the_same_limits(
         await second.stop()
 
 
+async def test_a_halt_goes_with_the_state_stored_after_it(
+    db_url: str | None, data_dir: Path
+) -> None:
+    """At 0.93 trader 1 asks for a rebuy (a new state stored): the halt decided on that trade
+    is written in the same transaction, without the book's own write (its hook off here)."""
+    engine = MatchingEngine({S: XRP}, keep_ledger=True)
+    async with Database(db_url, data_dir) as db:
+        await db.migrate()
+        node = Node(engine, db, settings())
+        assert isinstance(node.ctx.risk, RiskBooks)
+        node.ctx.risk.on_change = None  # no write but the traders'
+        await node.start()
+        await node.trade("1.0", 1)
+        await node.trade("0.99", 2)
+        version = node.store.version(S, "1")
+        await node.trade("0.93", 3)
+        assert node.book.halted is not None
+        assert node.store.version(S, "1") == (version or 0) + 1  # its rebuy request stored
+        assert (await db.run(rows))["books"] == {S: (node.book.limits(), node.book.halted)}
+        await node.stop()
+
+
 async def test_other_limits_at_restart_judge_afresh_and_off_forgets(
     db_url: str | None, data_dir: Path
 ) -> None:
