@@ -128,6 +128,8 @@ async def test_a_killed_node_keeps_its_realised_pnl_and_its_halt(rig: Rig) -> No
     assert "max loss 1 reached" in after["halted"]
     section = (await status_json(rig))["symbols"][SYMBOL]
     assert section["traders"] and all(t["halted"] for t in section["traders"])
+    assert section["risk"]["halted"] == after["risk"]["halted"]  # the symbol's own line too
+    assert section["risk"]["realised_pnl"] == before["realised_pnl"]
     await rig.trade("0.99")
     await rig.trade("0.98")
     await rig.trade("0.9")

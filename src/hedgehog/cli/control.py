@@ -127,6 +127,13 @@ def status(
             )
         if s.get("errored"):
             out.print(f"  [red]errored:[/red] {s['errored']}")
+        risk = s.get("risk")
+        if risk:
+            halted = risk.get("halted")
+            out.print(
+                f"  risk: max loss {risk.get('max_loss')}, realised {risk.get('realised_pnl')}"
+                + (f"; [red]halted:[/red] {halted.get('reason')}" if halted else "")
+            )
         for t in s["traders"]:
             buy, sell = t.get("buy") or {}, t.get("sell") or {}
             level = f" level {t['level']}" if "level" in t else ""

@@ -32,11 +32,13 @@ def snapshot(node: LiveNode) -> dict[str, Any]:
             t.process.info() if t.alive else {"trader_id": "?"}
             for t in traders_of(node.rt.whereis(leader_name(symbol)))
         ]
+        book = node.naive.ctx.risk.get(symbol)  # max_loss on: its limits, realised PnL, halt
         symbols[symbol] = {
             "status": status,
             "strategy": node.naive.ctx.strategy_for(symbol).name,
             "traders": traders,
             **views.get(symbol, {}),
+            **({"risk": book.info()} if book is not None else {}),
         }
     feed = node.rt.whereis(FEED[node.settings.exchange])
     return {
