@@ -23,7 +23,7 @@ from hedgehog.naive.strategy import (
     Report,
     RequestRebuy,
 )
-from hedgehog.naive.trader import _order_problem
+from hedgehog.naive.order_check import order_problem as _order_problem
 
 from .conftest import XRP, Harness, xrp_settings
 

@@ -15,9 +15,7 @@ balance (`CheckSell`). Either read that fails is tried again after `ctx.retry_se
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Coroutine
-from decimal import Decimal
 from typing import Any
 
 from hedgehog.core.decimals import ZERO
@@ -29,10 +27,8 @@ from hedgehog.core.errors import (
     StrategyError,
     UnknownOrder,
 )
-from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.types import (
     OrderUpdate,
-    Side,
     TradeEvent,
     bars_topic,
     orders_topic,
@@ -48,6 +44,7 @@ from hedgehog.naive.messages import (
     Shutdown,
     TraderStateChanged,
 )
+from hedgehog.naive.order_check import order_problem
 from hedgehog.naive.risk import INFINITY
 from hedgehog.naive.strategy import (
     PENDING,
@@ -231,7 +228,7 @@ class Trader(Process):
     def _check_order(self, state: Any, order: OrderRef, market: bool = False) -> None:
         """Refuse, naming the strategy, an order no exchange would take: the trader crashes
         (and is restarted with its last stored state, like any crash) instead of storing it."""
-        why = _order_problem(order, state.filters, market)
+        why = order_problem(order, state.filters, market)
         if why is not None:
             where = "at the market" if market else f"at {order.price}"
             raise StrategyError(
@@ -388,29 +385,3 @@ class Trader(Process):
         pending = self.state.awaiting()
         if pending is not None and (not self.state.in_flight() or isinstance(pending, CancelOrder)):
             await self._apply(self.state, (pending,))
-
-
-_CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,36}")
-
-
-def _order_problem(order: Any, filters: SymbolFilters, market: bool = False) -> str | None:
-    """Why `order` cannot go to the exchange as it is, or None. A MARKET order's price is
-    only a reference: it is not checked."""
-    if not isinstance(order, OrderRef):
-        return f"a {type(order).__name__}, not an OrderRef"
-    if order.side not in (Side.BUY, Side.SELL):
-        return f"side {order.side!r} is not BUY or SELL"
-    checked = (("quantity", order.quantity),) if market else (
-        ("price", order.price), ("quantity", order.quantity))  # fmt: skip
-    for name, value in checked:
-        if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
-            return f"the {name} must be a positive Decimal"
-    if not market and order.price % filters.tick_size:
-        return f"the price is off the tick size {filters.tick_size.normalize()}"
-    if order.quantity % filters.step_size:
-        return f"the quantity is off the step size {filters.step_size.normalize()}"
-    if not isinstance(order.client_order_id, str) or not _CLIENT_ID.fullmatch(
-        order.client_order_id
-    ):
-        return "its client order id is not 1-36 of [A-Za-z0-9_-]"
-    return None

@@ -1,5 +1,8 @@
 """The Binance spot REST client: the `Exchange` protocol on aiohttp.
 
+(Over 400 lines on purpose: one class, the client's whole surface — the policy, the requests'
+layout and the error answers already live in `pacing`, `request` and `api_errors`.)
+
 What it takes care of, following Binance's spot API docs:
 
 - **Signing.** SIGNED requests carry `recvWindow` and `timestamp` (local time plus the measured
