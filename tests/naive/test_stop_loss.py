@@ -15,6 +15,7 @@ from decimal import Decimal as D
 from hedgehog.core.errors import ExchangeUnavailable, StoreUnavailable
 from hedgehog.core.types import Order, OrderStatus, Side, TradeEvent
 from hedgehog.naive import serde, strategy
+from hedgehog.naive.order_check import order_problem as _order_problem
 from hedgehog.naive.strategy import (
     CancelOrder,
     CheckSell,
@@ -23,7 +24,6 @@ from hedgehog.naive.strategy import (
     Report,
     RequestRebuy,
 )
-from hedgehog.naive.order_check import order_problem as _order_problem
 
 from .conftest import XRP, Harness, xrp_settings
 
