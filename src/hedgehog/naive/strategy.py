@@ -116,9 +116,10 @@ def on_trade(
         new = replace(state, buy=order, rebuy_below=rebuy_threshold(price, settings))
         return new, (PlaceOrder(order),)
     decisions: tuple[Decision, ...] = NOTHING
-    stop = stop_threshold(state)
-    if stop is not None and trade.price < stop:
-        state, decisions = _stop_loss(state, trade.price)
+    if state.settings.stop_loss_interval is not None:  # off: one attribute, every tick
+        stop = stop_threshold(state)
+        if stop is not None and trade.price < stop:
+            state, decisions = _stop_loss(state, trade.price)
     below = state.rebuy_below
     if not state.rebuy_notified and below is not None and trade.price < below:
         return replace(state, rebuy_notified=True), (*decisions, RequestRebuy())
