@@ -170,3 +170,29 @@ def test_the_simulator_s_klines_are_these_bars() -> None:
         bars = bars_from_table(table, interval)
         assert traded == [(bar.close_time, bar.row()) for bar in bars]
         assert len(bars) > 1 or interval == "1h"
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 200_000), st.integers(1, 500)), min_size=1, max_size=200),
+    st.sampled_from(["1s", "1m"]),
+)
+def test_price_bars_are_the_bars_ohlc(rows: list[tuple[int, int]], interval: str) -> None:
+    """The views' cheap aggregator gives exactly the OHLC of the full one, clocks stepping
+    back included (the times here are not sorted)."""
+    from hedgehog.market.bars import BarAggregator, PriceAggregator
+
+    full, cheap = BarAggregator("XRPUSDT", interval), PriceAggregator(interval)
+    for n, (time, price) in enumerate(rows):
+        trade = TradeEvent("XRPUSDT", n, Decimal(price) / 1000, Decimal(1), time, n % 2 == 0)
+        closed = full.add(trade)
+        got = cheap.add(trade)
+        expected = [(b.open_time, b.open, b.high, b.low, b.close) for b in closed]
+        assert ([got] if got is not None else []) == expected
+        bar = full.current
+        assert bar is not None and cheap.current == (
+            bar.open_time,
+            bar.open,
+            bar.high,
+            bar.low,
+            bar.close,
+        )

@@ -203,6 +203,42 @@ class BarAggregator:
         return None if row is None else Bar.of_row(self.symbol, self.interval, row)
 
 
+class PriceAggregator:
+    """A price chart's bars: the open, high, low and close of `BarAggregator`'s bars — the same
+    intervals, alignment and rule for a trade timed before the open bar — without the volumes'
+    exact sums: a few comparisons per trade, for views that fold every live trade. `add`
+    returns the (open time, open, high, low, close) it closes, or None."""
+
+    __slots__ = ("_row", "interval", "width")
+
+    def __init__(self, interval: str) -> None:
+        self.interval = interval
+        self.width = parse_interval(interval)
+        self._row: list[Any] | None = None
+
+    def add(self, trade: TradeEvent) -> tuple[int, Decimal, Decimal, Decimal, Decimal] | None:
+        time, price, row = trade.trade_time, trade.price, self._row
+        start = time - time % self.width
+        if row is not None and start <= row[0]:  # `fold_trade`'s rule
+            if price > row[2]:
+                row[2] = price
+            elif price < row[3]:
+                row[3] = price
+            row[4] = price
+            return None
+        self._row = [start, price, price, price, price]
+        return None if row is None else _ohlc(row)
+
+    @property
+    def current(self) -> tuple[int, Decimal, Decimal, Decimal, Decimal] | None:
+        """The bar in progress, so far."""
+        return None if self._row is None else _ohlc(self._row)
+
+
+def _ohlc(row: list[Any]) -> tuple[int, Decimal, Decimal, Decimal, Decimal]:
+    return (row[0], *(_canonical(v) for v in row[1:5]))
+
+
 def resample(bars: Iterable[Bar], interval: str) -> list[Bar]:
     """Bars of one symbol, in time order, merged into bars of a wider `interval` (a multiple
     of theirs): the bars their trades would make."""

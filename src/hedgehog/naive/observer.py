@@ -3,8 +3,9 @@ what people watch — last price, recent price bars, our orders and fills, compl
 realised and unrealised PnL over time. The live view and the dashboard read it; it changes
 nothing, so it can never disturb trading.
 
-Prices are bars folded from every trade by `hedgehog.market.bars.BarAggregator`, the rule
-that makes the simulator's klines, the strategies' bars and the backtest report's charts: 1 s
+Prices are bars folded from every trade by `hedgehog.market.bars.PriceAggregator`: the OHLC of
+the bars that make the simulator's klines, the strategies' bars and the backtest report's
+charts, without their volumes' exact sums (a few comparisons per live trade): 1 s
 bars while the symbol has less than SECONDS_SPAN_MS of trade time, 1 min bars after that (the
 1 s ones then dropped). Memory is bounded as before: the last RECENT_BARS closed bars, each
 kept as a `PriceBar` (its open time and exact OHLC, not the volumes the chart never shows).
@@ -29,7 +30,7 @@ from hedgehog.core.types import (
     orders_topic,
     trade_topic,
 )
-from hedgehog.market.bars import Bar, BarAggregator
+from hedgehog.market.bars import Bar, PriceAggregator
 from hedgehog.naive.messages import Watch
 from hedgehog.runtime import Process
 from hedgehog.runtime.pubsub import PubSub
@@ -62,16 +63,18 @@ class PriceBars:
 
     def __init__(self, symbol: str) -> None:
         self._first: int | None = None
-        self._minutes = BarAggregator(symbol, "1m")
+        self._minutes = PriceAggregator("1m")
         self._closed: deque[PriceBar] = deque(maxlen=RECENT_BARS)
-        self._seconds: BarAggregator | None = BarAggregator(symbol, "1s")
+        self._seconds: PriceAggregator | None = PriceAggregator("1s")
         self._seconds_closed: deque[PriceBar] = deque(maxlen=SECONDS_SPAN_MS // 1_000 + 1)
 
     def add(self, trade: TradeEvent) -> None:
         """Fold one trade of the symbol (in the order they arrive)."""
         if self._first is None:
             self._first = trade.trade_time
-        self._closed.extend(map(PriceBar.of, self._minutes.add(trade)))
+        closed = self._minutes.add(trade)
+        if closed is not None:
+            self._closed.append(PriceBar(*closed))
         seconds = self._seconds
         if seconds is None:
             return
@@ -79,7 +82,9 @@ class PriceBars:
             self._seconds = None
             self._seconds_closed.clear()
             return
-        self._seconds_closed.extend(map(PriceBar.of, seconds.add(trade)))
+        closed = seconds.add(trade)
+        if closed is not None:
+            self._seconds_closed.append(PriceBar(*closed))
 
     @property
     def interval(self) -> str:
@@ -91,7 +96,7 @@ class PriceBars:
         aggregator = self._seconds or self._minutes
         closed = self._closed if self._seconds is None else self._seconds_closed
         current = aggregator.current
-        return [*closed, *([PriceBar.of(current)] if current is not None else [])]
+        return [*closed, *([PriceBar(*current)] if current is not None else [])]
 
 
 @dataclass
