@@ -165,6 +165,7 @@ async def test_symbol_detail_has_series_fills_and_cycles(rig: Rig) -> None:
 
     body = await eventually(detail_with_a_cycle, what="the cycle in the symbol's detail")
     assert body["symbol"] == SYMBOL
+    assert body["risk"] is None  # no max_loss set: no risk book
     assert body["interval"] == "1s"  # less than a few minutes of trades: 1 s bars
     assert [Decimal(b[4]) for b in body["bars"]] == [1, Decimal("0.9999"), Decimal("1.01")]
     assert body["bars"] == await rig.bars_of_trades("1s")  # the aggregator's bars, exactly

@@ -201,6 +201,7 @@ def symbol_section(
         "orders": [],
         "cycles": [],
         "errored": ctx.errored.get(symbol),
+        "risk": book.info() if (book := ctx.risk.get(symbol)) is not None else None,
         "buy_rejections": ctx.rejections[(symbol, "BUY")],
         "sell_rejections": ctx.rejections[(symbol, "SELL")],
         "dust": str(ctx.dust[symbol]) if ctx.dust.get(symbol) else None,

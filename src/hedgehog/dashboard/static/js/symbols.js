@@ -65,8 +65,11 @@ export function renderSymbol(name) {
     stat("fees paid", money(s.fees_paid)),
     stat("rejected", (s.buy_rejections ?? 0) + " buys · " + (s.sell_rejections ?? 0) + " sells"),
     s.dust ? stat("dust held", s.dust) : null,
+    s.risk ? stat("max loss", s.risk.max_loss + " · realised " + s.risk.realised_pnl) : null,
   );
-  $("sym-errored").textContent = s.errored ? "errored: " + s.errored : "";
+  const halted = s.risk && s.risk.halted;
+  $("sym-errored").textContent = [s.errored ? "errored: " + s.errored : "",
+    halted ? "halted (no new buys): " + halted.reason : ""].filter(Boolean).join(" · ");
   const L = s.leader;
   $("leader-info").textContent = L ? "leader #" + L.pid + " · " + L.traders_started + " started · " + L.trader_restarts + " restarted" : "no leader running";
   const orderCell = (o) => o ? h("span", { class: "nowrap" }, h("span", { class: "num" }, o.price + " × " + o.quantity + " "), h("span", { class: "badge " + o.status }, o.status)) : h("span", { class: "muted" }, "—");
