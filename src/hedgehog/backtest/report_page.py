@@ -115,6 +115,7 @@ def render_page(model: ReportModel, charts: Mapping[str, bytes]) -> str:
         fees=_e(fmt(summary.fees_paid)),
         notice=_notice(summary, result.ticks) + _halts(result.halted),
         summary=_summary_table(model),
+        metrics=_metrics_table(model),
         settings=_settings_table(model),
         per_symbol=_symbol_table(model),
         figures=figures,
@@ -232,6 +233,53 @@ def _summary_table(model: ReportModel) -> str:
         ]
     )
     return _rows(rows, ["figure", "value", "meaning"])
+
+
+_METRICS: dict[str, tuple[str, str]] = {
+    "net_pnl": ("net PnL", "Realised + unrealised PnL, after fees."),
+    "fees": ("fees", "Fees paid on every fill."),
+    "capital": ("capital", "The quote budget each symbol was given (summed for the run)."),
+    "return_pct": ("return %", "Net PnL over the capital, in percent."),
+    "max_drawdown": ("max drawdown", "Largest fall of per-minute equity from an earlier peak."),
+    "max_drawdown_pct": ("max drawdown %", "That fall over the peak's equity, in percent."),
+    "sharpe": ("Sharpe", "mean / standard deviation of hourly returns × √(24×365)."),
+    "sortino": ("Sortino", "mean / downside deviation of hourly returns × √(24×365)."),
+    "cycles_completed": ("cycles completed", "Buys whose sell filled."),
+    "win_rate": ("win rate", "Share of completed cycles with a profit."),
+    "avg_cycle_s": ("average cycle", "From a cycle's first order to its sell fill."),
+    "median_cycle_s": ("median cycle", "From a cycle's first order to its sell fill."),
+    "exposure": ("exposure", "Share of the data's span with a position held."),
+    "buy_hold_pnl": ("buy and hold PnL", "The capital bought at the first price, held."),
+    "buy_hold_return_pct": ("buy and hold return %", "Buy and hold's PnL over the capital."),
+}
+
+
+def _metric_cell(key: str, figures: dict[str, Any]) -> str:
+    value = figures.get(key)
+    if value is None:
+        why = figures["null_reasons"].get(key)
+        return _td(f"n/a ({why})" if why else "n/a")
+    if key in ("avg_cycle_s", "median_cycle_s"):
+        return _td(duration(value * 1000))
+    if key in ("win_rate", "exposure"):
+        return _td(f"{value * 100:.2f} %")
+    if isinstance(value, float):
+        return _td(f"{value:.4f}" if "pct" not in key else f"{value:.4f} %")
+    return _td(_num(value))
+
+
+def _metrics_table(model: ReportModel) -> str:
+    from hedgehog.backtest.metrics import compute
+
+    figures = compute(model.result, model.tables, model.config).as_json()
+    columns = [("run", figures["metrics"])]
+    if len(model.symbols) > 1:
+        columns += [(s, figures["symbols"][s]) for s in model.symbols]
+    rows = [
+        [_td(label, False), *(_metric_cell(key, f) for _, f in columns), _td(meaning, False)]
+        for key, (label, meaning) in _METRICS.items()
+    ]
+    return _rows(rows, ["metric", *(_e(c) for c, _ in columns), "meaning"])
 
 
 def _settings_table(model: ReportModel) -> str:

@@ -135,6 +135,7 @@ def backtest(
 ) -> None:
     """Backtest a strategy (naive by default) on historical (or synthetic) trades, exactly and
     fast."""
+    skipped: dict[str, int] = {}
     try:
         if from_db is not None:
             if files or synthetic:
@@ -158,6 +159,7 @@ def backtest(
                 min_notional,
                 skip_bad_rows,
                 as_json,
+                skipped,
             )
         values = trading_values(
             chunks, budget, buy_down_interval, profit_interval, rebuy_interval, fee
@@ -183,6 +185,7 @@ def backtest(
             every_tick=every_tick,
         )
         result = _run(tables, config, show_progress=not as_json and err.is_terminal)
+        figures = _figures(result, tables, config, chosen, settings, skipped)
         if report is not None:
             page = _write_report(result, tables, config, report)
             err.print(f"report: {page}", soft_wrap=True)
@@ -190,9 +193,41 @@ def backtest(
         fail(exc)
     with interrupt.deferred():  # the summary whole, or not at all
         if as_json:
-            sys.stdout.write(json.dumps(result.as_json()) + "\n")
+            sys.stdout.write(json.dumps({**result.as_json(), **figures}) + "\n")
         else:
-            _print_summary(result, settings)
+            _print_summary(result, settings, figures)
+
+
+def _figures(
+    result: BacktestResult,
+    tables: dict[str, TradeTable],
+    config: BacktestConfig,
+    chosen: Any,
+    settings: dict[str, Any],
+    skipped_rows: dict[str, int],
+) -> dict[str, Any]:
+    """The keys `--json` adds to `BacktestResult.as_json`: metrics (the run's and per
+    symbol), what ran, and the rows `--skip-bad-rows` skipped per file given (none:
+    synthetic or recorded trades)."""
+    from hedgehog.backtest.metrics import compute
+
+    figures = compute(result, tables, config).as_json()
+    return {
+        "symbols": figures["symbols"],
+        "settings": {
+            "strategy": getattr(chosen, "name", str(chosen)),
+            "symbols": {s: _plain(st.as_dict()) for s, st in settings.items()},
+        },
+        "metrics": figures["metrics"],
+        "skipped_rows": skipped_rows,
+    }
+
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: v if v is None or isinstance(v, bool | int | float | str) else str(v)
+        for k, v in values.items()
+    }
 
 
 def _write_report(
@@ -226,6 +261,7 @@ def _inputs(
     min_notional: str | None,
     skip_bad_rows: bool,
     quiet: bool,
+    skipped: dict[str, int],
 ) -> tuple[dict[str, TradeTable], dict[str, SymbolFilters]]:
     if synthetic and files:
         raise ConfigError("give trade files or --synthetic, not both")
@@ -242,10 +278,26 @@ def _inputs(
         )
     else:
         loaded = load_trades(files, symbol=symbol, skip_bad_rows=skip_bad_rows)
+        skipped.update(_skipped_per_file(files, symbol, loaded.skipped_rows))
         if loaded.skipped_rows and not quiet:
             warn(f"skipped {loaded.skipped_rows} bad rows: " + "; ".join(loaded.bad_rows[:3]))
         tables = loaded.tables
     return tables, _filters(list(tables), exchange_info, tick, step, min_notional)
+
+
+def _skipped_per_file(files: list[Path], symbol: str | None, total: int) -> dict[str, int]:
+    """Rows skipped in each path given (a file or a directory). The loader counts them over
+    all files; only when some were skipped in several paths are the paths counted one by one
+    again (bad data: the rare case)."""
+    if total == 0 or len(files) == 1:
+        return {str(f): total for f in files}
+    out = {}
+    for f in files:
+        try:
+            out[str(f)] = load_trades([f], symbol=symbol, skip_bad_rows=True).skipped_rows
+        except HedgehogError:  # no good trades of the symbol in this path
+            out[str(f)] = 0
+    return out
 
 
 def _recorded(symbol: str, first: str | None, last: str | None) -> dict[str, TradeTable]:
@@ -377,7 +429,9 @@ def _run(
         )
 
 
-def _print_summary(result: BacktestResult, settings: dict[str, Any]) -> None:
+def _print_summary(
+    result: BacktestResult, settings: dict[str, Any], figures: dict[str, Any]
+) -> None:
     data: dict[str, Any] = result.as_json()
     table = Table(title="hedgehog backtest", show_header=False)
     table.add_column("what", style="bold")
@@ -391,6 +445,24 @@ def _print_summary(result: BacktestResult, settings: dict[str, Any]) -> None:
         table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
     for symbol, why in halted.items():
         table.add_row(f"{symbol} halted", why or "no")
+    for path, rows in figures["skipped_rows"].items():
+        if rows:
+            table.add_row(f"skipped rows: {path}", f"{rows:,}")
+    _metric_rows(table, "run", figures["metrics"])
+    if len(figures["symbols"]) > 1:
+        for s, m in figures["symbols"].items():
+            _metric_rows(table, s, m)
     out.print(table)
     pnl = Decimal(data["realised_pnl"]) + Decimal(data["unrealised_pnl"])
     out.print(f"total PnL (realised + unrealised): [bold]{pnl:f}[/bold]")
+
+
+def _metric_rows(table: Table, who: str, metrics: dict[str, Any]) -> None:
+    why = metrics.get("null_reasons", {})
+    for key, value in metrics.items():
+        if key == "null_reasons":
+            continue
+        shown = f"null ({why[key]})" if value is None and key in why else str(value)
+        table.add_row(
+            f"{who}: {key.replace('_', ' ')}", "-" if value is None and key not in why else shown
+        )
