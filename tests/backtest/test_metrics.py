@@ -220,12 +220,15 @@ def test_the_command_line_json() -> None:
     assert data["skipped_rows"] == {}  # synthetic: no files
 
 
-def test_two_symbols() -> None:
-    data = _cli("--synthetic", "AAAUSDT,BBBUSDT", "--trades", "3000")
+@pytest.mark.parametrize("commission", ["quote", "received"])
+def test_two_symbols(commission: str) -> None:
+    data = _cli("--synthetic", "AAAUSDT,BBBUSDT", "--trades", "3000", "--commission", commission)
     run, symbols = data["metrics"], data["symbols"]
     assert isinstance(run, dict) and isinstance(symbols, dict)
     assert set(symbols) == {"AAAUSDT", "BBBUSDT"} and run["capital"] == "2000"
     assert Decimal(run["net_pnl"]) == sum(Decimal(m["net_pnl"]) for m in symbols.values())
+    net = Decimal(data["realised_pnl"]) + Decimal(data["unrealised_pnl"])  # type: ignore[arg-type]
+    assert Decimal(run["net_pnl"]) == net.quantize(metrics.MONEY)
     assert run["cycles_completed"] == sum(m["cycles_completed"] for m in symbols.values())
 
 

@@ -107,7 +107,10 @@ def compute(
     for s in symbols:
         fee = config.settings[s].fee
         summary = summarise(
-            [o for o in result.ledger if o.symbol == s], {s: fee}, result.last_prices
+            [o for o in result.ledger if o.symbol == s],
+            {s: fee},
+            result.last_prices,
+            result.paid_in_coins,
         )
         capital = _capital(config.settings[s])
         m = Metrics(net_pnl=summary.realised_pnl + summary.unrealised_pnl, fees=summary.fees_paid)

@@ -70,6 +70,9 @@ class BacktestResult:
     ledger: list[Any] = field(default_factory=list)
     halted: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     """Symbols with `max_loss` set: the halt (trade id, time, price, PnL, reason) or None."""
+    paid_in_coins: frozenset[int] = frozenset()
+    """The buys whose commission was taken from the coins bought (the metrics' per-symbol
+    PnL uses it like the summary's)."""
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"ticks": self.ticks}
@@ -151,7 +154,8 @@ async def run_backtest(
     await rt.quiesce(strict=True)
     elapsed = time.perf_counter() - started
     ledger = engine.ledger()
-    summary = summarise(ledger, fees, last_prices, paid_in_coins(engine, symbols))
+    in_coins = frozenset(paid_in_coins(engine, symbols))
+    summary = summarise(ledger, fees, last_prices, in_coins)
     result = BacktestResult(
         ticks=total,
         summary=summary,
@@ -162,6 +166,7 @@ async def run_backtest(
         last_prices=last_prices,
         ledger=ledger,
         halted={s: ctx.risk[s].halted for s in symbols if s in ctx.risk},
+        paid_in_coins=in_coins,
     )
     await rt.shutdown()
     return result
