@@ -24,14 +24,17 @@ class SymbolFilters:
     max_price: Decimal = ZERO
     max_qty: Decimal = ZERO
 
-    def check(self, price: Decimal, qty: Decimal) -> str | None:
-        """Name the filter that a LIMIT order at `price` for `qty` violates, or None."""
-        if price <= 0 or (self.min_price > 0 and price < self.min_price):
-            return "PRICE_FILTER: price below the minimum"
-        if self.max_price > 0 and price > self.max_price:
-            return "PRICE_FILTER: price above the maximum"
-        if not is_multiple(price, self.tick_size):
-            return "PRICE_FILTER: price is not a multiple of the tick size"
+    def check(self, price: Decimal, qty: Decimal, market: bool = False) -> str | None:
+        """Name the filter that a LIMIT order at `price` for `qty` violates, or None. A MARKET
+        order sends no price, so PRICE_FILTER does not apply to it (Binance's rule); `price`
+        is then the fill price, for MIN_NOTIONAL."""
+        if not market:
+            if price <= 0 or (self.min_price > 0 and price < self.min_price):
+                return "PRICE_FILTER: price below the minimum"
+            if self.max_price > 0 and price > self.max_price:
+                return "PRICE_FILTER: price above the maximum"
+            if not is_multiple(price, self.tick_size):
+                return "PRICE_FILTER: price is not a multiple of the tick size"
         if qty <= 0 or qty < self.min_qty:
             return "LOT_SIZE: quantity below the minimum"
         if self.max_qty > 0 and qty > self.max_qty:

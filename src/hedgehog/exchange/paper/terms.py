@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from hedgehog.core.decimals import floor_to, is_multiple
+from hedgehog.core.decimals import floor_to
 from hedgehog.core.errors import OrderRejected, RejectReason
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.types import Side
@@ -56,20 +56,7 @@ def order_terms(
     if not (price.is_finite() and qty.is_finite()):
         raise OrderRejected(RejectReason.OTHER, "price and quantity must be finite numbers")
     market = order_type == "MARKET"
-    problem = _market_problem(filters, price, qty) if market else filters.check(price, qty)
+    problem = filters.check(price, qty, market=market)
     if problem is not None:
         raise OrderRejected(RejectReason.FILTER_FAILURE, problem)
     return price, qty, time_in_force, crosses
-
-
-def _market_problem(filters: SymbolFilters, price: Decimal, qty: Decimal) -> str | None:
-    """`SymbolFilters.check` without PRICE_FILTER, for a MARKET order filled at `price`."""
-    if qty <= 0 or qty < filters.min_qty:
-        return "LOT_SIZE: quantity below the minimum"
-    if filters.max_qty > 0 and qty > filters.max_qty:
-        return "LOT_SIZE: quantity above the maximum"
-    if not is_multiple(qty, filters.step_size):
-        return "LOT_SIZE: quantity is not a multiple of the step size"
-    if price * qty < filters.min_notional:
-        return "MIN_NOTIONAL: notional below the minimum"
-    return None
