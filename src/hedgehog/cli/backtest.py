@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -38,6 +36,7 @@ from hedgehog.cli.options import (
     strategy_settings,
     trading_values,
 )
+from hedgehog.cli.report_dir import write_report_dir as _write_report
 from hedgehog.core.decimals import to_decimal
 from hedgehog.core.errors import ConfigError, HedgehogError
 from hedgehog.core.filters import (
@@ -228,25 +227,6 @@ def _plain(values: dict[str, Any]) -> dict[str, Any]:
         k: v if v is None or isinstance(v, bool | int | float | str) else str(v)
         for k, v in values.items()
     }
-
-
-def _write_report(
-    result: BacktestResult, tables: dict[str, TradeTable], config: BacktestConfig, report: Path
-) -> Path:
-    """The report, written beside `report` first and moved in whole: a stopped backtest
-    leaves no index.html that looks complete."""
-    from hedgehog.backtest.report import write_report
-
-    try:
-        report.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix=".report-", dir=report) as scratch:
-            page = write_report(result, tables, config, Path(scratch))
-            with interrupt.deferred():
-                for part in sorted(Path(scratch).iterdir(), key=lambda p: p.name == page.name):
-                    os.replace(part, report / part.name)
-    except OSError as exc:
-        raise ConfigError(f"cannot write the report into {report}: {exc}") from None
-    return report / page.name
 
 
 def _inputs(
