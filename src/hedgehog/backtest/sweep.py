@@ -19,8 +19,10 @@ piece is a module, and every public name stays importable from here:
   built once per process and kept in a per-process cache (`load_data`), so a worker that runs
   many combinations loads the trades once.
 - one run (here): `run_one(data_spec, params) -> dict` runs one backtest, as `hedgehog
-  backtest --strategy S --param k=v ...` does. It is a pure function of picklable inputs
-  (`Params` are the settings as text): any process anywhere can run it.
+  backtest --strategy S --param k=v ...` does (`prepare` builds its trades and config), and
+  computes its metrics (`hedgehog.backtest.metrics`) there, so only a small row comes back.
+  It is a pure function of picklable inputs (`Params` are the settings as text): any process
+  anywhere can run it.
 - the sweep (here, on `sweep_pool`): `run_sweep(plan, data_spec, executor_factory)` submits
   `run_one(data_spec, params)` for each combination to any `concurrent.futures.Executor` made
   by `executor_factory(data_spec)`, collects an `Outcome` per combination (a result, or the
@@ -30,7 +32,8 @@ piece is a module, and every public name stays importable from here:
   before the first task arrives. A combination's result is exactly that of `hedgehog
   backtest` with the same settings (same `ledger_sha256`): the backtest is deterministic and
   each run gets its own runtime, exchange and ledger.
-- the ranking (`sweep_rank`): `rank(outcomes, by)`, best first.
+- the ranking (`sweep_rank`): `rank(outcomes, by)`, best first by one metric (net PnL by
+  default; each metric with its direction, undefined values last, ties in plan order).
 
 Running on Ray later (Ray is not a dependency) needs only another executor factory; the plan,
 `run_one` and the ranking stay as they are. Two ways:
@@ -61,7 +64,7 @@ Running on Ray later (Ray is not a dependency) needs only another executor facto
 
 Either way the data must be reachable from every node: `DataSpec.files` are absolute paths
 (a shared filesystem, or copy them), while a synthetic market is regenerated anywhere from its
-seed. Results are plain dicts of str/int, cheap to send back.
+seed. Results are plain dicts of str/int/float, cheap to send back.
 """
 
 from __future__ import annotations
@@ -96,15 +99,27 @@ from hedgehog.backtest.sweep_pool import (
     process_pool,
     warm_worker,
 )
-from hedgehog.backtest.sweep_rank import SORT_KEYS, rank
+from hedgehog.backtest.sweep_rank import (
+    DEFAULT_RANK,
+    LOWER_IS_BETTER,
+    RANK_METRICS,
+    SORT_KEYS,
+    RankMetric,
+    rank,
+    rank_metric,
+    total_pnl,
+    value,
+)
 from hedgehog.backtest.sweep_rank import score as score
-from hedgehog.backtest.sweep_rank import total_pnl as total_pnl
+from hedgehog.market.tables import TradeTable
 from hedgehog.strategy.registry import load_strategy
 
 
-def run_one(data_spec: DataSpec, params: Mapping[str, str]) -> dict[str, Any]:
-    """Backtest one combination: `{"params": ..., "result": BacktestResult.as_json(),
-    "skipped_rows": n}`. Raises what the backtest raises (`SweepDataError`: the data)."""
+def prepare(
+    data_spec: DataSpec, params: Mapping[str, str]
+) -> tuple[dict[str, TradeTable], BacktestConfig]:
+    """The trades and the config of one combination's backtest, as `hedgehog backtest
+    --strategy S --param k=v ...` builds them (the data from this process's cache)."""
     data = load_data(data_spec)
     filters = data_spec.filter_map
     strategy = load_strategy(data_spec.strategy)
@@ -112,8 +127,26 @@ def run_one(data_spec: DataSpec, params: Mapping[str, str]) -> dict[str, Any]:
     for symbol, st in settings.items():
         st.check_against(filters[symbol])
     config = BacktestConfig(settings, filters, strategy=strategy, every_tick=data_spec.every_tick)
-    result = asyncio.run(run_backtest(data.tables, config))
-    return {"params": dict(params), "result": result.as_json(), "skipped_rows": data.skipped_rows}
+    return data.tables, config
+
+
+def run_one(data_spec: DataSpec, params: Mapping[str, str]) -> dict[str, Any]:
+    """Backtest one combination: `{"params": ..., "result": BacktestResult.as_json(),
+    "metrics": the run's metrics, "symbols": each symbol's, "skipped_rows": n}` (the metrics
+    of `hedgehog.backtest.metrics`, computed here so that only this small row goes back).
+    Raises what the backtest raises (`SweepDataError`: the data)."""
+    from hedgehog.backtest.metrics import compute  # matplotlib's import: workers only
+
+    tables, config = prepare(data_spec, params)
+    result = asyncio.run(run_backtest(tables, config))
+    figures = compute(result, tables, config).as_json()
+    return {
+        "params": dict(params),
+        "result": result.as_json(),
+        "metrics": figures["metrics"],
+        "symbols": figures["symbols"],
+        "skipped_rows": load_data(data_spec).skipped_rows,
+    }
 
 
 def run_sweep(
@@ -162,8 +195,11 @@ def run_sweep(
 
 
 __all__ = [
+    "DEFAULT_RANK",
+    "LOWER_IS_BETTER",
     "MAX_COMBINATIONS",
     "MAX_VALUES",
+    "RANK_METRICS",
     "SETTINGS",
     "SORT_KEYS",
     "DataSpec",
@@ -171,6 +207,7 @@ __all__ = [
     "Grid",
     "Outcome",
     "Params",
+    "RankMetric",
     "SweepDataError",
     "SweepError",
     "check_plan",
@@ -181,10 +218,14 @@ __all__ = [
     "parse_grid",
     "parse_param_entries",
     "plan",
+    "prepare",
     "process_pool",
     "rank",
+    "rank_metric",
     "run_one",
     "run_sweep",
     "settings_grid",
+    "total_pnl",
+    "value",
     "warm_worker",
 ]

@@ -29,7 +29,8 @@ ExecutorFactory = Callable[[DataSpec], Executor]
 
 @dataclass(frozen=True)
 class Outcome:
-    """One combination's outcome: its `result` (`BacktestResult.as_json()`), or its `error`."""
+    """One combination's outcome: its `result` (`BacktestResult.as_json()`) with its
+    `metrics` (the run's, `Metrics.as_json()`) and each symbol's (`symbols`), or its `error`."""
 
     index: int
     params: Params
@@ -37,6 +38,8 @@ class Outcome:
     error: str | None = None
     detail: str | None = field(default=None, repr=False)  # the worker's traceback
     skipped_rows: int = 0
+    metrics: dict[str, Any] | None = None
+    symbols: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -103,7 +106,14 @@ def outcome_of(index: int, params: Params, future: Future[dict[str, Any]]) -> Ou
     exc = future.exception()
     if exc is None:
         value = future.result()
-        return Outcome(index, params, value["result"], skipped_rows=value.get("skipped_rows", 0))
+        return Outcome(
+            index,
+            params,
+            value["result"],
+            skipped_rows=value.get("skipped_rows", 0),
+            metrics=value.get("metrics"),
+            symbols=value.get("symbols"),
+        )
     if isinstance(exc, SweepError):
         raise exc
     if isinstance(exc, BrokenExecutor):

@@ -5,7 +5,9 @@ Any strategy (`--strategy`, naive by default) and any of its settings: `--param 
 (ranges `3..9`, `0.36:0.40:0.01`; one value is fixed, several are an axis of the grid). Naive's
 own options (`--grid`, `--chunks` ...) still work, for naive only, as in `hedgehog backtest`.
 The work is done by `hedgehog.backtest.sweep`; this module reads the command line, checks
-everything before any work starts, shows progress and prints the ranking.
+everything before any work starts, shows progress, ranks (`--rank-by METRIC`, net PnL by
+default), prints the best (`--top N`; `sweep_output`) and writes the best combination's report
+(`--report DIR`).
 """
 
 from __future__ import annotations
@@ -13,12 +15,10 @@ from __future__ import annotations
 import json
 import sys
 import time
-from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich import box
 from rich.progress import (
     BarColumn,
     Progress,
@@ -26,27 +26,31 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 
 from hedgehog.backtest.sweep import (
+    DEFAULT_RANK,
+    LOWER_IS_BETTER,
     MAX_COMBINATIONS,
     SORT_KEYS,
     DataSpec,
     Outcome,
     Params,
+    SweepError,
     check_plan,
     combinations,
     cpu_count,
     describe,
     plan,
+    prepare,
     process_pool,
     rank,
+    rank_metric,
     run_sweep,
     settings_grid,
-    total_pnl,
 )
+from hedgehog.cli import sweep_output
 from hedgehog.cli.backtest import _filters
-from hedgehog.cli.console import err, fail, out, warn
+from hedgehog.cli.console import err, fail, warn
 from hedgehog.cli.options import (
     Budget,
     BuyDown,
@@ -71,6 +75,7 @@ from hedgehog.core.filters import parse_exchange_info
 from hedgehog.core.symbols import normalize_symbol
 from hedgehog.market.loaders import _NAME_SYMBOL, _expand
 from hedgehog.market.synthetic import synthetic_exchange_info
+from hedgehog.runtime import interrupt
 from hedgehog.runtime.interrupt import Interrupted
 from hedgehog.strategy.registry import load_strategy
 
@@ -131,11 +136,32 @@ def sweep(
         int | None,
         typer.Option(help="Worker processes (default: all cores)", show_default=False),
     ] = None,
-    sort: Annotated[
-        str, typer.Option(help=f"Rank by one of {', '.join(SORT_KEYS)} (highest first)")
-    ] = "realised_pnl",
+    rank_by: Annotated[
+        str,
+        typer.Option(
+            "--rank-by",
+            "--sort",
+            metavar="METRIC",
+            help=f"Rank by one of {', '.join(SORT_KEYS)} (realised = realised_pnl; "
+            f"total_pnl = net_pnl). Lower is better for {', '.join(LOWER_IS_BETTER)}; higher "
+            "for the others. Combinations where it is undefined (e.g. sharpe with under two "
+            "hours of data) rank last; ties keep the grid's order",
+        ),
+    ] = DEFAULT_RANK,
     top: Annotated[
-        int | None, typer.Option(help="Show only the best K combinations", show_default=False)
+        int | None,
+        typer.Option(
+            metavar="N", help="Show only the best N combinations (default: all)", show_default=False
+        ),
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="Re-run the best combination and write its HTML report into DIR (the report "
+            "of hedgehog backtest --report)",
+            show_default=False,
+        ),
     ] = None,
     yes: Annotated[
         bool,
@@ -150,8 +176,10 @@ def sweep(
     """
     started = time.perf_counter()
     try:
-        if sort not in SORT_KEYS:
-            raise ConfigError(f"--sort {sort!r}: choose from {', '.join(SORT_KEYS)}")
+        try:
+            metric = rank_metric(rank_by)
+        except ConfigError as exc:
+            raise ConfigError(f"--rank-by: {exc}") from None
         if top is not None and top < 1:
             raise ConfigError("--top must be at least 1")
         if workers is not None and workers < 1:
@@ -186,35 +214,76 @@ def sweep(
         combos = plan(the_grid, fixed, order)
         check_plan(combos, spec.filter_map, shown=list(the_grid), strategy=chosen)
         n_workers = min(workers or cpu_count(), len(combos))
+        if report is not None:
+            _writable(report)
         outcomes = _run(combos, spec, n_workers, show_progress=not as_json and err.is_terminal)
+        ranked = rank(outcomes, metric.name)
+        page = None
+        if report is not None and ranked:
+            page = _report_best(ranked[0], spec, report)
     except HedgehogError as exc:
         fail(exc)
     except Interrupted as exc:
         fail(f"stopped by {exc.name}: the sweep was cancelled", code=exc.exit_code)
-    ranked = rank(outcomes, sort)
     failed = [o for o in outcomes if not o.ok]
     skipped = max((o.skipped_rows for o in outcomes), default=0)
     if skipped and not as_json:
         warn(f"skipped {skipped} bad rows of the trade files")
     shown = ranked[:top] if top is not None else ranked
     elapsed = time.perf_counter() - started
-    if as_json:
-        document = {
-            "strategy": chosen.name,
-            "runs": [{"params": o.params, "result": o.result} for o in shown],
-            "sorted_by": sort,
-            "combinations": len(outcomes),
-            "failures": [{"params": o.params, "error": o.error} for o in failed],
-            "workers": n_workers,
-            "elapsed_s": round(elapsed, 3),
-        }
-        sys.stdout.write(json.dumps(document) + "\n")
-    else:
-        _print_table(shown, list(the_grid), sort, chosen.name, len(outcomes), n_workers, elapsed)
-        for o in failed:
-            warn(f"combination {describe(o.params, list(the_grid))} failed: {o.error}")
+    with interrupt.deferred():  # the ranking whole, or not at all
+        if as_json:
+            document = sweep_output.document(
+                strategy=chosen.name,
+                shown=shown,
+                metric=metric,
+                top=top,
+                outcomes=outcomes,
+                ranked=len(ranked),
+                failed=failed,
+                workers=n_workers,
+                elapsed=elapsed,
+                report=str(page) if page is not None else None,
+            )
+            sys.stdout.write(json.dumps(document) + "\n")
+        else:
+            names = list(the_grid)
+            sweep_output.print_table(
+                shown, names, metric, chosen.name, len(outcomes), n_workers, elapsed
+            )
+            for o in failed:
+                warn(f"combination {describe(o.params, names)} failed: {o.error}")
+    if page is not None:
+        err.print(f"report: {page} (the best by {metric.name})", soft_wrap=True)
+    elif report is not None:
+        warn("no combination succeeded: no report written")
     if failed:
         raise typer.Exit(1)
+
+
+def _writable(report: Path) -> None:
+    """Make the report's directory now, so that a bad --report fails before the sweep."""
+    try:
+        report.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--report: cannot write into {report}: {exc}") from None
+
+
+def _report_best(best: Outcome, spec: DataSpec, report: Path) -> Path:
+    """Re-run the best combination here and write its report into `report` (whole, or not
+    at all). The run must be the one ranked: the same ledger (the backtest is exact)."""
+    from hedgehog.backtest.runner import run_backtest
+    from hedgehog.cli.report_dir import write_report_dir
+
+    tables, config = prepare(spec, best.params)
+    result = interrupt.run(run_backtest(tables, config))
+    ranked_ledger = (best.result or {}).get("ledger_sha256")
+    if result.as_json()["ledger_sha256"] != ranked_ledger:
+        raise SweepError(
+            f"the best combination ({describe(best.params)}) re-run here gave another ledger "
+            "than in its worker; no report written"
+        )
+    return write_report_dir(result, tables, config, report)
 
 
 def _data_spec(
@@ -308,44 +377,3 @@ def _run(combos: list[Params], spec: DataSpec, workers: int, show_progress: bool
             bar.update(task, advance=1, failed=f"{failures} failed" if failures else "")
 
         return run_sweep(combos, spec, process_pool(workers), progress=progress)
-
-
-def _print_table(
-    ranked: list[Outcome],
-    names: list[str],
-    sort: str,
-    strategy: str,
-    total: int,
-    workers: int,
-    elapsed: float,
-) -> None:
-    """The ranking; amounts rounded to 4 decimals for reading (--json has them exact)."""
-    table = Table(
-        title=f"hedgehog sweep: {total:,} combinations, best {sort.replace('_', ' ')} first",
-        caption=f"{strategy}, {workers} worker{'s' * (workers != 1)}, {elapsed:.1f} s",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
-    table.add_column("#", justify="right")
-    for name in names:
-        words = [len(w) for w in name.split("_")]
-        width = max([len(o.params.get(name, "")) for o in ranked] + words)
-        table.add_column(name.replace("_", " "), justify="right", style="cyan", min_width=width)
-    for title in ("realised PnL", "total PnL", "cycles"):
-        table.add_column(title, justify="right", no_wrap=True)
-    table.add_column("ledger", no_wrap=True)
-    for place, outcome in enumerate(ranked, 1):
-        result: dict[str, Any] = outcome.result or {}
-        table.add_row(
-            str(place),
-            *(outcome.params.get(n, "") for n in names),
-            _round(Decimal(result["realised_pnl"])),
-            _round(total_pnl(result)),
-            f"{result['cycles_completed']:,}",
-            result["ledger_sha256"][:8],
-        )
-    out.print(table)
-
-
-def _round(value: Decimal) -> str:
-    return f"{value.quantize(Decimal('0.0001'), rounding=ROUND_HALF_EVEN):,f}"
