@@ -11,32 +11,94 @@ import sys
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from hedgehog import __version__
 from hedgehog.runtime import interrupt
 
-# name -> (module, attribute: a typer command function or a typer.Typer app)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "backtest": ("hedgehog.cli.backtest", "backtest"),
-    "sweep": ("hedgehog.cli.sweep", "sweep"),
-    "data": ("hedgehog.cli.data", "data_app"),
-    "run": ("hedgehog.cli.run", "run"),
-    "demo": ("hedgehog.cli.run", "demo"),
-    "status": ("hedgehog.cli.control", "status"),
-    "kill": ("hedgehog.cli.control", "kill"),
-    "console": ("hedgehog.cli.control", "console"),
-    "dashboard": ("hedgehog.cli.dashboard", "dashboard"),
-    "trade": ("hedgehog.cli.control", "trade_app"),
-    "stream": ("hedgehog.cli.control", "stream_app"),
-    "warehouse": ("hedgehog.cli.control", "warehouse_app"),
-    "settings": ("hedgehog.cli.settings", "settings_app"),
-    "exchange": ("hedgehog.cli.exchange", "exchange_app"),
+# name -> (module, attribute: a typer command function or a typer.Typer app, summary). The
+# summary (the start of the command's help, checked by a test) lists the command in `--help`
+# without importing its module: each would pull in its own stack (polars, sqlalchemy, aiohttp).
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "backtest": (
+        "hedgehog.cli.backtest",
+        "backtest",
+        "Backtest a strategy (naive by default) on historical (or synthetic) trades",
+    ),
+    "sweep": (
+        "hedgehog.cli.sweep",
+        "sweep",
+        "Backtest every combination of a strategy's settings (--param key=V1,V2,...,"
+        " or naive's --grid)",
+    ),
+    "data": (
+        "hedgehog.cli.data",
+        "data_app",
+        "Historical market data: download Binance's public trade files.",
+    ),
+    "run": (
+        "hedgehog.cli.run",
+        "run",
+        "Run the trading node: store, streamer, the book's tree running each symbol's strategy",
+    ),
+    "demo": (
+        "hedgehog.cli.run",
+        "demo",
+        "Start the local exchange simulator with a synthetic market of three symbols",
+    ),
+    "status": (
+        "hedgehog.cli.control",
+        "status",
+        "The running node's live tree, each symbol's traders and orders, and restarts.",
+    ),
+    "kill": (
+        "hedgehog.cli.control",
+        "kill",
+        'Kill a process of the running node (chaos, demos): a pid number, "leader:XRPUSDT",',
+    ),
+    "console": (
+        "hedgehog.cli.control",
+        "console",
+        "An interactive console attached to the running node (like `iex -S mix`).",
+    ),
+    "dashboard": (
+        "hedgehog.cli.dashboard",
+        "dashboard",
+        "Print the running node's dashboard link (it carries the control token: keep it private).",
+    ),
+    "trade": (
+        "hedgehog.cli.control",
+        "trade_app",
+        "Start, stop or shut down trading of a symbol on the running node.",
+    ),
+    "stream": (
+        "hedgehog.cli.control",
+        "stream_app",
+        "Start or stop streaming a symbol's trades on the running node.",
+    ),
+    "warehouse": (
+        "hedgehog.cli.control",
+        "warehouse_app",
+        "Record a topic's messages in the database (or stop).",
+    ),
+    "settings": (
+        "hedgehog.cli.settings",
+        "settings_app",
+        "Trading settings per symbol, kept in the database.",
+    ),
+    "exchange": (
+        "hedgehog.cli.exchange",
+        "exchange_app",
+        "Exchange tools: the local Binance-compatible simulator.",
+    ),
 }
 
 
+_LISTING = "hedgehog.cli.listing"
+
+
 def _load(name: str) -> Any:
-    module, attribute = COMMANDS[name]
+    module, attribute, _ = COMMANDS[name]
     target = getattr(importlib.import_module(module), attribute)
     if isinstance(target, typer.Typer):
         return typer.main.get_group(target)
@@ -46,12 +108,22 @@ def _load(name: str) -> Any:
 
 
 class LazyGroup(TyperGroup):
-    """Commands imported on first use (typer's own click underneath, so typer.Exit works)."""
+    """Commands imported on first use (typer's own click underneath, so typer.Exit works);
+    `--help` lists them from their summaries, importing none."""
 
     def list_commands(self, ctx: Any) -> list[str]:
         return sorted([*COMMANDS, *super().list_commands(ctx)])
 
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        ctx.meta[_LISTING] = True
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            ctx.meta.pop(_LISTING, None)
+
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in COMMANDS and ctx.meta.get(_LISTING):
+            return TyperCommand(cmd_name, help=COMMANDS[cmd_name][2])
         if cmd_name in COMMANDS:
             command = _load(cmd_name)
             command.name = cmd_name
