@@ -1,0 +1,323 @@
+"""A Parquet catalog of historical trades: one file per symbol and UTC day, and a manifest.
+
+Layout under the root (`<data_dir>/catalog` by default)::
+
+    manifest.json                      what every file holds, with checksums and sources
+    exchangeInfo.json                  Binance's GET /api/v3/exchangeInfo, for the filters
+    trades/<SYMBOL>/<YYYY-MM-DD>.parquet
+
+Prices and quantities stay exact int64 1e-8 units (the scale is in each file's metadata and in
+the manifest). Imports are idempotent: a source file already imported (same sha256) is skipped,
+and rows of days already present are merged by the `TradeTable` rules (union, sorted by
+(time, trade_id), a repeated trade id kept once), rewriting only days that changed. Writers take
+a lock file; every file, the manifest included, is replaced atomically, so readers need no lock.
+
+Compression, measured on 1 M synthetic trades (`bench` of 2026-12-02 on this 2-core machine,
+best of 7 reads into numpy, one thread): with delta-encoded ids and times and dictionary-encoded
+prices and quantities, LZ4 read in 14-17 ms (60-70 M rows/s, 4.0 MB), Snappy 17-18 ms (4.1 MB),
+Zstandard 20-28 ms (3.5 MB), none 16-17 ms (4.2 MB); plain encodings were 2-3x slower to read
+(Zstandard 45 ms, 6.8 MB). LZ4 is kept: the fastest to read, within 15% of Zstandard's size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from hedgehog.core.errors import ConfigError, DataError
+from hedgehog.core.filters import SymbolFilters, load_exchange_info
+from hedgehog.core.symbols import normalize_symbol
+from hedgehog.market.catalog_files import partition_rows, read_partition, write_partition
+from hedgehog.market.catalog_import import (
+    DayChange,
+    DayStatus,
+    ImportProgress,
+    ImportReport,
+    SourceResult,
+    SourceStatus,
+    ahead,
+    expand,
+    named_symbol,
+)
+from hedgehog.market.catalog_manifest import (
+    DAY_MS,
+    Manifest,
+    Partition,
+    Source,
+    day_of,
+    day_start_ms,
+)
+from hedgehog.market.download_files import sha256_file
+from hedgehog.market.loaders import LoadResult, load_trades
+from hedgehog.market.tables import TradeTable
+
+
+class Catalog:
+    """The catalog rooted at `root` (created on first write)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    @classmethod
+    def default(cls, data_dir: Path) -> Catalog:
+        return cls(Path(data_dir) / "catalog")
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def exchange_info_path(self) -> Path:
+        return self.root / "exchangeInfo.json"
+
+    def partition_path(self, symbol: str, day: date) -> Path:
+        return self.root / "trades" / symbol / f"{day.isoformat()}.parquet"
+
+    def manifest(self) -> Manifest:
+        return Manifest.load(self.manifest_path)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def symbols(self) -> list[str]:
+        return sorted(s for s, days in self.manifest().partitions.items() if days)
+
+    def days(self, symbol: str) -> list[date]:
+        return list(self.manifest().partitions.get(symbol.upper(), {}))
+
+    def rows(self, symbol: str, first_day: date | None = None, last_day: date | None = None) -> int:
+        """Trades of `symbol` from `first_day` to `last_day` (both included), per the manifest."""
+        days = self.manifest().partitions.get(symbol.upper(), {})
+        return sum(
+            p.rows
+            for d, p in days.items()
+            if (first_day is None or d >= first_day) and (last_day is None or d <= last_day)
+        )
+
+    def scan(
+        self, symbol: str, start_ms: int | None = None, end_ms: int | None = None
+    ) -> Iterator[TradeTable]:
+        """One table per day file overlapping [start_ms, end_ms), in day order, its rows cut to
+        that span (days left empty by the cut are not yielded). Raises DataError at once for a
+        symbol the catalog lacks; later for a file missing or not matching the manifest."""
+        sym = symbol.upper()
+        days = self.manifest().partitions.get(sym)
+        if not days:
+            have = ", ".join(self.symbols()) or "none"
+            raise DataError(
+                f"no trades of {sym} in the catalog {self.root} (symbols: {have}); import them "
+                "with `hedgehog data import` or `hedgehog data download`"
+            )
+        lo = -(2**63) if start_ms is None else start_ms
+        hi = 2**63 - 1 if end_ms is None else end_ms
+        wanted = [
+            p for d, p in days.items() if day_start_ms(d) < hi and day_start_ms(d) + DAY_MS > lo
+        ]
+        return self._scan(wanted, lo, hi)
+
+    def _scan(self, parts: list[Partition], lo: int, hi: int) -> Iterator[TradeTable]:
+        for part in parts:
+            path = self.partition_path(part.symbol, part.day)
+            table = read_partition(path, part.symbol)
+            n = len(table)
+            if n != part.rows or (
+                n and (table.time[0], table.time[-1]) != (part.first_time, part.last_time)
+            ):
+                raise DataError(
+                    f"catalog partition {path} does not match the manifest ({n} rows, "
+                    f"{part.rows} expected): run `hedgehog data catalog --verify`"
+                )
+            if part.first_time < lo or part.last_time >= hi:
+                a, b = np.searchsorted(table.time, [lo, hi], side="left")
+                table = table.slice(int(a), int(b))
+            if len(table):
+                yield table
+
+    def read(
+        self, symbol: str, start_ms: int | None = None, end_ms: int | None = None
+    ) -> TradeTable:
+        """Every trade of `symbol` in [start_ms, end_ms) as one table."""
+        tables = list(self.scan(symbol, start_ms, end_ms))
+        return TradeTable.concat(tables) if tables else TradeTable.empty(symbol)
+
+    def verify(self) -> list[str]:
+        """Problems found: files missing, checksums or row counts not matching the manifest,
+        files the manifest does not know. Empty when all is well."""
+        manifest = self.manifest()
+        problems: list[str] = []
+        known: set[Path] = set()
+        for days in manifest.partitions.values():
+            for part in days.values():
+                path = self.partition_path(part.symbol, part.day)
+                known.add(path)
+                if not path.is_file():
+                    problems.append(f"{path}: missing")
+                    continue
+                if (digest := sha256_file(path)) != part.sha256:
+                    problems.append(f"{path}: sha256 {digest}, the manifest says {part.sha256}")
+                    continue
+                if (n := partition_rows(path)) != part.rows:
+                    problems.append(f"{path}: {n} rows, the manifest says {part.rows}")
+        trades = self.root / "trades"
+        if trades.is_dir():
+            for path in sorted(trades.glob("*/*.parquet")):
+                if path not in known:
+                    problems.append(f"{path}: not in the manifest")
+        return problems
+
+    def filters(self, symbols: Sequence[str]) -> dict[str, SymbolFilters]:
+        """The exchange filters of `symbols` from the catalog's exchangeInfo.json."""
+        path = self.exchange_info_path
+        fetch = f"run `hedgehog data exchange-info --catalog {self.root}`"
+        if not path.is_file():
+            raise ConfigError(f"no exchange info in the catalog ({path} is absent): {fetch}")
+        try:
+            info = load_exchange_info(path)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{path}: unusable exchange info ({exc}): {fetch}") from None
+        wanted = [s.upper() for s in symbols]
+        missing = [s for s in wanted if s not in info]
+        if missing:
+            raise ConfigError(f"{path} has no {', '.join(missing)}: {fetch}")
+        return {s: info[s] for s in wanted}
+
+    # -- writing -------------------------------------------------------------------------
+
+    def write_table(self, table: TradeTable, source: str | None = None) -> list[DayChange]:
+        """Add a table's trades, split by UTC day and merged into the days already there."""
+        with self._locked():
+            manifest = self.manifest()
+            changes = self._write(manifest, table, Source(source or "(table)"))
+            manifest.save(self.manifest_path)
+        return changes
+
+    def import_files(
+        self,
+        paths: Sequence[str | Path] | str | Path,
+        symbol: str | None = None,
+        skip_bad_rows: bool = False,
+        progress: ImportProgress | None = None,
+    ) -> ImportReport:
+        """Import trade files (Binance zips/CSVs, the book's CSV) or directories of them.
+
+        Files already imported (same sha256, same symbol asked) are skipped; the manifest is
+        saved after each file, so an interrupted import keeps what it finished.
+        """
+        want = normalize_symbol(symbol) if symbol else None
+        files = expand(paths)
+        report = ImportReport()
+        workers = max(1, min(len(files), os.cpu_count() or 1))
+        with self._locked(), ThreadPoolExecutor(workers) as pool:
+            manifest = self.manifest()
+            results: dict[int, SourceResult] = {}
+            todo: list[tuple[int, Path, str]] = []
+            seen: set[str] = set()
+            for i, (path, sha) in enumerate(zip(files, pool.map(sha256_file, files), strict=True)):
+                other = want is not None and named_symbol(path) not in (None, want)
+                if manifest.has_source(sha, want) or sha in seen:
+                    results[i] = SourceResult(path.name, sha, SourceStatus.ALREADY)
+                elif other:
+                    results[i] = SourceResult(path.name, sha, SourceStatus.OTHER_SYMBOL)
+                else:
+                    seen.add(sha)
+                    todo.append((i, path, sha))
+            done = len(results)
+            if progress is not None and done:
+                progress(done, len(files), "")
+
+            def load(job: tuple[int, Path, str]) -> LoadResult:
+                return load_trades([job[1]], want, skip_bad_rows)
+
+            for (i, path, sha), loaded in zip(todo, ahead(pool, load, todo, workers), strict=True):
+                rows = 0
+                for table in loaded.tables.values():
+                    report.days += self._write(manifest, table, Source(path.name, sha))
+                    rows += len(table)
+                manifest.add_source(sha, want)
+                manifest.save(self.manifest_path)
+                report.skipped_rows += loaded.skipped_rows
+                report.bad_rows += loaded.bad_rows[: max(0, 10 - len(report.bad_rows))]
+                results[i] = SourceResult(
+                    path.name, sha, SourceStatus.IMPORTED, rows, loaded.skipped_rows
+                )
+                done += 1
+                if progress is not None:
+                    progress(done, len(files), path.name)
+        report.sources = [results[i] for i in range(len(files))]
+        return report
+
+    def _write(self, manifest: Manifest, table: TradeTable, source: Source) -> list[DayChange]:
+        changes: list[DayChange] = []
+        if not len(table):
+            return changes
+        cuts = np.flatnonzero(np.diff(table.time // DAY_MS)) + 1
+        edges = [0, *cuts.tolist(), len(table)]
+        for a, b in itertools.pairwise(edges):
+            changes.append(self._write_day(manifest, table.slice(a, b), source))
+        return changes
+
+    def _write_day(self, manifest: Manifest, part: TradeTable, source: Source) -> DayChange:
+        sym, day = part.symbol, day_of(int(part.time[0]))
+        path = self.partition_path(sym, day)
+        old = manifest.get(sym, day)
+        if old is not None and path.is_file():
+            before = read_partition(path, sym)
+            merged = TradeTable.concat([before, part])
+            sources = old.sources if source in old.sources else (*old.sources, source)
+            if merged.equals(before):
+                size, digest = old.bytes, old.sha256
+                if len(before) != old.rows:  # a file newer than its entry (interrupted write)
+                    size, digest = path.stat().st_size, sha256_file(path)
+                manifest.put(_entry(merged, day, size, digest, sources))
+                return DayChange(sym, day, DayStatus.UNCHANGED, len(merged), 0)
+            size, digest = write_partition(path, merged, day)
+            manifest.put(_entry(merged, day, size, digest, sources))
+            return DayChange(sym, day, DayStatus.MERGED, len(merged), len(merged) - len(before))
+        size, digest = write_partition(path, part, day)
+        manifest.put(_entry(part, day, size, digest, (source,)))
+        return DayChange(sym, day, DayStatus.ADDED, len(part), len(part))
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Writers one at a time (an advisory lock on `<root>/.lock`; readers do not wait)."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create the catalog {self.root}: {exc.strerror}") from None
+        with (self.root / ".lock").open("a") as lock:
+            try:
+                import fcntl
+            except ImportError:  # pragma: no cover - not POSIX
+                yield
+                return
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
+def _entry(
+    table: TradeTable, day: date, size: int, digest: str, sources: tuple[Source, ...]
+) -> Partition:
+    return Partition(
+        table.symbol,
+        day,
+        rows=len(table),
+        first_time=int(table.time[0]),
+        last_time=int(table.time[-1]),
+        first_id=int(table.trade_id.min()),
+        last_id=int(table.trade_id.max()),
+        bytes=size,
+        sha256=digest,
+        sources=sources,
+    )
+
+
+__all__ = ["Catalog", "DayChange", "DayStatus", "ImportReport", "SourceResult", "SourceStatus"]
