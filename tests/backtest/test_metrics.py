@@ -17,7 +17,7 @@ import pytest
 from hedgehog.backtest import metrics
 from hedgehog.backtest.ledger import summarise
 from hedgehog.backtest.report_bars import interval_ends
-from hedgehog.backtest.report_model import _price_at
+from hedgehog.backtest.prices import histories_of
 from hedgehog.backtest.runner import BacktestConfig, BacktestResult, run_backtest
 from hedgehog.core.client_ids import build
 from hedgehog.core.filters import parse_exchange_info
@@ -155,7 +155,8 @@ def test_the_minute_marks_are_the_1m_bars_closes() -> None:
     opens = np.array([b.open_time for b in bars], dtype=np.int64)
     closes = np.array([float(b.close) for b in bars])
     expected = closes[np.searchsorted(opens, grid, "right") - 1]  # the last bar opened by then
-    assert len(grid) > 10 and np.array_equal(_price_at(table, grid), expected)
+    prices = histories_of({S: table})[S].price_at(grid)
+    assert len(grid) > 10 and np.array_equal(prices, expected)
 
 
 def test_no_trades_no_cycles_and_one_hour() -> None:

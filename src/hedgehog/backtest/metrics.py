@@ -35,12 +35,13 @@ from typing import Any
 import numpy as np
 
 from hedgehog.backtest.ledger import summarise
+from hedgehog.backtest.prices import PriceHistory, data_span
 from hedgehog.backtest.report_bars import interval_ends
-from hedgehog.backtest.report_model import Cycle, data_span, group_cycles, quote_panels
+from hedgehog.backtest.report_model import Cycle, Data, group_cycles, prices_of, quote_panels
 from hedgehog.backtest.runner import BacktestConfig, BacktestResult
 from hedgehog.core.decimals import ONE, ZERO, fmt
 from hedgehog.core.pnl import cycle_pnl
-from hedgehog.market.tables import SCALE, TradeTable
+from hedgehog.market.tables import SCALE
 
 HOURS_A_YEAR = 24 * 365
 MONEY = Decimal("0.00000001")
@@ -91,13 +92,13 @@ class RunMetrics:
         }
 
 
-def compute(
-    result: BacktestResult, tables: Mapping[str, TradeTable], config: BacktestConfig
-) -> RunMetrics:
-    """The run's and each symbol's metrics (`tables`, `config` as given to `run_backtest`)."""
-    symbols = sorted(tables)
+def compute(result: BacktestResult, data: Data, config: BacktestConfig) -> RunMetrics:
+    """The run's and each symbol's metrics (`data` and `config` as given to `run_backtest`;
+    `data` may be None: the result's price histories)."""
+    prices = prices_of(result, data)
+    symbols = sorted(prices)
     cycles = group_cycles(result.ledger)
-    span = data_span(tables)
+    span = data_span(prices)
     minutes = hours = np.zeros(0, dtype=np.int64)
     if span is not None:
         minutes = interval_ends(*span, "1m")
@@ -115,10 +116,10 @@ def compute(
         capital = _capital(config.settings[s])
         m = Metrics(net_pnl=summary.realised_pnl + summary.unrealised_pnl, fees=summary.fees_paid)
         own = cycles.get(s, [])
-        curve = (_equity(s, own, tables, config, minutes), _equity(s, own, tables, config, hours))
+        curve = (_equity(s, own, prices, config, minutes), _equity(s, own, prices, config, hours))
         curves[s] = curve
         _fill(m, capital, curve, own, {s: fee}, span)
-        m.buy_hold_pnl = buy_and_hold(tables[s], capital, fee) if capital else None
+        m.buy_hold_pnl = buy_and_hold(prices[s], capital, fee) if capital else None
         if m.buy_hold_pnl is not None and capital:
             m.buy_hold_return_pct = float(m.buy_hold_pnl / capital * 100)
         elif capital:
@@ -151,14 +152,14 @@ def _capital(settings: Any) -> Decimal | None:
 def _equity(
     symbol: str,
     cycles: list[Cycle],
-    tables: Mapping[str, TradeTable],
+    prices: Mapping[str, PriceHistory],
     config: BacktestConfig,
     grid: np.ndarray,
 ) -> np.ndarray:
     """The symbol's PnL on `grid`: the report's equity curve (one formula for both)."""
     if not len(grid):
         return np.zeros(0)
-    return quote_panels([symbol], {symbol: cycles}, tables, config, grid)[0].equity
+    return quote_panels([symbol], {symbol: cycles}, prices, config, grid)[0].equity
 
 
 def _fill(
@@ -266,12 +267,12 @@ def exposure(intervals: list[tuple[int, int]], first: int, last: int) -> float:
     return covered / (last - first)
 
 
-def buy_and_hold(table: TradeTable, capital: Decimal, fee: Decimal) -> Decimal | None:
+def buy_and_hold(history: PriceHistory, capital: Decimal, fee: Decimal) -> Decimal | None:
     """PnL of spending `capital` at the first trade's price and marking it at the last's."""
-    if not len(table):
+    if history.first_price is None or history.last_price is None:
         return None
-    first = Decimal(int(table.price[0])) / SCALE
-    last = Decimal(int(table.price[-1])) / SCALE
+    first = Decimal(history.first_price) / SCALE
+    last = Decimal(history.last_price) / SCALE
     qty = capital / (first * (ONE + fee))
     return qty * last * (ONE - fee) - capital
 

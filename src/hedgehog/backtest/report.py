@@ -9,7 +9,6 @@ together and keeps the names the command line and the tests import.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
 from hedgehog.backtest.report_charts import (
@@ -21,6 +20,7 @@ from hedgehog.backtest.report_charts import (
 )
 from hedgehog.backtest.report_model import (
     MAX_BARS,
+    Data,
     ReportModel,
     build_model,
     chart_interval,
@@ -28,23 +28,23 @@ from hedgehog.backtest.report_model import (
 )
 from hedgehog.backtest.report_page import duration, render_page
 from hedgehog.backtest.runner import BacktestConfig, BacktestResult
-from hedgehog.market.tables import TradeTable
 
 
 def write_report(
     result: BacktestResult,
-    tables: Mapping[str, TradeTable],
+    data: Data,
     config: BacktestConfig,
     out_dir: Path,
 ) -> Path:
     """Write `index.html` and the chart PNGs of a backtest to `out_dir` (created if needed);
-    return the HTML file's path. `tables` and `config` are those given to `run_backtest`."""
+    return the HTML file's path. `data` and `config` are those given to `run_backtest` (`data`
+    may be None: the result's price histories)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    model = build_model(result, tables, config)
+    model = build_model(result, data, config)
     charts = render_charts(model)
-    for name, data in charts.items():
-        (out_dir / name).write_bytes(data)
+    for name, png in charts.items():
+        (out_dir / name).write_bytes(png)
     path = out_dir / "index.html"
     path.write_text(render_page(model, charts), encoding="utf-8")
     return path

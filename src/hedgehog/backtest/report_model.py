@@ -24,13 +24,8 @@ from decimal import Decimal
 import numpy as np
 
 from hedgehog.backtest.ledger import LedgerSummary, cycle_key, summarise
-from hedgehog.backtest.report_bars import (
-    MAX_BARS,
-    chart_interval,
-    interval_ends,
-    intervals_spanned,
-    table_bars,
-)
+from hedgehog.backtest.prices import PriceHistory, as_histories, data_span
+from hedgehog.backtest.report_bars import MAX_BARS, chart_interval, interval_ends, intervals_spanned
 from hedgehog.backtest.report_charts import (
     CycleLanes,
     FloatArray,
@@ -43,7 +38,10 @@ from hedgehog.core.client_ids import trader_of
 from hedgehog.core.decimals import ONE, ZERO
 from hedgehog.core.pnl import buy_cost, cycle_pnl
 from hedgehog.core.types import Order, OrderStatus, Side
-from hedgehog.market.tables import SCALE, TradeTable
+from hedgehog.market.tables import TradeTable
+
+Data = Mapping[str, TradeTable] | Mapping[str, PriceHistory] | None
+"""The trades a backtest ran on, their histories, or None: the result's own (`result.prices`)."""
 
 
 @dataclass
@@ -96,7 +94,7 @@ class ReportModel:
     data (ms), None without trades; then `charts` is None too."""
 
     result: BacktestResult
-    tables: Mapping[str, TradeTable]
+    prices: dict[str, PriceHistory]
     config: BacktestConfig
     symbols: list[str]
     cycles: dict[str, list[Cycle]]
@@ -107,13 +105,24 @@ class ReportModel:
     charts: ChartData | None
 
 
-def build_model(
-    result: BacktestResult, tables: Mapping[str, TradeTable], config: BacktestConfig
-) -> ReportModel:
-    """The report's data of a backtest (`tables` and `config` as given to `run_backtest`)."""
-    symbols = sorted(tables)
+def prices_of(result: BacktestResult, data: Data, bars: bool = False) -> dict[str, PriceHistory]:
+    """The price histories of a run: the result's own (a replay records them; with `bars`,
+    only if it recorded the charts' bars), else those of `data`."""
+    own = result.prices
+    if own and (not bars or all(h.bars is not None for h in own.values())):
+        return own
+    if data is None:
+        what = "its charts' bars (BacktestConfig.chart_bars)" if own else "price histories"
+        raise ValueError(f"this result has no {what}: give the trades it ran on")
+    return as_histories(data, bars)
+
+
+def build_model(result: BacktestResult, data: Data, config: BacktestConfig) -> ReportModel:
+    """The report's data of a backtest (`data` and `config` as given to `run_backtest`)."""
+    prices = prices_of(result, data, bars=True)
+    symbols = sorted(prices)
     cycles = group_cycles(result.ledger)
-    span = data_span(tables)
+    span = data_span(prices)
     quotes = sorted({config.filters[s].quote_asset or "quote asset" for s in symbols})
     summary = result.summary
     fees = {s: config.settings[s].fee for s in symbols}
@@ -133,15 +142,15 @@ def build_model(
             interval=interval,
             intervals=len(grid),
             prices=[
-                price_chart(s, tables[s], cycles.get(s, []), config, interval, span[1])
+                price_chart(s, prices[s], cycles.get(s, []), config, interval, span[1])
                 for s in symbols
             ],
-            panels=quote_panels(symbols, cycles, tables, config, grid),
+            panels=quote_panels(symbols, cycles, prices, config, grid),
             lanes=[cycle_lanes(s, cycles.get(s, []), span[1]) for s in symbols],
         )
     return ReportModel(
         result=result,
-        tables=tables,
+        prices=prices,
         config=config,
         symbols=symbols,
         cycles=cycles,
@@ -180,14 +189,6 @@ def group_cycles(ledger: Iterable[Order]) -> dict[str, list[Cycle]]:
     return out
 
 
-def data_span(tables: Mapping[str, TradeTable]) -> tuple[int, int] | None:
-    """First and last trade time of all the data (ms), None without trades."""
-    full = [t for t in tables.values() if len(t)]
-    if not full:
-        return None
-    return min(int(t.time[0]) for t in full), max(int(t.time[-1]) for t in full)
-
-
 def padded(span: tuple[int, int]) -> tuple[int, int]:
     """The charts' time axis: the span and a margin on each side."""
     pad = max(500, (span[1] - span[0]) // 100)
@@ -196,14 +197,16 @@ def padded(span: tuple[int, int]) -> tuple[int, int]:
 
 def price_chart(
     symbol: str,
-    table: TradeTable,
+    history: PriceHistory,
     cycles: list[Cycle],
     config: BacktestConfig,
     interval: str,
     end_ms: int,
 ) -> PriceChart:
-    """The symbol's bars of `interval`, our fills and the orders still open at the data's end
-    (`end_ms`, where they are marked)."""
+    """The symbol's bars of `interval` (its history's), our fills and the orders still open at
+    the data's end (`end_ms`, where they are marked)."""
+    if history.bars and history.interval != interval:
+        raise ValueError(f"{symbol}'s history has {history.interval} bars, not {interval}")
     filters = config.filters[symbol]
     fills: dict[Side, list[Order]] = {Side.BUY: [], Side.SELL: []}
     open_orders: dict[Side, list[tuple[int, float]]] = {Side.BUY: [], Side.SELL: []}
@@ -220,7 +223,7 @@ def price_chart(
         symbol=symbol,
         base=filters.base_asset or "base asset",
         quote=filters.quote_asset or "quote asset",
-        bars=table_bars(table, interval),
+        bars=history.bars or [],
         buy_ms=np.array([o.update_time for o in buys], dtype=np.int64),
         buy_price=np.array([float(o.price) for o in buys], dtype=np.float64),
         sell_ms=np.array([o.update_time for o in sells], dtype=np.int64),
@@ -242,34 +245,26 @@ def _sum_at(times: Sequence[int], values: Sequence[float], at: IntArray) -> Floa
     return np.where(i > 0, total[np.maximum(i - 1, 0)], 0.0)
 
 
-def _price_at(table: TradeTable, at: IntArray) -> FloatArray:
-    """The last trade price at or before each time in `at` (the first price before it)."""
-    if not len(table):
-        return np.zeros(len(at), dtype=np.float64)
-    i = np.searchsorted(table.time, at, "right") - 1
-    return table.price[np.maximum(i, 0)] / SCALE
-
-
-def pnl_panels(
-    result: BacktestResult, tables: Mapping[str, TradeTable], config: BacktestConfig
-) -> list[PnlPanel]:
+def pnl_panels(result: BacktestResult, data: Data, config: BacktestConfig) -> list[PnlPanel]:
     """Realised PnL and equity over time, one panel per quote asset (what the PnL chart
     shows); the last equity point is the summary's realised + unrealised PnL."""
-    span = data_span(tables)
+    prices = prices_of(result, data, bars=True)
+    span = data_span(prices)
     if span is None:
         return []
     grid = interval_ends(*span, chart_interval(*span))
-    return quote_panels(sorted(tables), group_cycles(result.ledger), tables, config, grid)
+    return quote_panels(sorted(prices), group_cycles(result.ledger), prices, config, grid)
 
 
 def quote_panels(
     symbols: list[str],
     cycles: Mapping[str, list[Cycle]],
-    tables: Mapping[str, TradeTable],
+    prices: Mapping[str, PriceHistory],
     config: BacktestConfig,
     grid: IntArray,
 ) -> list[PnlPanel]:
-    """Realised and equity curves on `grid` (ms), one panel per quote asset."""
+    """Realised and equity curves on `grid` (ms: interval ends, see `PriceHistory.price_at`),
+    one panel per quote asset."""
     quotes: dict[str, list[str]] = {}
     for s in symbols:
         quotes.setdefault(config.filters[s].quote_asset or "quote asset", []).append(s)
@@ -298,7 +293,7 @@ def quote_panels(
                     held_t.append(sell.update_time)
                     held_q.append(-q)
                     held_cost.append(-cost)
-            value = _price_at(tables[s], grid) * _sum_at(held_t, held_q, grid) * float(ONE - fee)
+            value = prices[s].price_at(grid) * _sum_at(held_t, held_q, grid) * float(ONE - fee)
             unrealised += value - _sum_at(held_t, held_cost, grid)
         steps.sort(key=lambda step: step[0])
         realised = _sum_at([t for t, _ in steps], [float(p) for _, p in steps], grid)
@@ -368,5 +363,6 @@ __all__ = [
     "padded",
     "pnl_panels",
     "price_chart",
+    "prices_of",
     "quote_panels",
 ]

@@ -271,7 +271,7 @@ def _metric_cell(key: str, figures: dict[str, Any]) -> str:
 def _metrics_table(model: ReportModel) -> str:
     from hedgehog.backtest.metrics import compute
 
-    figures = compute(model.result, model.tables, model.config).as_json()
+    figures = compute(model.result, model.prices, model.config).as_json()
     columns = [("run", figures["metrics"])]
     if len(model.symbols) > 1:
         columns += [(s, figures["symbols"][s]) for s in model.symbols]
@@ -287,15 +287,15 @@ def _settings_table(model: ReportModel) -> str:
         return [_td(label, False), *(_td(v) for v in values), _td(meaning, False)]
 
     symbols = model.symbols
-    t = [model.tables[s] for s in symbols]
+    t = [model.prices[s] for s in symbols]
     last = model.result.last_prices
     f = [model.config.filters[s] for s in symbols]
     st = [model.config.settings[s] for s in symbols]
     rows = [
         row("base / quote asset", (f"{x.base_asset} / {x.quote_asset}" for x in f)),
-        row("trades", (f"{len(x):,}" for x in t)),
-        row("first trade", (_utc(int(x.time[0])) if len(x) else "-" for x in t)),
-        row("last trade", (_utc(int(x.time[-1])) if len(x) else "-" for x in t)),
+        row("trades", (f"{x.trades:,}" for x in t)),
+        row("first trade", (_utc(x.first_time) if x.first_time is not None else "-" for x in t)),
+        row("last trade", (_utc(x.last_time) if x.last_time is not None else "-" for x in t)),
         row("last price", (fmt(p) if (p := last.get(s)) is not None else "-" for s in symbols)),
         row("tick size", (fmt(x.tick_size) for x in f), "prices are multiples of it"),
         row("step size", (fmt(x.step_size) for x in f), "quantities are multiples of it"),

@@ -14,6 +14,7 @@ the input and the settings: same input, same ledger, byte for byte.
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -24,8 +25,10 @@ from typing import Any
 import numpy as np
 
 from hedgehog.backtest.ledger import LedgerSummary, summarise
+from hedgehog.backtest.prices import PriceHistory, PriceRecorder
 from hedgehog.backtest.skip import skip_ahead
-from hedgehog.core.errors import ConfigError
+from hedgehog.backtest.source import TablesSource, TradeSource
+from hedgehog.core.errors import ConfigError, DataError
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.types import Side, TradeEvent, orders_topic, trade_topic
 from hedgehog.exchange.paper.engine import MatchingEngine
@@ -56,6 +59,7 @@ class BacktestConfig:
     chaos_targets: tuple[str, ...] = ("trader",)
     every_tick: bool = False  # True: every trade through the processes (no skipping)
     commission: str = "quote"  # who pays the commission: quote (exact, comparable), received, bnb
+    chart_bars: bool = False  # record the report's price bars (`prices.PriceRecorder`)
 
 
 @dataclass
@@ -73,6 +77,8 @@ class BacktestResult:
     paid_in_coins: frozenset[int] = frozenset()
     """The buys whose commission was taken from the coins bought (the metrics' per-symbol
     PnL uses it like the summary's)."""
+    prices: dict[str, PriceHistory] = field(default_factory=dict)
+    """What the replay kept of each symbol's trades (the metrics and the report read it)."""
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"ticks": self.ticks}
@@ -109,19 +115,27 @@ def _default_balance(config: BacktestConfig) -> dict[str, Decimal]:
 
 
 async def run_backtest(
-    tables: Mapping[str, TradeTable], config: BacktestConfig, progress: Progress | None = None
+    data: Mapping[str, TradeTable] | TradeSource,
+    config: BacktestConfig,
+    progress: Progress | None = None,
 ) -> BacktestResult:
-    """Run the naive system over `tables` (one per symbol) and summarise its ledger."""
-    missing = [s for s in tables if s not in config.settings or s not in config.filters]
+    """Run the naive system over `data` (a table per symbol, or a source streaming chunks of
+    them) and summarise its ledger. A source is replayed chunk by chunk, in the same order
+    and with the same result as its tables all at once."""
+    source = TablesSource(data) if isinstance(data, Mapping) else data
+    symbols = sorted(source.symbols)
+    missing = [s for s in symbols if s not in config.settings or s not in config.filters]
     if missing:
         raise ConfigError(f"no settings or exchange filters for {', '.join(missing)}")
-    fees = {s: config.settings[s].fee for s in tables}
+    fees = {s: config.settings[s].fee for s in symbols}
     if len(set(fees.values())) > 1:
         raise ConfigError("all symbols of one backtest must use the same fee")
     started = time.perf_counter()
-    symbols, which, rows = merge_order(tables)
-    total = len(rows)
-    first_ms = min(int(tables[s].time[0]) for s in symbols if len(tables[s])) if total else 0
+    total = source.count()
+    chunks = (_complete(chunk, symbols) for chunk in source.chunks())
+    first_chunk = next(chunks, None)
+    full = [t for t in (first_chunk or {}).values() if len(t)]
+    first_ms = min(int(t.time[0]) for t in full) if full else 0
     clock = VirtualClock(first_ms / 1000)
     rt = Runtime(clock)
     pubsub = PubSub(rt)
@@ -145,19 +159,30 @@ async def run_backtest(
     await rt.quiesce(strict=True)
 
     chaos = _Chaos(config, total, rt, symbols)
-    replay = _Replay(tables, symbols, rt, pubsub, engine, clock, now, first_ms)
-    if config.every_tick:
-        await replay.every_tick(which, rows, chaos, progress)
-    else:
-        await skip_ahead(replay, which, rows, chaos, progress)
-    last_prices = {s: from_units(int(tables[s].price[-1])) for s in symbols if len(tables[s])}
+    replay = _Replay(symbols, rt, pubsub, engine, clock, now, first_ms, total, progress)
+    recorder = PriceRecorder(symbols, config.chart_bars)
+    ticks, last_ms = 0, first_ms
+    for chunk in itertools.chain([first_chunk] if first_chunk else [], chunks):
+        last_ms = _in_order(chunk, last_ms)
+        recorder.add(chunk)
+        _, which, rows = merge_order(chunk)
+        replay.start_chunk(chunk, ticks)
+        if config.every_tick:
+            await replay.every_tick(which, rows, chaos)
+        else:
+            await skip_ahead(replay, which, rows, chaos)
+        ticks += len(rows)
+    if progress is not None:
+        progress(ticks, max(total, ticks))
+    prices = recorder.finish()
+    last_prices = {s: from_units(h.last_price) for s, h in prices.items() if h.last_price}
     await rt.quiesce(strict=True)
     elapsed = time.perf_counter() - started
     ledger = engine.ledger()
     in_coins = frozenset(paid_in_coins(engine, symbols))
     summary = summarise(ledger, fees, last_prices, in_coins)
     result = BacktestResult(
-        ticks=total,
+        ticks=ticks,
         summary=summary,
         traders_started=sum(ctx.traders_started.values()),
         restarts=sum(ctx.restarts.values()) + rt.restarts,
@@ -167,9 +192,33 @@ async def run_backtest(
         ledger=ledger,
         halted={s: ctx.risk[s].halted for s in symbols if s in ctx.risk},
         paid_in_coins=in_coins,
+        prices=prices,
     )
     await rt.shutdown()
     return result
+
+
+def _in_order(chunk: Mapping[str, TradeTable], after_ms: int) -> int:
+    """The chunk's last trade time; DataError if it holds a trade before `after_ms` (the
+    previous chunk's last): chunks must follow one another in time."""
+    full = [t for t in chunk.values() if len(t)]
+    if not full:
+        return after_ms
+    first = min(int(t.time[0]) for t in full)
+    if first < after_ms:
+        raise DataError(
+            f"trades out of time order: a chunk starts at {first} ms, before the previous "
+            f"chunk's last trade at {after_ms} ms (the source's windows must not overlap)"
+        )
+    return max(int(t.time[-1]) for t in full)
+
+
+def _complete(chunk: Mapping[str, TradeTable], symbols: list[str]) -> dict[str, TradeTable]:
+    """The chunk with a table for every symbol (empty where it has none), in symbol order."""
+    unknown = set(chunk) - set(symbols)
+    if unknown:
+        raise ValueError(f"a chunk holds trades of {sorted(unknown)}, not of the source")
+    return {s: chunk[s] if s in chunk else TradeTable.empty(s) for s in symbols}
 
 
 class _Replay:
@@ -177,7 +226,6 @@ class _Replay:
 
     def __init__(
         self,
-        tables: Mapping[str, TradeTable],
         symbols: list[str],
         rt: Runtime,
         pubsub: PubSub,
@@ -185,14 +233,28 @@ class _Replay:
         clock: VirtualClock,
         now: list[int],
         first_ms: int,
+        total: int,
+        progress: Progress | None,
     ) -> None:
-        self.tables, self.symbols, self.rt, self.pubsub = tables, symbols, rt, pubsub
+        self.symbols, self.rt, self.pubsub = symbols, rt, pubsub
         self.engine, self.clock, self.now = engine, clock, now
         self.current_ms = first_ms
+        self.total, self.progress = total, progress
+        self.tables: dict[str, TradeTable] = {}
+        self.offset = 0  # trades of the chunks before this one
         self.topics = [trade_topic(s) for s in symbols]
         self.order_topics = [orders_topic(s) for s in symbols]
         self.prices: dict[int, Decimal] = {}
         self.qtys: dict[int, Decimal] = {}
+
+    def start_chunk(self, tables: dict[str, TradeTable], offset: int) -> None:
+        """Replay `tables` next; `offset` trades came before them."""
+        self.tables, self.offset = tables, offset
+
+    def report(self, done: int) -> None:
+        """Progress: `done` trades of this chunk replayed."""
+        if self.progress is not None:
+            self.progress(self.offset + done, max(self.total, self.offset + done))
 
     def event(self, sym_i: int, trade_id: int, p: int, q: int, ms: int, maker: bool) -> TradeEvent:
         price = self.prices.get(p)
@@ -235,11 +297,9 @@ class _Replay:
                 await rt.quiesce(strict=True)
         pubsub.deliver(snapshot, trade)
 
-    async def every_tick(
-        self, which: np.ndarray, rows: np.ndarray, chaos: _Chaos, progress: Progress | None
-    ) -> None:
+    async def every_tick(self, which: np.ndarray, rows: np.ndarray, chaos: _Chaos) -> None:
         """Every trade through the processes (the reference the skip-ahead mode must equal)."""
-        total = len(rows)
+        total, offset = len(rows), self.offset
         rt, pubsub, engine, clock = self.rt, self.pubsub, self.engine, self.clock
         scheduler = rt.scheduler
         run, on_trade, broadcast = scheduler.run, engine.on_trade, pubsub.broadcast
@@ -273,12 +333,11 @@ class _Replay:
                 run()
                 if scheduler.in_task:
                     await rt.quiesce(strict=True)
-                if chaos.due(start + k):
-                    await chaos.strike(start + k)
+                if chaos.due(offset + start + k):
+                    await chaos.strike(offset + start + k)
                 if not k & 4095:
                     interrupt.check()
-            if progress is not None:
-                progress(stop, total)
+            self.report(stop)
 
 
 def _columns(

@@ -24,7 +24,7 @@ from hedgehog.market.tables import SCALE
 from hedgehog.runtime import interrupt
 
 if TYPE_CHECKING:
-    from hedgehog.backtest.runner import Progress, _Chaos, _Replay
+    from hedgehog.backtest.runner import _Chaos, _Replay
 
 LOWEST = np.iinfo(np.int64).min
 HIGHEST = np.iinfo(np.int64).max
@@ -80,15 +80,10 @@ def next_outside(prices: np.ndarray, start: int, band: tuple[int, int] | None) -
     return n
 
 
-async def skip_ahead(
-    replay: _Replay,
-    which: np.ndarray,
-    rows: np.ndarray,
-    chaos: _Chaos,
-    progress: Progress | None,
-) -> None:
-    """Replay only the trades that matter; see the module docstring."""
-    symbols, tables = replay.symbols, replay.tables
+async def skip_ahead(replay: _Replay, which: np.ndarray, rows: np.ndarray, chaos: _Chaos) -> None:
+    """Replay only the trades of this chunk that matter; see the module docstring. Chaos
+    kills are numbered over the whole replay, the chunk's first trade `replay.offset`."""
+    symbols, tables, offset = replay.symbols, replay.tables, replay.offset
     total = len(rows)
     if total == 0:
         return
@@ -122,7 +117,7 @@ async def skip_ahead(
             best = min(best, _due(times, deadline, replay.current_ms))
         kill_at = chaos.next_at()
         if kill_at is not None:  # a kill falls after this trade: replay it, then kill
-            best = min(best, kill_at)
+            best = min(best, kill_at - offset)
         if best >= total:
             break
         sym_i, row = int(which[best]), int(rows[best])
@@ -138,16 +133,15 @@ async def skip_ahead(
         await replay.deliver(sym_i, trade)
         cursor[sym_i] = row + 1
         dirty.add(sym_i)
-        if chaos.due(best):
-            await chaos.strike(best)
+        if chaos.due(offset + best):
+            await chaos.strike(offset + best)
             dirty.update(range(count))
         if deadline is not None:
             dirty.update(range(count))
-        if progress is not None and best - reported >= 65_536:
+        if best - reported >= 65_536:
             reported = best
-            progress(best, total)
-    if progress is not None:
-        progress(total, total)
+            replay.report(best)
+    replay.report(total)
 
 
 def _due(times: np.ndarray, deadline: float, current_ms: int) -> int:
