@@ -207,6 +207,7 @@ def test_a_sweep_equals_the_single_backtests(swept: tuple[list[Outcome], list[Ou
         )
         assert outcome.result is not None
         assert _stable(outcome.result) == _stable(single)
+        assert (outcome.metrics, outcome.symbols) == (single["metrics"], single["symbols"])
         assert single["ticks"] == 2 * TRADES and single["cycles_completed"] > 0
 
 
@@ -239,7 +240,7 @@ def test_outcomes_are_ranked_best_first(
 
     keys = [(-value(o), o.index) for o in ranked]
     assert keys == sorted(keys)
-    with pytest.raises(ConfigError, match="cannot sort by 'pnl'"):
+    with pytest.raises(ConfigError, match="cannot rank by 'pnl'; choose from net_pnl, "):
         rank(outcomes, "pnl")
 
 
@@ -303,7 +304,10 @@ def test_command_json_on_the_process_pool() -> None:
     assert len(data["runs"]) == 2
     totals = []
     for run in data["runs"]:
-        assert set(run) == {"params", "result"}
+        assert set(run) == {"params", "result", "metrics", "symbols", "rank_value"}
+        assert run["rank_value"] == str(
+            Decimal(run["result"]["realised_pnl"]) + Decimal(run["result"]["unrealised_pnl"])
+        )
         assert run["params"]["budget"] == "100" and run["params"]["chunks"] == "2"
         assert run["result"]["ticks"] == 3000 and len(run["result"]["ledger_sha256"]) == 64
         totals.append(
@@ -326,6 +330,7 @@ def test_command_json_on_the_process_pool() -> None:
         best["params"]["profit_interval"],
     )
     assert _stable(best["result"]) == _stable(single)
+    assert (best["metrics"], best["symbols"]) == (single["metrics"], single["symbols"])
 
 
 @pytest.fixture
@@ -350,13 +355,13 @@ def test_command_prints_a_ranked_table() -> None:
         "100",
     )
     assert code == 0, err
-    assert "hedgehog sweep: 4 combinations, best realised pnl first" in out
-    assert "profit" in out and "realised PnL" in out
+    assert "hedgehog sweep: 4 combinations, best net pnl first" in out
+    assert "profit" in out and "net PnL" in out and "realised PnL" in out
     rows = [row for line in out.splitlines() if len(row := line.split()) > 5]
     rows = [row for row in rows if row[0].isdigit()]
     assert [row[0] for row in rows] == ["1", "2", "3", "4"]
-    realised = [Decimal(row[3]) for row in rows]
-    assert realised == sorted(realised, reverse=True)
+    net = [Decimal(row[3]) for row in rows]
+    assert net == sorted(net, reverse=True)
 
 
 @pytest.mark.usefixtures("in_process")
@@ -423,7 +428,8 @@ def _many(n: int) -> str:
             ["--grid", f"profit_interval={_many(101)}", "--grid", f"rebuy_interval={_many(100)}"],
             "the grid makes 10,100 combinations (more than 10,000); pass --yes",
         ),
-        (["--sort", "pnl"], "--sort 'pnl': choose from realised_pnl, total_pnl"),
+        (["--sort", "pnl"], "--rank-by: cannot rank by 'pnl'; choose from net_pnl, total_pnl"),
+        (["--rank-by", "sharp"], "choose from net_pnl, total_pnl, realised_pnl"),
         (["--top", "0"], "--top must be at least 1"),
         (["--workers", "0"], "--workers must be at least 1"),
         (["--trades", "0"], "--trades must be at least 1"),

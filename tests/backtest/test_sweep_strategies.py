@@ -264,7 +264,7 @@ def test_the_table_shows_the_axes_and_the_strategy() -> None:
         "1",
     )
     assert result.returncode == 0, result.stderr
-    assert "hedgehog sweep: 4 combinations, best realised pnl first" in result.stdout
+    assert "hedgehog sweep: 4 combinations, best net pnl first" in result.stdout
     assert "lower" in result.stdout and "levels" in result.stdout
     assert "grid, 1 worker" in result.stdout
 
