@@ -92,6 +92,43 @@ class RunMetrics:
         }
 
 
+@dataclass(frozen=True)
+class EquityCurve:
+    """Each symbol's PnL (quote asset, float: marked at the trades' prices) at the end of
+    every `interval` of the data's span (`times`, ms; the last one cut at the last trade), and
+    each symbol's capital (None: its settings have no budget). Equity is capital + PnL."""
+
+    times: np.ndarray
+    pnl: dict[str, np.ndarray]
+    capital: dict[str, Decimal | None]
+
+    def equity(self, symbol: str) -> np.ndarray:
+        """capital + PnL of `symbol` (PnL alone without a capital)."""
+        return float(self.capital[symbol] or 0) + self.pnl[symbol]
+
+    def total(self) -> np.ndarray:
+        """The symbols' equities added up (one quote asset assumed, as the run's metrics)."""
+        return sum((self.equity(s) for s in self.pnl), np.zeros(len(self.times)))
+
+
+def equity_curve(
+    result: BacktestResult, config: BacktestConfig, data: Data = None, interval: str = "1m"
+) -> EquityCurve:
+    """The equity curve the metrics read (per minute for the drawdown, per hour for Sharpe
+    and Sortino): the report's PnL formula (`report_model.quote_panels`) on every interval's
+    end. `data` may be None: the result's price histories."""
+    prices = prices_of(result, data)
+    cycles = group_cycles(result.ledger)
+    span = data_span(prices)
+    grid = interval_ends(*span, interval) if span is not None else np.zeros(0, dtype=np.int64)
+    symbols = sorted(prices)
+    return EquityCurve(
+        times=grid,
+        pnl={s: _equity(s, cycles.get(s, []), prices, config, grid) for s in symbols},
+        capital={s: _capital(config.settings[s]) for s in symbols},
+    )
+
+
 def compute(result: BacktestResult, data: Data, config: BacktestConfig) -> RunMetrics:
     """The run's and each symbol's metrics (`data` and `config` as given to `run_backtest`;
     `data` may be None: the result's price histories)."""
@@ -99,10 +136,8 @@ def compute(result: BacktestResult, data: Data, config: BacktestConfig) -> RunMe
     symbols = sorted(prices)
     cycles = group_cycles(result.ledger)
     span = data_span(prices)
-    minutes = hours = np.zeros(0, dtype=np.int64)
-    if span is not None:
-        minutes = interval_ends(*span, "1m")
-        hours = interval_ends(*span, "1h")
+    minutes = equity_curve(result, config, prices, "1m")
+    hours = equity_curve(result, config, prices, "1h")
     per: dict[str, Metrics] = {}
     curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for s in symbols:
@@ -116,7 +151,7 @@ def compute(result: BacktestResult, data: Data, config: BacktestConfig) -> RunMe
         capital = _capital(config.settings[s])
         m = Metrics(net_pnl=summary.realised_pnl + summary.unrealised_pnl, fees=summary.fees_paid)
         own = cycles.get(s, [])
-        curve = (_equity(s, own, prices, config, minutes), _equity(s, own, prices, config, hours))
+        curve = (minutes.pnl[s], hours.pnl[s])
         curves[s] = curve
         _fill(m, capital, curve, own, {s: fee}, span)
         m.buy_hold_pnl = buy_and_hold(prices[s], capital, fee) if capital else None
@@ -132,8 +167,8 @@ def compute(result: BacktestResult, data: Data, config: BacktestConfig) -> RunMe
     capitals = [_capital(config.settings[s]) for s in symbols]
     capital = sum((c for c in capitals if c), ZERO) if all(capitals) and capitals else None
     total = (
-        sum((curves[s][0] for s in symbols), np.zeros(len(minutes))),
-        sum((curves[s][1] for s in symbols), np.zeros(len(hours))),
+        sum((curves[s][0] for s in symbols), np.zeros(len(minutes.times))),
+        sum((curves[s][1] for s in symbols), np.zeros(len(hours.times))),
     )
     every = [c for s in symbols for c in cycles.get(s, [])]
     _fill(run, capital, total, every, {s: config.settings[s].fee for s in symbols}, span)
@@ -279,10 +314,12 @@ def buy_and_hold(history: PriceHistory, capital: Decimal, fee: Decimal) -> Decim
 
 __all__ = [
     "HOURS_A_YEAR",
+    "EquityCurve",
     "Metrics",
     "RunMetrics",
     "buy_and_hold",
     "compute",
+    "equity_curve",
     "exposure",
     "held_intervals",
     "hourly_returns",

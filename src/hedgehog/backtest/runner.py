@@ -30,7 +30,7 @@ from hedgehog.backtest.skip import skip_ahead
 from hedgehog.backtest.source import TablesSource, TradeSource
 from hedgehog.core.errors import ConfigError, DataError
 from hedgehog.core.filters import SymbolFilters
-from hedgehog.core.types import Side, TradeEvent, orders_topic, trade_topic
+from hedgehog.core.types import Fill, Side, TradeEvent, orders_topic, trade_topic
 from hedgehog.exchange.paper.engine import MatchingEngine
 from hedgehog.exchange.paper.exchange import PaperExchange
 from hedgehog.exchange.paper.rules import Commission, Rules
@@ -79,6 +79,8 @@ class BacktestResult:
     PnL uses it like the summary's)."""
     prices: dict[str, PriceHistory] = field(default_factory=dict)
     """What the replay kept of each symbol's trades (the metrics and the report read it)."""
+    fills: list[Fill] = field(default_factory=list)
+    """Every fill of the run (the engine's, per symbol in trade order): the exports' fills."""
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"ticks": self.ticks}
@@ -193,6 +195,7 @@ async def run_backtest(
         halted={s: ctx.risk[s].halted for s in symbols if s in ctx.risk},
         paid_in_coins=in_coins,
         prices=prices,
+        fills=[f for s in symbols for f in engine.fills(s)],
     )
     await rt.shutdown()
     return result
