@@ -155,6 +155,12 @@ class _ServerThread:
         self.thread.join(10)
 
 
+@pytest.fixture(autouse=True)
+def _no_internet_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`data download` fetches exchangeInfo into the catalog: from a closed local port here."""
+    monkeypatch.setenv("HEDGEHOG_REST_URL", f"http://127.0.0.1:{closed_port()}")
+
+
 @pytest.fixture
 def binance() -> Iterator[FakeBinance]:
     with _ServerThread(FakeBinance()) as fake:

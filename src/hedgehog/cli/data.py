@@ -1,4 +1,6 @@
-"""`hedgehog data download`: fetch Binance's public daily trade files, verified by sha256."""
+"""`hedgehog data`: download Binance's public daily trade files (verified by sha256) into the
+Parquet catalog, import files into it, list it, fetch exchangeInfo. The catalog commands live in
+`data_catalog` and `data_exchange`."""
 
 from __future__ import annotations
 
@@ -13,6 +15,13 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskID, Tex
 from rich.text import Text
 
 from hedgehog.cli.console import err, fail, out, warn
+from hedgehog.cli.data_catalog import CatalogOption, catalog_command, import_command
+from hedgehog.cli.data_exchange import (
+    API_URL_ENV,
+    DEFAULT_API_URL,
+    after_download,
+    exchange_info_command,
+)
 from hedgehog.core.errors import ConfigError
 from hedgehog.core.symbols import normalize_symbol
 from hedgehog.market.download import (
@@ -32,7 +41,10 @@ MAX_DAYS = 3 * 365 + 1  # longer ranges need --yes
 MAX_CONCURRENCY = 32
 MAX_LISTED = 10  # day ranges listed in the summary
 
-data_app = typer.Typer(help="Historical market data: download Binance's public trade files.")
+data_app = typer.Typer(
+    help="Historical market data: download Binance's public trade files. Import them into the "
+    "Parquet catalog, list it, fetch the exchange info that backtests check orders against."
+)
 
 
 def download(
@@ -60,12 +72,25 @@ def download(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help=f"Allow a range of more than {MAX_DAYS} days")
     ] = False,
+    catalog: CatalogOption = None,
+    no_catalog: Annotated[
+        bool, typer.Option("--no-catalog", help="Only download: do not import into the catalog")
+    ] = False,
+    api_url: Annotated[
+        str,
+        typer.Option(
+            help="Where to fetch exchangeInfo when the catalog lacks it", envvar=API_URL_ENV
+        ),
+    ] = DEFAULT_API_URL,
 ) -> None:
     """Download a symbol's daily spot trade files from Binance's public data, checking each
     against its published sha256; days already downloaded are skipped, interrupted ones resume.
 
-    Exits 0 when every day Binance has is here and verified, 1 when some day failed (or none
-    exists), 2 on bad input.
+    The verified days are then imported into the Parquet catalog (unless --no-catalog), and
+    the catalog's exchangeInfo.json is fetched from --api-url when it is absent.
+
+    Exits 0 when every day Binance has is here and verified (and imported), 1 when some day
+    failed (or none exists) or the import failed, 2 on bad input.
     """
     target: Path | None = None
     try:
@@ -96,6 +121,9 @@ def download(
         )
     _print_summary(report)
     _remove_if_empty(target)
+    imported = (
+        no_catalog or report.all_missing or after_download(report.paths(), sym, catalog, api_url)
+    )
     if report.all_missing:
         fail(
             f"no file for any day of {report.symbol} from {start} to {end}: check the symbol "
@@ -105,9 +133,14 @@ def download(
     if report.failed:
         n = len(report.failed)
         fail(f"{n} day{'s' if n > 1 else ''} failed: run the same command again to retry", 1)
+    if not imported:
+        fail("run `hedgehog data import` on the downloaded files once the problem is fixed", 1)
 
 
 data_app.command("download")(download)
+data_app.command("import")(import_command)
+data_app.command("catalog")(catalog_command)
+data_app.command("exchange-info")(exchange_info_command)
 
 
 def _remove_if_empty(folder: Path | None) -> None:
