@@ -9,12 +9,9 @@ units, never through float. A bad row stops the load with its file and line, or 
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 import re
-import zipfile
-import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,6 +22,7 @@ from typing import Any
 import polars as pl
 
 from hedgehog.core.errors import DataError
+from hedgehog.market.inflate import read_csv_bytes
 from hedgehog.market.tables import TradeTable, to_units
 
 BINANCE_COLUMNS = ("id", "price", "qty", "quote_qty", "time", "is_buyer_maker", "is_best_match")
@@ -153,11 +151,12 @@ def _load_file(path: Path, want: str | None, skip: bool, result: LoadResult) -> 
             "or pass symbol="
         )
     df = _parse(path, data, fmt, header, skip, result)
-    if fmt is BINANCE:
-        df = df.with_columns(symbol=pl.lit(name_symbol or want))
-    elif want:
-        df = df.filter(pl.col("symbol") == want)
+    del data  # the CSV text (70 MB a busy day) is not needed any more
     columns = ("trade_id", "price", "qty", "time", "maker")
+    if fmt is BINANCE:  # one symbol: the columns as they are, no partition (a copy)
+        return [TradeTable(name_symbol or want or "", *(df[c].to_numpy() for c in columns))]
+    if want:
+        df = df.filter(pl.col("symbol") == want)
     return [
         TradeTable(str(key[0]), *(part[c].to_numpy() for c in columns))
         for key, part in df.partition_by("symbol", as_dict=True).items()
@@ -165,30 +164,8 @@ def _load_file(path: Path, want: str | None, skip: bool, result: LoadResult) -> 
 
 
 def _read_bytes(path: Path) -> bytes:
-    """The CSV bytes of a plain, gzipped or zipped file."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    try:
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-        elif raw[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
-            with zipfile.ZipFile(io.BytesIO(raw)) as zf:
-                csvs = [i for i in zf.infolist() if i.filename.lower().endswith(".csv")]
-                if len(csvs) != 1:
-                    found = [i.filename for i in zf.infolist()]
-                    raise DataError(f"{path}: expected one CSV file in the zip, found {found}")
-                raw = zf.read(csvs[0])
-    except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:
-        kind = "gzip" if raw[:2] == b"\x1f\x8b" else "zip"
-        raise DataError(f"{path}: corrupt {kind} file ({exc})") from None
-    raw = raw.removeprefix(b"\xef\xbb\xbf")
-    if not raw.strip():
-        raise DataError(f"{path}: empty file, no trades")
-    return raw
+    """The CSV bytes of a plain, gzipped or zipped file (see `hedgehog.market.inflate`)."""
+    return read_csv_bytes(path)
 
 
 def _parse(
