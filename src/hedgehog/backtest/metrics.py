@@ -96,11 +96,13 @@ class RunMetrics:
 class EquityCurve:
     """Each symbol's PnL (quote asset, float: marked at the trades' prices) at the end of
     every `interval` of the data's span (`times`, ms; the last one cut at the last trade), and
-    each symbol's capital (None: its settings have no budget). Equity is capital + PnL."""
+    each symbol's capital (None: its settings have no budget). Equity is capital + PnL; the
+    metrics start it from the capital at `start` (the first trade's time; None: no trades)."""
 
     times: np.ndarray
     pnl: dict[str, np.ndarray]
     capital: dict[str, Decimal | None]
+    start: int | None = None
 
     def equity(self, symbol: str) -> np.ndarray:
         """capital + PnL of `symbol` (PnL alone without a capital)."""
@@ -126,6 +128,7 @@ def equity_curve(
         times=grid,
         pnl={s: _equity(s, cycles.get(s, []), prices, config, grid) for s in symbols},
         capital={s: _capital(config.settings[s]) for s in symbols},
+        start=None if span is None else span[0],
     )
 
 
