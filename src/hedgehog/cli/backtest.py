@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from hedgehog.backtest.runner import BacktestConfig, BacktestResult, run_backtest
 from hedgehog.cli.console import err, fail, out, warn
@@ -52,6 +50,8 @@ from hedgehog.market.tables import TradeTable
 from hedgehog.runtime import interrupt
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from hedgehog.config import Settings
 
 
@@ -393,6 +393,8 @@ def _run(
 ) -> BacktestResult:
     if not show_progress:
         return interrupt.run(run_backtest(tables, config))
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     with Progress(
         TextColumn("backtest"),
         BarColumn(),
@@ -412,6 +414,8 @@ def _run(
 def _print_summary(
     result: BacktestResult, settings: dict[str, Any], figures: dict[str, Any]
 ) -> None:
+    from rich.table import Table
+
     data: dict[str, Any] = result.as_json()
     table = Table(title="hedgehog backtest", show_header=False)
     table.add_column("what", style="bold")
