@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -44,6 +44,7 @@ from hedgehog.core.filters import (
     split_symbol,
 )
 from hedgehog.core.symbols import normalize_symbol
+from hedgehog.core.time_range import HELP_FROM, HELP_TO, time_range
 from hedgehog.market.loaders import load_trades
 from hedgehog.market.synthetic import synthetic_exchange_info, synthetic_trades
 from hedgehog.market.tables import TradeTable
@@ -83,14 +84,16 @@ def backtest(
     first_day: Annotated[
         str | None,
         typer.Option(
-            "--from", help="With --from-db: the first UTC day, YYYY-MM-DD", show_default=False
+            "--from",
+            help=f"{HELP_FROM} (trade files or --from-db)",
+            show_default=False,
         ),
     ] = None,
     last_day: Annotated[
         str | None,
         typer.Option(
             "--to",
-            help="With --from-db: the last UTC day, YYYY-MM-DD (included whole)",
+            help=f"{HELP_TO} (trade files or --from-db)",
             show_default=False,
         ),
     ] = None,
@@ -130,21 +133,35 @@ def backtest(
         Path | None,
         typer.Option(help="Write an HTML report with charts (self-contained) into this directory"),
     ] = None,
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the orders, fills, cycles and per-minute equity as Parquet and CSV "
+            "into this directory (created)",
+            show_default=False,
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Backtest a strategy (naive by default) on historical (or synthetic) trades, exactly and
     fast."""
     skipped: dict[str, int] = {}
     try:
+        start_ms, end_ms = time_range(first_day, last_day)  # bad ranges fail before loading
+        if export is not None:
+            _writable(export, "--export")
         if from_db is not None:
             if files or synthetic:
                 raise ConfigError("give trade files, --synthetic or --from-db: only one of them")
             if symbol is not None:
                 raise ConfigError("--symbol picks from trade files; --from-db names its symbol")
-            tables = _recorded(from_db, first_day, last_day)
+            tables = _recorded(from_db, first_day, last_day, start_ms, end_ms)
             filters = _filters(list(tables), exchange_info, tick_size, step_size, min_notional)
-        elif first_day is not None or last_day is not None:
-            raise ConfigError("--from and --to choose the days of --from-db SYMBOL")
+        elif synthetic and (first_day is not None or last_day is not None):
+            raise ConfigError(
+                "--from and --to choose the time range of trade files or of --from-db SYMBOL; "
+                "--synthetic trades have none"
+            )
         else:
             tables, filters = _inputs(
                 files or [],
@@ -160,6 +177,7 @@ def backtest(
                 as_json,
                 skipped,
             )
+            tables = _windowed(tables, start_ms, end_ms)
         values = trading_values(
             chunks, budget, buy_down_interval, profit_interval, rebuy_interval, fee
         )
@@ -188,11 +206,13 @@ def backtest(
         if report is not None:
             page = _write_report(result, tables, config, report)
             err.print(f"report: {page}", soft_wrap=True)
+        exports = _export(result, config, export) if export is not None else []
     except HedgehogError as exc:
         fail(exc)
     with interrupt.deferred():  # the summary whole, or not at all
         if as_json:
-            sys.stdout.write(json.dumps({**result.as_json(), **figures}) + "\n")
+            extra = {"exports": [str(p) for p in exports]} if export is not None else {}
+            sys.stdout.write(json.dumps({**result.as_json(), **figures, **extra}) + "\n")
         else:
             _print_summary(result, settings, figures)
 
@@ -280,19 +300,61 @@ def _skipped_per_file(files: list[Path], symbol: str | None, total: int) -> dict
     return out
 
 
-def _recorded(symbol: str, first: str | None, last: str | None) -> dict[str, TradeTable]:
-    """The symbol's trades recorded in the node's database, from day `first` through day
-    `last` (UTC, both included; either may be left open)."""
+def _export(result: BacktestResult, config: BacktestConfig, directory: Path) -> list[Path]:
+    """The exports' files (`backtest.export`), written whole into `directory`."""
+    from hedgehog.backtest.export import write_exports
+
+    written = write_exports(result, config, directory)
+    err.print(f"exports: {directory} ({', '.join(p.name for p in written)})", soft_wrap=True)
+    return written
+
+
+def _writable(directory: Path, option: str) -> None:
+    """Create `directory`; a `ConfigError` before the run when it cannot be written."""
+    import os
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{option} {directory}: cannot create it ({exc.strerror})") from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise ConfigError(f"{option} {directory}: the directory is not writable")
+
+
+def _windowed(
+    tables: dict[str, TradeTable], start: int | None, end: int | None
+) -> dict[str, TradeTable]:
+    """The trades of `tables` with start <= time < end (ms; None: open, see
+    `core.time_range`); a range holding none of them is a `ConfigError` saying what the data
+    spans."""
+    from hedgehog.backtest.source import window
+    from hedgehog.core.time_range import describe, utc_text
+
+    if start is None and end is None:
+        return tables
+    cut = {s: window(t, start, end) for s, t in tables.items()}
+    if any(len(t) for t in cut.values()):
+        return cut
+    full = [t for t in tables.values() if len(t)]
+    span = (
+        f"they span {utc_text(min(int(t.time[0]) for t in full))} to "
+        f"{utc_text(max(int(t.time[-1]) for t in full))}"
+        if full
+        else "they hold none"
+    )
+    raise ConfigError(f"no trades{describe(start, end)} in the data given ({span})")
+
+
+def _recorded(
+    symbol: str, first: str | None, last: str | None, start_ms: int | None, end_ms: int | None
+) -> dict[str, TradeTable]:
+    """The symbol's trades recorded in the node's database with start_ms <= time < end_ms,
+    `--from first --to last` (`core.time_range`: days or times, UTC; either may be open)."""
     from pydantic import ValidationError
 
     from hedgehog.config import Settings
 
     symbol = normalize_symbol(symbol)
-    start, end = _day(first, "--from"), _day(last, "--to")
-    if start is not None and end is not None and start > end:
-        raise ConfigError(f"--from {start} is after --to {end}")
-    start_ms = None if start is None else _ms(start)
-    end_ms = None if end is None else _ms(end + timedelta(days=1))
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -302,11 +364,11 @@ def _recorded(symbol: str, first: str | None, last: str | None) -> dict[str, Tra
     table, span, where = interrupt.run(_load_recorded(settings, symbol, start_ms, end_ms))
     if not len(table):
         when = {
-            (True, True): f" between {start} and {end}",
-            (True, False): f" from {start} on",
-            (False, True): f" until {end}",
+            (True, True): f" between {first} and {last}",
+            (True, False): f" from {first} on",
+            (False, True): f" until {last}",
             (False, False): "",
-        }[(start is not None, end is not None)]
+        }[(first is not None, last is not None)]
         recorded = (
             f"it has trades from {_day_of(span[0])} to {_day_of(span[1])}"
             if span is not None
@@ -329,23 +391,6 @@ async def _load_recorded(
         table = await load_recorded(db, symbol, start_ms, end_ms)
         span = None if len(table) else await recorded_span(db, symbol)
         return table, span, db.display_url
-
-
-def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    text = value.strip()
-    try:
-        if len(text) != 10:
-            raise ValueError(text)
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f"{option} {value!r} is not a day: give YYYY-MM-DD (UTC)") from None
-
-
-def _ms(day: date) -> int:
-    """Epoch milliseconds of the day's start (UTC midnight)."""
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) * 1000
 
 
 def _day_of(ms: int) -> str:

@@ -16,12 +16,12 @@ from hedgehog.core.errors import ConfigError
 
 DAY_MS = 86_400_000
 HELP_FROM = (
-    "First UTC day YYYY-MM-DD or time YYYY-MM-DDTHH:MM[:SS[.fff]] (Z allowed) of the trades, "
+    "Trades from this UTC day YYYY-MM-DD or time YYYY-MM-DDTHH:MM[:SS[.fff]] (Z allowed) on, "
     "inclusive"
 )
 HELP_TO = (
-    "Last UTC day YYYY-MM-DD (inclusive: the whole day) or time YYYY-MM-DDTHH:MM[:SS[.fff]] "
-    "(exclusive) of the trades"
+    "Trades up to this UTC day YYYY-MM-DD (inclusive: the whole day) or time "
+    "YYYY-MM-DDTHH:MM[:SS[.fff]] (exclusive)"
 )
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TIME = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?Z?")
