@@ -278,3 +278,22 @@ def test_write_then_read_round_trips_any_table(
         assert cat.verify() == []
     else:
         assert cat.symbols() == []
+
+
+def test_ahead_keeps_order_and_stays_within_its_window() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hedgehog.market.catalog_import import ahead
+
+    started: list[int] = []
+
+    def work(i: int) -> int:
+        started.append(i)
+        return i * 10
+
+    with ThreadPoolExecutor(2) as pool:
+        got: list[int] = []
+        for x in ahead(pool, work, range(6), 2):
+            assert len(started) <= len(got) + 1 + 2  # this one, and at most 2 ahead of it
+            got.append(x)
+    assert got == [0, 10, 20, 30, 40, 50]

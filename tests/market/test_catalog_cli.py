@@ -4,6 +4,7 @@ catalog; servers are ours, on 127.0.0.1 (an aiohttp stand-in of Binance, the sim
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import threading
 from collections.abc import Awaitable, Callable, Iterator
@@ -291,3 +292,19 @@ def test_download_no_catalog_only_downloads(binance: FakeBinance, tmp_path: Path
                          "--catalog", str(tmp_path / "cat"), "--no-catalog")  # fmt: skip
     assert code == 0, out + err
     assert not (tmp_path / "cat").exists() and "exchange info" not in out + err
+
+
+def test_import_draws_progress_on_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rich.console import Console
+
+    from hedgehog.cli import data_catalog
+
+    screen = io.StringIO()
+    monkeypatch.setattr(data_catalog, "err", Console(file=screen, force_terminal=True, width=100))
+    folder = zips(tmp_path, [date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 3)])
+    code, out, err = cli("import", str(folder), "--catalog", str(tmp_path / "cat"))
+    assert code == 0, out + err
+    drawn = screen.getvalue()
+    assert "importing" in drawn and "3/3" in drawn and "2024-03-03.zip" in drawn
