@@ -97,9 +97,13 @@ class PriceRecorder:
             h.first_time, h.first_price = int(time[0]), int(price[0])
         h.last_time, h.last_price = int(time[-1]), int(price[-1])
         h.trades += len(table)
-        minutes = time // MINUTE
-        ends = np.append(np.flatnonzero(np.diff(minutes)), len(time) - 1)
-        opens, closes = minutes[ends] * MINUTE, price[ends]
+        # each minute's last trade: found by searching the minute boundaries (a few thousand
+        # a day) in the sorted times, not by dividing millions of times
+        first, last = int(time[0]) // MINUTE, int(time[-1]) // MINUTE
+        bounds = np.arange(first + 1, last + 2, dtype=np.int64) * MINUTE
+        ends = np.searchsorted(time, bounds, "left") - 1
+        ends = ends[np.append(ends[:1] >= 0, ends[1:] != ends[:-1])]  # minutes with trades
+        opens, closes = time[ends] // MINUTE * MINUTE, price[ends]
         own_opens, own_closes = self._opens[h.symbol], self._closes[h.symbol]
         if own_opens and own_opens[-1][-1] == opens[0]:  # a minute across the chunks' cut
             own_opens[-1], own_closes[-1] = own_opens[-1][:-1], own_closes[-1][:-1]

@@ -167,13 +167,16 @@ async def run_backtest(
     for chunk in itertools.chain([first_chunk] if first_chunk else [], chunks):
         last_ms = _in_order(chunk, last_ms)
         recorder.add(chunk)
-        _, which, rows = merge_order(chunk)
         replay.start_chunk(chunk, ticks)
         if config.every_tick:
+            _, which, rows = merge_order(chunk)
             await replay.every_tick(which, rows, chaos)
+        elif len(symbols) == 1:  # one symbol: no merge, its rows are the order
+            await skip_ahead(replay, None, None, chaos)
         else:
+            _, which, rows = merge_order(chunk)
             await skip_ahead(replay, which, rows, chaos)
-        ticks += len(rows)
+        ticks += sum(len(t) for t in chunk.values())
     if progress is not None:
         progress(ticks, max(total, ticks))
     prices = recorder.finish()

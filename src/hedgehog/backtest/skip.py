@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -80,25 +80,34 @@ def next_outside(prices: np.ndarray, start: int, band: tuple[int, int] | None) -
     return n
 
 
-async def skip_ahead(replay: _Replay, which: np.ndarray, rows: np.ndarray, chaos: _Chaos) -> None:
+async def skip_ahead(
+    replay: _Replay, which: np.ndarray | None, rows: np.ndarray | None, chaos: _Chaos
+) -> None:
     """Replay only the trades of this chunk that matter; see the module docstring. Chaos
-    kills are numbered over the whole replay, the chunk's first trade `replay.offset`."""
+    kills are numbered over the whole replay, the chunk's first trade `replay.offset`.
+    `which` and `rows` are the chunk's merge order (`merge_order`); None with one symbol,
+    whose rows are the order."""
     symbols, tables, offset = replay.symbols, replay.tables, replay.offset
-    total = len(rows)
-    if total == 0:
-        return
     count = len(symbols)
     prices = [tables[s].price for s in symbols]
     sizes = [len(tables[s]) for s in symbols]
-    # global position of each symbol's rows (rows keep their order in the merged replay):
-    # invert the merge permutation once
-    offsets = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
-    inverse = np.empty(total, dtype=np.int64)
-    inverse[offsets[which] + rows] = np.arange(total, dtype=np.int64)
-    gpos = [inverse[offsets[i] : offsets[i] + sizes[i]] for i in range(count)]
-    times = np.empty(total, dtype=np.int64)  # trade time of each global position
-    for i, s in enumerate(symbols):
-        times[gpos[i]] = tables[s].time
+    total = sum(sizes)
+    if total == 0:
+        return
+    gpos: list[Any]
+    if which is None or rows is None:  # one symbol: its rows are the global positions
+        assert count == 1
+        gpos, times = [_Identity()], tables[symbols[0]].time
+    else:
+        # global position of each symbol's rows (rows keep their order in the merged
+        # replay): invert the merge permutation once
+        offsets = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+        inverse = np.empty(total, dtype=np.int64)
+        inverse[offsets[which] + rows] = np.arange(total, dtype=np.int64)
+        gpos = [inverse[offsets[i] : offsets[i] + sizes[i]] for i in range(count)]
+        times = np.empty(total, dtype=np.int64)  # trade time of each global position
+        for i, s in enumerate(symbols):
+            times[gpos[i]] = tables[s].time
     cursor = [0] * count  # next row of each symbol not yet replayed
     nxt = [0] * count  # next row of each symbol that must be replayed
     dirty = set(range(count))
@@ -120,7 +129,10 @@ async def skip_ahead(replay: _Replay, which: np.ndarray, rows: np.ndarray, chaos
             best = min(best, kill_at - offset)
         if best >= total:
             break
-        sym_i, row = int(which[best]), int(rows[best])
+        if which is None or rows is None:
+            sym_i, row = 0, best
+        else:
+            sym_i, row = int(which[best]), int(rows[best])
         t = tables[symbols[sym_i]]
         trade = replay.event(
             sym_i,
@@ -142,6 +154,13 @@ async def skip_ahead(replay: _Replay, which: np.ndarray, rows: np.ndarray, chaos
             reported = best
             replay.report(best)
     replay.report(total)
+
+
+class _Identity:
+    """The order of a single symbol's chunk: position k is row k (no array needed)."""
+
+    def __getitem__(self, k: int) -> int:
+        return k
 
 
 def _due(times: np.ndarray, deadline: float, current_ms: int) -> int:
