@@ -185,6 +185,8 @@ def test_real_day_round_trips_exactly(tmp_path: Path) -> None:
     book = cat.import_files([data / "2019-05-25-XRPUSDT.csv.gz"])  # the same trades, recorded
     assert [d.status for d in book.days] == [DayStatus.UNCHANGED]
     assert cat.read(SYMBOL).equals(expect) and cat.verify() == []
+    both = Catalog(tmp_path / "both").import_files([zipped, data / "2019-05-25-XRPUSDT.csv.gz"])
+    assert both.by_symbol() == {SYMBOL: {"added": 1, "merged": 0, "unchanged": 0, "rows": 70_130}}
 
 
 def test_verify_catches_a_flipped_byte_a_missing_file_and_a_stray_one(tmp_path: Path) -> None:

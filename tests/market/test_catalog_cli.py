@@ -107,7 +107,7 @@ def test_catalog_verify_reports_a_damaged_file(tmp_path: Path) -> None:
     cat = Catalog(tmp_path)
     cat.write_table(synthetic_trades(SYMBOL, 2000, 1, start_time_ms=day_start_ms(date(2024, 3, 1))))
     code, out, _ = cli("catalog", "--catalog", str(tmp_path), "--verify")
-    assert code == 0 and "verified 1 files: all match the manifest" in out
+    assert code == 0 and "verified 1 file: all match the manifest" in out
     path = cat.partition_path(SYMBOL, date(2024, 3, 1))
     raw = bytearray(path.read_bytes())
     raw[100] ^= 0xFF

@@ -176,7 +176,8 @@ def catalog_command(
             err.print(Text.assemble(("problem: ", "bold red"), problem), soft_wrap=True)
         if not problems:
             n = sum(v.days for v in listing.values())
-            out.print(Text(f"verified {n:,} files: all match the manifest"), soft_wrap=True)
+            files = f"{n:,} file{'s' * (n != 1)}"
+            out.print(Text(f"verified {files}: all match the manifest"), soft_wrap=True)
     if problems:
         fail(f"{len(problems)} problem{'s' * (len(problems) != 1)} in {cat.root}", 1)
 

@@ -71,12 +71,19 @@ class ImportReport:
     bad_rows: list[str] = field(default_factory=list)
 
     def by_symbol(self) -> dict[str, dict[str, int]]:
-        """Per symbol: days added, merged, unchanged, and rows added."""
+        """Per symbol: days added, merged, unchanged (a day counted once, by the most it
+        changed: added, then merged), and rows added."""
+        rank = {DayStatus.ADDED: 0, DayStatus.MERGED: 1, DayStatus.UNCHANGED: 2}
+        days: dict[tuple[str, date], DayStatus] = {}
         out: dict[str, dict[str, int]] = {}
         for change in self.days:
+            key = (change.symbol, change.day)
+            if key not in days or rank[change.status] < rank[days[key]]:
+                days[key] = change.status
             row = out.setdefault(change.symbol, {s.value: 0 for s in DayStatus} | {"rows": 0})
-            row[change.status.value] += 1
             row["rows"] += change.new_rows
+        for (symbol, _), status in days.items():
+            out[symbol][status.value] += 1
         return dict(sorted(out.items()))
 
     @property
