@@ -180,10 +180,22 @@ def _main(
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+def _read_ahead(argv: list[str]) -> None:
+    """`hedgehog backtest FILES`: start inflating and parsing the files in a background thread
+    while this process is still importing (see `hedgehog.market.prefetch`)."""
+    while argv and argv[0].startswith("-"):  # the group's own options
+        argv = argv[2:] if argv[0] == "--log-level" else argv[1:]
+    if argv[:1] == ["backtest"]:
+        from hedgehog.market import prefetch
+
+        prefetch.start(a for a in argv[1:] if not a.startswith("-"))
+
+
 def main() -> None:
     """Run the command line; a SIGINT/SIGTERM stops any command with one line and exit
     130/143 (see `hedgehog.runtime.interrupt`)."""
     interrupt.install()
+    _read_ahead(sys.argv[1:])
     try:
         app()
     except interrupt.Interrupted as exc:

@@ -46,6 +46,7 @@ def _codec() -> Codec:
         return STDLIB
 
 
+SUFFIXES = (".zip", ".csv", ".csv.gz")  # the names of trade files
 STDLIB = Codec(zlib, gzip, "zlib")
 CODEC = _codec()
 _ERRORS: tuple[type[BaseException], ...] = (

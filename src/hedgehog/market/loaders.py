@@ -2,63 +2,57 @@
 
 Two formats, told apart by content: Binance public-data "trades" files (a zip holding one
 headerless CSV, or the bare CSV; from 2025 on their times are in microseconds) and the book's
-recorded CSV (gzipped or not, with a header, several symbols, rows in any order). Parsing is
-vectorised with polars; prices and quantities are read as text and converted exactly to 1e-8
-units, never through float. A bad row stops the load with its file and line, or is skipped.
+recorded CSV (gzipped or not, with a header, several symbols, rows in any order). Files are
+inflated by `hedgehog.market.inflate` (ISA-L) and parsed by `hedgehog.market.csv_parse`
+(polars; prices and quantities read as text and converted exactly to 1e-8 units, never through
+float). A bad row stops the load with its file and line, or is skipped. A file the command
+line already read ahead (`hedgehog.market.prefetch`) is taken from there.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
 from hedgehog.core.errors import DataError
-from hedgehog.market.inflate import read_csv_bytes
-from hedgehog.market.tables import TradeTable, to_units
-
-BINANCE_COLUMNS = ("id", "price", "qty", "quote_qty", "time", "is_buyer_maker", "is_best_match")
-BOOK_HEADER = (
-    "event_type,event_time,symbol,trade_id,price,quantity,buyer_order_id,seller_order_id,"
-    "trade_time,buyer_market_maker"
+from hedgehog.market import prefetch
+from hedgehog.market.csv_parse import (
+    BINANCE,
+    BINANCE_COLUMNS,
+    BOOK,
+    BOOK_COLUMNS,
+    BOOK_HEADER,
+    MICROS_ABOVE,
+    Format,
+    checked_parse,
+    describe,
+    detect,
+    fast_parse,
 )
-BOOK_COLUMNS = tuple(BOOK_HEADER.split(","))
-SUFFIXES = (".zip", ".csv", ".csv.gz")
-MICROS_ABOVE = 10**14  # a time above this is in microseconds (ms reach 1e14 in year 5138)
+from hedgehog.market.inflate import SUFFIXES, read_csv_bytes
+from hedgehog.market.tables import TradeTable
+
+__all__ = [
+    "BINANCE",
+    "BINANCE_COLUMNS",
+    "BOOK",
+    "BOOK_COLUMNS",
+    "BOOK_HEADER",
+    "MICROS_ABOVE",
+    "SUFFIXES",
+    "LoadResult",
+    "load_trades",
+]
+
 MAX_DESCRIBED = 10
 
-_DEC = r"^[0-9]+(\.[0-9]{1,8})?$"
-_SYMBOL = r"^[A-Za-z0-9]{2,30}$"
-_BOOLS = ("True", "False", "true", "false")
 _NAME_SYMBOL = re.compile(r"^([A-Za-z0-9]+)-trades-", re.IGNORECASE)
-
-
-@dataclass(frozen=True, slots=True)
-class _Format:
-    columns: tuple[str, ...]
-    fields: tuple[tuple[str, str, str], ...]  # (our name, the file's column, kind) read
-
-
-# fmt: off
-BINANCE = _Format(BINANCE_COLUMNS, (
-    ("trade_id", "id", "int"), ("price", "price", "dec"), ("qty", "qty", "dec"),
-    ("time", "time", "int"), ("maker", "is_buyer_maker", "bool"),
-    ("best", "is_best_match", "bool"),
-))
-BOOK = _Format(BOOK_COLUMNS, (
-    ("symbol", "symbol", "symbol"), ("trade_id", "trade_id", "int"), ("price", "price", "dec"),
-    ("qty", "quantity", "dec"), ("time", "trade_time", "int"),
-    ("maker", "buyer_market_maker", "bool"),
-))
-# fmt: on
 
 
 @dataclass(slots=True)
@@ -101,6 +95,7 @@ def load_trades(
                 lambda i: _load_file(files[i], want, skip_bad_rows, tallies[i]), range(len(files))
             )
         )
+    prefetch.clear()  # read-aheads of files not loaded (another symbol's)
     for tables, tally in zip(loaded, tallies, strict=True):
         result.skipped_rows += tally.skipped_rows
         result.bad_rows.extend(tally.bad_rows[: max(0, MAX_DESCRIBED - len(result.bad_rows))])
@@ -134,24 +129,17 @@ def _load_file(path: Path, want: str | None, skip: bool, result: LoadResult) -> 
     name_symbol = m.group(1).upper() if (m := _NAME_SYMBOL.match(path.name)) else None
     if want and name_symbol and name_symbol != want:
         return []  # a Binance file of another symbol
-    data = _read_bytes(path)
-    first = data[: data.find(b"\n")] if b"\n" in data else data
-    head = [f.strip().lower() for f in first.decode("utf-8", "replace").split(",")]
-    if tuple(head) == BOOK_COLUMNS:
-        fmt, header = BOOK, True
-    elif tuple(head) == BINANCE_COLUMNS:
-        fmt, header = BINANCE, True
-    elif head[0].isdigit():
-        fmt, header = BINANCE, False
-    else:
-        raise DataError(f"{path}: unrecognised format (line 1 is {first[:80]!r})")
+    ready = prefetch.take(path)  # started early by the command line, or None
+    data, found, df = ready if ready else (_read_bytes(path), None, None)
+    fmt, header = found or detect(data) or _unrecognised(path, data)
     if fmt is BINANCE and not (name_symbol or want):
         raise DataError(
             f"{path}: cannot tell the symbol; name the file SYMBOL-trades-YYYY-MM-DD.zip "
             "or pass symbol="
         )
-    df = _parse(path, data, fmt, header, skip, result)
-    del data  # the CSV text (70 MB a busy day) is not needed any more
+    if df is None:
+        df = _parse(path, data, fmt, header, skip, result)
+    del data, ready  # the CSV text (70 MB a busy day) is not needed any more
     columns = ("trade_id", "price", "qty", "time", "maker")
     if fmt is BINANCE:  # one symbol: the columns as they are, no partition (a copy)
         return [TradeTable(name_symbol or want or "", *(df[c].to_numpy() for c in columns))]
@@ -168,122 +156,26 @@ def _read_bytes(path: Path) -> bytes:
     return read_csv_bytes(path)
 
 
+def _unrecognised(path: Path, data: bytes) -> tuple[Format, bool]:
+    first = data[: data.find(b"\n")] if b"\n" in data else data
+    raise DataError(f"{path}: unrecognised format (line 1 is {first[:80]!r})")
+
+
 def _parse(
-    path: Path, data: bytes, fmt: _Format, header: bool, skip: bool, result: LoadResult
+    path: Path, data: bytes, fmt: Format, header: bool, skip: bool, result: LoadResult
 ) -> pl.DataFrame:
-    """Validated rows as (trade_id, price, qty, time, maker[, symbol]) with exact ints."""
-    kinds = {col: kind for _, col, kind in fmt.fields}
-    schema = {c: pl.Int64 if kinds.get(c) == "int" else pl.String for c in fmt.columns}
-    output = {ours: pl.col(f"_{col}") for ours, col, _ in fmt.fields}
-    try:  # fast path: a clean file parses in one go; anything odd is redone line by line
-        # every column is read: with a projection polars would ignore extra fields
-        df = pl.read_csv(io.BytesIO(data), has_header=header, schema=schema, quote_char=None)
-        checked = _convert(df.lazy(), fmt).select(*output.values(), "_ok", "_blank").collect()
-        if (checked["_ok"] | checked["_blank"]).all():  # blank lines read as all-null rows
-            if checked["_blank"].any():
-                checked = checked.filter(~pl.col("_blank"))
-            return checked.select(**output)
-    except pl.exceptions.ComputeError:
-        pass
-    checked = _convert(_split_lines(data, fmt, header), fmt).collect()
-    bad = checked.filter(~pl.col("_ok"))
+    """Validated rows as (trade_id, price, qty, time, maker[, symbol]) with exact ints: the
+    fast tier, else line by line, each bad row named by file and line (raised or skipped)."""
+    fast = fast_parse(data, fmt, header)
+    if fast is not None:
+        return fast
+    good, bad = checked_parse(data, fmt, header)
     if len(bad):
         rows = bad.head(MAX_DESCRIBED).rows(named=True)
-        messages = [f"{path}: line {row['_line']}: {_describe(row, fmt)}" for row in rows]
+        messages = [f"{path}: line {row['_line']}: {describe(row, fmt)}" for row in rows]
         if not skip:
             more = len(bad) - 1
             raise DataError(messages[0] + (f" (and {more} more bad rows)" if more else ""))
         result.skipped_rows += len(bad)
         result.bad_rows.extend(messages[: max(0, MAX_DESCRIBED - len(result.bad_rows))])
-    return checked.filter(pl.col("_ok")).select(**output)
-
-
-def _split_lines(data: bytes, fmt: _Format, header: bool) -> pl.LazyFrame:
-    """Slow path: every line split by hand, so bad rows keep their line numbers."""
-    lines = pl.read_csv(
-        io.BytesIO(data),
-        has_header=False,
-        separator="\x1f",
-        quote_char=None,
-        schema={"_raw": pl.String},
-        truncate_ragged_lines=True,
-        encoding="utf8-lossy",
-    )
-    fields = pl.col("_raw").str.split(",")
-    columns = {
-        c: fields.list.get(i, null_on_oob=True).str.strip_chars().replace("", None)
-        for i, c in enumerate(fmt.columns)
-    }
-    return (
-        lines.lazy()
-        .with_row_index("_line", offset=1)
-        .filter(pl.col("_raw").str.strip_chars() != "", pl.col("_line") > int(header))
-        .with_columns(_nf=fields.list.len(), **columns)
-    )
-
-
-def _convert(df: pl.LazyFrame, fmt: _Format) -> pl.LazyFrame:
-    """Add the converted columns `_<column>`, `_ok` (row valid) and `_blank` (row empty)."""
-    schema = df.collect_schema()
-    values: dict[str, pl.Expr] = {}
-    oks: list[pl.Expr] = [pl.col("_nf") == len(fmt.columns)] if "_nf" in schema else []
-    for _, col, kind in fmt.fields:
-        raw, value = pl.col(col), pl.col(f"_{col}")
-        if kind == "int":  # the fast path reads Int64; text is cast the same way
-            values[f"_{col}"] = raw if schema[col] == pl.Int64 else raw.cast(pl.Int64, strict=False)
-            oks.append(value >= 0)
-        elif kind == "dec":
-            exact = raw.cast(pl.Decimal(19, 8), strict=False).to_physical()  # exact after _DEC
-            values[f"_{col}"] = exact.cast(pl.Int64, strict=False)
-            oks.append(raw.str.contains(_DEC) & (value > 0))
-        elif kind == "bool":
-            values[f"_{col}"] = (raw == "True") | (raw == "true")
-            oks.append(raw.is_in(_BOOLS))
-        else:
-            values[f"_{col}"] = raw.str.to_uppercase()
-            oks.append(raw.str.contains(_SYMBOL))
-    name = f"_{dict((ours, col) for ours, col, _ in fmt.fields)['time']}"
-    time = pl.col(name)
-    return df.with_columns(**values).with_columns(
-        pl.when(time > MICROS_ABOVE).then(time // 1000).otherwise(time).alias(name),
-        _ok=pl.all_horizontal(oks).fill_null(False),
-        _blank=pl.all_horizontal(pl.col(col).is_null() for _, col, _ in fmt.fields),
-    )
-
-
-def _describe(row: dict[str, Any], fmt: _Format) -> str:
-    """What is wrong with a row that failed `_convert`'s rules."""
-    if "_nf" in row and row["_nf"] != len(fmt.columns):
-        return f"expected {len(fmt.columns)} columns, found {row['_nf']}"
-    for _, col, kind in fmt.fields:
-        value = row[col]
-        if value is None:
-            return f"missing value in column {col}"
-        problem = _problem(kind, str(value))
-        if problem:
-            return f"{col} {value!r} {problem}"
-    return "invalid row"
-
-
-def _problem(kind: str, value: str) -> str | None:
-    """The rules of `_convert`, one value at a time, saying what is wrong."""
-    if kind == "int":
-        if not re.fullmatch(r"[+-]?[0-9]+", value):
-            return "is not a whole number"
-        if int(value) < 0:
-            return "must not be negative"
-        return None if int(value) < 2**63 else "is too large"
-    if kind == "dec":
-        if value.startswith("-"):
-            return "must be positive"
-        if re.fullmatch(r"[0-9]+\.[0-9]{9,}", value):
-            return "has more than 8 decimals"
-        if not re.fullmatch(_DEC, value):
-            return "is not a decimal number"
-        try:
-            return None if to_units(Decimal(value)) > 0 else "must be positive"
-        except ValueError:
-            return "is too large"
-    if kind == "bool":
-        return None if value in _BOOLS else "is not True or False"
-    return None if re.fullmatch(_SYMBOL, value) else "is not a symbol"
+    return good
