@@ -75,7 +75,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any
 
 from hedgehog.backtest.runner import BacktestConfig, run_backtest
-from hedgehog.backtest.sweep_data import DataSpec, SweepDataError, SweepError, load_data
+from hedgehog.backtest.source import TradeSource
+from hedgehog.backtest.sweep_data import (
+    DataSpec,
+    SweepDataError,
+    SweepError,
+    load_data,
+    sweep_input,
+)
 from hedgehog.backtest.sweep_data import LoadedData as LoadedData
 from hedgehog.backtest.sweep_params import MAX_VALUES, parse_param_entries, settings_grid
 from hedgehog.backtest.sweep_plan import (
@@ -117,17 +124,19 @@ from hedgehog.strategy.registry import load_strategy
 
 def prepare(
     data_spec: DataSpec, params: Mapping[str, str]
-) -> tuple[dict[str, TradeTable], BacktestConfig]:
+) -> tuple[Mapping[str, TradeTable] | TradeSource, BacktestConfig]:
     """The trades and the config of one combination's backtest, as `hedgehog backtest
-    --strategy S --param k=v ...` builds them (the data from this process's cache)."""
-    data = load_data(data_spec)
+    --strategy S --param k=v ...` builds them (files and synthetic data from this process's
+    cache; a catalog streamed)."""
+    data, _ = sweep_input(data_spec)
     filters = data_spec.filter_map
     strategy = load_strategy(data_spec.strategy)
-    settings = {s: strategy.parse_settings(s, params) for s in data.tables}
+    symbols = list(data) if isinstance(data, Mapping) else data.symbols
+    settings = {s: strategy.parse_settings(s, params) for s in symbols}
     for symbol, st in settings.items():
         st.check_against(filters[symbol])
     config = BacktestConfig(settings, filters, strategy=strategy, every_tick=data_spec.every_tick)
-    return data.tables, config
+    return data, config
 
 
 def run_one(data_spec: DataSpec, params: Mapping[str, str]) -> dict[str, Any]:
@@ -137,15 +146,15 @@ def run_one(data_spec: DataSpec, params: Mapping[str, str]) -> dict[str, Any]:
     Raises what the backtest raises (`SweepDataError`: the data)."""
     from hedgehog.backtest.metrics import compute  # matplotlib's import: workers only
 
-    tables, config = prepare(data_spec, params)
-    result = asyncio.run(run_backtest(tables, config))
-    figures = compute(result, tables, config).as_json()
+    data, config = prepare(data_spec, params)
+    result = asyncio.run(run_backtest(data, config))
+    figures = compute(result, None, config).as_json()
     return {
         "params": dict(params),
         "result": result.as_json(),
         "metrics": figures["metrics"],
         "symbols": figures["symbols"],
-        "skipped_rows": load_data(data_spec).skipped_rows,
+        "skipped_rows": sweep_input(data_spec)[1] if data_spec.catalog is None else 0,
     }
 
 

@@ -10,9 +10,12 @@ retry it. Also the sweep's own errors, `SweepError` and `SweepDataError`.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from hedgehog.backtest.source import TradeSource, window
 from hedgehog.core.errors import DataError, HedgehogError
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.market.synthetic import synthetic_trades
@@ -31,9 +34,12 @@ class SweepDataError(SweepError, DataError):
 class DataSpec:
     """How to rebuild a sweep's data in any process, and the exchange filters to trade on.
 
-    Either `files` (absolute paths of trade files or directories; `symbol` keeps one symbol)
-    or `synthetic` (symbols of a seeded synthetic market of `trades` trades each, the i-th
-    symbol with seed `seed + i`, as `hedgehog backtest --synthetic`). `filters` must cover
+    Either `files` (absolute paths of trade files or directories; `symbol` keeps one symbol),
+    `synthetic` (symbols of a seeded synthetic market of `trades` trades each, the i-th
+    symbol with seed `seed + i`, as `hedgehog backtest --synthetic`) or `catalog` (the
+    absolute path of a Parquet catalog: `catalog_symbols` in [start_ms, end_ms), streamed by
+    every run, so memory does not grow with the span). `files` and `synthetic` may also be
+    cut to [start_ms, end_ms). `filters` must cover
     every symbol of the data; `every_tick` replays without skip-ahead (same results).
     `strategy` is what runs on the data, as `--strategy` names it (None: naive): a name, not
     the object, so that any process can load it (`hedgehog.strategy.registry`)."""
@@ -47,13 +53,18 @@ class DataSpec:
     seed: int = 1
     every_tick: bool = False
     strategy: str | None = None
+    catalog: str | None = None
+    catalog_symbols: tuple[str, ...] = ()
+    start_ms: int | None = None
+    end_ms: int | None = None
 
     @property
     def source(self) -> tuple[Any, ...]:
         """What determines the data (the cache key)."""
+        span = (self.start_ms, self.end_ms)
         if self.synthetic:
-            return ("synthetic", self.synthetic, self.trades, self.seed)
-        return ("files", self.files, self.symbol, self.skip_bad_rows)
+            return ("synthetic", self.synthetic, self.trades, self.seed, span)
+        return ("files", self.files, self.symbol, self.skip_bad_rows, span)
 
     @property
     def filter_map(self) -> dict[str, SymbolFilters]:
@@ -68,6 +79,27 @@ class LoadedData:
 
 _cache: dict[tuple[Any, ...], LoadedData | SweepDataError] = {}
 _cache_lock = threading.Lock()
+
+
+def sweep_input(spec: DataSpec) -> tuple[Mapping[str, TradeTable] | TradeSource, int]:
+    """What one run replays and the rows skipped loading it: the catalog streamed (a
+    `CatalogSource`, read again by each run), else the tables of `load_data`."""
+    if spec.catalog is None:
+        loaded = load_data(spec)
+        return loaded.tables, loaded.skipped_rows
+    from hedgehog.backtest.source_catalog import CatalogSource
+    from hedgehog.market.catalog import Catalog
+
+    try:
+        source = CatalogSource(
+            Catalog(Path(spec.catalog)), spec.catalog_symbols, spec.start_ms, spec.end_ms
+        )
+    except HedgehogError as exc:
+        raise SweepDataError(str(exc)) from None
+    missing = sorted(set(source.symbols) - set(spec.filter_map))
+    if missing:
+        raise SweepDataError(f"no exchange filters for {', '.join(missing)} of the catalog")
+    return source, 0
 
 
 def load_data(spec: DataSpec) -> LoadedData:
@@ -106,6 +138,11 @@ def _build(spec: DataSpec) -> LoadedData:
         except HedgehogError as exc:
             raise SweepDataError(str(exc)) from None
         loaded = LoadedData(result.tables, result.skipped_rows)
+    if spec.start_ms is not None or spec.end_ms is not None:
+        cut = {s: window(t, spec.start_ms, spec.end_ms) for s, t in loaded.tables.items()}
+        if not any(len(t) for t in cut.values()):
+            raise SweepDataError("no trades in the time range given (--from/--to)")
+        loaded = LoadedData(cut, loaded.skipped_rows)
     missing = sorted(set(loaded.tables) - set(spec.filter_map))
     if missing:
         raise SweepDataError(
@@ -115,4 +152,4 @@ def _build(spec: DataSpec) -> LoadedData:
     return loaded
 
 
-__all__ = ["DataSpec", "LoadedData", "SweepDataError", "SweepError", "load_data"]
+__all__ = ["DataSpec", "LoadedData", "SweepDataError", "SweepError", "load_data", "sweep_input"]

@@ -275,15 +275,16 @@ def _report_best(best: Outcome, spec: DataSpec, report: Path) -> Path:
     from hedgehog.backtest.runner import run_backtest
     from hedgehog.cli.report_dir import write_report_dir
 
-    tables, config = prepare(spec, best.params)
-    result = interrupt.run(run_backtest(tables, config))
+    data, config = prepare(spec, best.params)
+    config.chart_bars = True  # the report's price bars, recorded as the run goes
+    result = interrupt.run(run_backtest(data, config))
     ranked_ledger = (best.result or {}).get("ledger_sha256")
     if result.as_json()["ledger_sha256"] != ranked_ledger:
         raise SweepError(
             f"the best combination ({describe(best.params)}) re-run here gave another ledger "
             "than in its worker; no report written"
         )
-    return write_report_dir(result, tables, config, report)
+    return write_report_dir(result, None, config, report)
 
 
 def _data_spec(
