@@ -85,6 +85,21 @@ def test_scan_filters_at_the_boundaries_and_reads_only_overlapping_days(tmp_path
         cat.read(SYMBOL, M2)
 
 
+@pytest.mark.parametrize("prefetch", [0, 1, 3])
+def test_scan_reading_ahead_gives_the_same_days_and_errors(tmp_path: Path, prefetch: int) -> None:
+    cat = Catalog(tmp_path)
+    t = table([1, 2, 3, 4, 5], [M2 - DAY_MS, M2 - 1, M2, M2 + DAY_MS, M2 + 2 * DAY_MS])
+    cat.write_table(t)
+    days = list(cat.scan(SYMBOL, M2 - 1, None, prefetch=prefetch))
+    assert [d.trade_id.tolist() for d in days] == [[2], [3], [4], [5]]
+    cat.partition_path(SYMBOL, D3).unlink()
+    got: list[int] = []
+    with pytest.raises(DataError, match="missing"):
+        for d in cat.scan(SYMBOL, prefetch=prefetch):
+            got += d.trade_id.tolist()
+    assert got == [1, 2, 3]  # the days before the missing one came through, in order
+
+
 def test_write_table_merges_overlaps_and_rewrites_only_changed_days(tmp_path: Path) -> None:
     cat = Catalog(tmp_path)
     cat.write_table(table([1, 2, 3], [M2 - 3, M2 - 2, M2 - 1]), "a")
