@@ -25,9 +25,6 @@ Zstandard saves another 10% but reads 1.3-1.6x slower. Plain encodings read 2-3x
 
 from __future__ import annotations
 
-import contextlib
-import itertools
-import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -37,8 +34,7 @@ import numpy as np
 
 from hedgehog.core.errors import ConfigError, DataError
 from hedgehog.core.filters import SymbolFilters, load_exchange_info
-from hedgehog.core.symbols import normalize_symbol
-from hedgehog.market.catalog_files import partition_rows, read_partition, write_partition
+from hedgehog.market.catalog_files import partition_rows, read_partition
 from hedgehog.market.catalog_import import (
     DayChange,
     DayStatus,
@@ -47,19 +43,14 @@ from hedgehog.market.catalog_import import (
     SourceResult,
     SourceStatus,
     ahead,
-    expand,
-    named_symbol,
 )
 from hedgehog.market.catalog_manifest import (
     DAY_MS,
     Manifest,
     Partition,
-    Source,
-    day_of,
     day_start_ms,
 )
 from hedgehog.market.download_files import sha256_file
-from hedgehog.market.loaders import LoadResult, load_trades
 from hedgehog.market.tables import TradeTable
 
 
@@ -213,15 +204,13 @@ class Catalog:
             raise ConfigError(f"{path} has no {', '.join(missing)}: {fetch}")
         return {s: info[s] for s in wanted}
 
-    # -- writing -------------------------------------------------------------------------
+    # -- writing (in catalog_write, which loads polars only when a write needs it) ----------
 
     def write_table(self, table: TradeTable, source: str | None = None) -> list[DayChange]:
         """Add a table's trades, split by UTC day and merged into the days already there."""
-        with self._locked():
-            manifest = self.manifest()
-            changes = self._write(manifest, table, Source(source or "(table)"))
-            manifest.save(self.manifest_path)
-        return changes
+        from hedgehog.market.catalog_write import write_table
+
+        return write_table(self, table, source)
 
     def import_files(
         self,
@@ -233,117 +222,12 @@ class Catalog:
         """Import trade files (Binance zips/CSVs, the book's CSV) or directories of them.
 
         Files already imported (same sha256, same symbol asked) are skipped; the manifest is
-        saved after each file, so an interrupted import keeps what it finished.
+        saved after each file, so an interrupted import keeps what it finished. Rows of days
+        already there are merged (union, a trade id once), rewriting only days that changed.
         """
-        want = normalize_symbol(symbol) if symbol else None
-        files = expand(paths)
-        report = ImportReport()
-        workers = max(1, min(len(files), os.cpu_count() or 1))
-        with self._locked(), ThreadPoolExecutor(workers) as pool:
-            manifest = self.manifest()
-            results: dict[int, SourceResult] = {}
-            todo: list[tuple[int, Path, str]] = []
-            seen: set[str] = set()
-            for i, (path, sha) in enumerate(zip(files, pool.map(sha256_file, files), strict=True)):
-                other = want is not None and named_symbol(path) not in (None, want)
-                if manifest.has_source(sha, want) or sha in seen:
-                    results[i] = SourceResult(path.name, sha, SourceStatus.ALREADY)
-                elif other:
-                    results[i] = SourceResult(path.name, sha, SourceStatus.OTHER_SYMBOL)
-                else:
-                    seen.add(sha)
-                    todo.append((i, path, sha))
-            done = len(results)
-            if progress is not None and done:
-                progress(done, len(files), "")
+        from hedgehog.market.catalog_write import import_files
 
-            def load(job: tuple[int, Path, str]) -> LoadResult:
-                return load_trades([job[1]], want, skip_bad_rows)
-
-            for (i, path, sha), loaded in zip(todo, ahead(pool, load, todo, workers), strict=True):
-                rows = 0
-                for table in loaded.tables.values():
-                    report.days += self._write(manifest, table, Source(path.name, sha))
-                    rows += len(table)
-                manifest.add_source(sha, want)
-                manifest.save(self.manifest_path)
-                report.skipped_rows += loaded.skipped_rows
-                report.bad_rows += loaded.bad_rows[: max(0, 10 - len(report.bad_rows))]
-                results[i] = SourceResult(
-                    path.name, sha, SourceStatus.IMPORTED, rows, loaded.skipped_rows
-                )
-                done += 1
-                if progress is not None:
-                    progress(done, len(files), path.name)
-        report.sources = [results[i] for i in range(len(files))]
-        return report
-
-    def _write(self, manifest: Manifest, table: TradeTable, source: Source) -> list[DayChange]:
-        changes: list[DayChange] = []
-        if not len(table):
-            return changes
-        cuts = np.flatnonzero(np.diff(table.time // DAY_MS)) + 1
-        edges = [0, *cuts.tolist(), len(table)]
-        for a, b in itertools.pairwise(edges):
-            changes.append(self._write_day(manifest, table.slice(a, b), source))
-        return changes
-
-    def _write_day(self, manifest: Manifest, part: TradeTable, source: Source) -> DayChange:
-        sym, day = part.symbol, day_of(int(part.time[0]))
-        path = self.partition_path(sym, day)
-        old = manifest.get(sym, day)
-        if old is not None and path.is_file():
-            before = read_partition(path, sym)
-            merged = TradeTable.concat([before, part])
-            sources = old.sources if source in old.sources else (*old.sources, source)
-            if merged.equals(before):
-                size, digest = old.bytes, old.sha256
-                if len(before) != old.rows:  # a file newer than its entry (interrupted write)
-                    size, digest = path.stat().st_size, sha256_file(path)
-                manifest.put(_entry(merged, day, size, digest, sources))
-                return DayChange(sym, day, DayStatus.UNCHANGED, len(merged), 0)
-            size, digest = write_partition(path, merged, day)
-            manifest.put(_entry(merged, day, size, digest, sources))
-            return DayChange(sym, day, DayStatus.MERGED, len(merged), len(merged) - len(before))
-        size, digest = write_partition(path, part, day)
-        manifest.put(_entry(part, day, size, digest, (source,)))
-        return DayChange(sym, day, DayStatus.ADDED, len(part), len(part))
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        """Writers one at a time (an advisory lock on `<root>/.lock`; readers do not wait)."""
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError(f"cannot create the catalog {self.root}: {exc.strerror}") from None
-        with (self.root / ".lock").open("a") as lock:
-            try:
-                import fcntl
-            except ImportError:  # pragma: no cover - not POSIX
-                yield
-                return
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
-
-
-def _entry(
-    table: TradeTable, day: date, size: int, digest: str, sources: tuple[Source, ...]
-) -> Partition:
-    return Partition(
-        table.symbol,
-        day,
-        rows=len(table),
-        first_time=int(table.time[0]),
-        last_time=int(table.time[-1]),
-        first_id=int(table.trade_id.min()),
-        last_id=int(table.trade_id.max()),
-        bytes=size,
-        sha256=digest,
-        sources=sources,
-    )
+        return import_files(self, paths, symbol, skip_bad_rows, progress)
 
 
 __all__ = ["Catalog", "DayChange", "DayStatus", "ImportReport", "SourceResult", "SourceStatus"]

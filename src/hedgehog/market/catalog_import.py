@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TypeVar
 
 from hedgehog.core.errors import DataError
-from hedgehog.market.loaders import SUFFIXES
 
 _NAME_SYMBOL = re.compile(r"^([A-Za-z0-9]+)-trades-", re.IGNORECASE)
 
@@ -110,6 +109,8 @@ class ImportReport:
 
 def expand(paths: Sequence[str | Path] | str | Path) -> list[Path]:
     """Files given, and the trade files (zip, csv, csv.gz) in directories given, in order."""
+    from hedgehog.market.loaders import SUFFIXES  # polars: only when importing
+
     files: list[Path] = []
     for p in map(Path, [paths] if isinstance(paths, str | Path) else paths):
         if p.is_dir():
