@@ -248,6 +248,9 @@ def test_errors_name_the_path_and_the_problem(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="version 9"):
         cat.days(SYMBOL)
     assert Catalog.default(tmp_path).root == tmp_path / "catalog"
+    with pytest.raises(ConfigError, match="not a valid symbol"):
+        Catalog(tmp_path / "c").write_table(table([1], [M2], symbol="../X"))
+    assert not (tmp_path / "X").exists()
 
 
 def test_filters_come_from_the_catalogs_exchange_info(tmp_path: Path) -> None:

@@ -3,10 +3,10 @@
 One JSON document at the catalog's root, rewritten whole and atomically (temp file, fsync,
 `os.replace`) after every change, so a reader sees either the old or the new one. It records the
 format version and the scale of prices and quantities, then per symbol and UTC day: rows, first
-and last time and trade id, the file's size and sha256, and the sources (file name and sha256)
-its rows came from. Totals (`Catalog.rows`, `days`, `symbols`) are answered from it alone.
-`imported` maps each source's sha256 to the symbols taken from it (`*`: all), which is how a
-re-import of the same file is recognised.
+and last time, lowest and highest trade id, the file's size and sha256, and the sources (file
+name and sha256) its rows came from. Totals (`Catalog.rows`, `days`, `symbols`) are answered
+from it alone. `imported` maps each source's sha256 to the symbols taken from it (`*`: all),
+which is how a re-import of the same file is recognised.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ class Partition:
     rows: int
     first_time: int
     last_time: int
-    first_id: int
-    last_id: int
+    first_id: int  # the lowest trade id of the day
+    last_id: int  # the highest
     bytes: int
     sha256: str
     sources: tuple[Source, ...] = ()
@@ -68,6 +68,8 @@ class Partition:
 
     @classmethod
     def from_json(cls, symbol: str, day: str, data: dict[str, Any]) -> Partition:
+        if not (symbol.isascii() and symbol.isalnum() and symbol.isupper()):
+            raise ValueError(f"{symbol!r} is not a symbol")
         ints = ("rows", "first_time", "last_time", "first_id", "last_id", "bytes")
         values = {k: data[k] for k in ints}
         if not all(type(v) is int and v >= 0 for v in values.values()):

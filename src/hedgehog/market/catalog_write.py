@@ -107,6 +107,7 @@ def write_days(
     """Split `table` at UTC midnights and write each day (the manifest is updated, not saved)."""
     if not len(table):
         return []
+    normalize_symbol(table.symbol)  # a ConfigError for what cannot name a folder of the catalog
     cuts = np.flatnonzero(np.diff(table.time // DAY_MS)) + 1
     edges = [0, *cuts.tolist(), len(table)]
     return [
