@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hedgehog.backtest.runner import BacktestConfig, BacktestResult, run_backtest
+from hedgehog.backtest.source import TradeSource
 from hedgehog.cli.console import err, fail, out, warn
 from hedgehog.cli.options import (
     Budget,
@@ -68,7 +70,17 @@ def backtest(
     symbol: Annotated[
         str | None,
         typer.Option(
-            help="Symbol of the trades (default: from the file names); keeps only that symbol"
+            help="Symbol of the trades (default: from the file names); keeps only that symbol. "
+            "Without files: the symbols (S1,S2) to read from the catalog"
+        ),
+    ] = None,
+    catalog: Annotated[
+        Path | None,
+        typer.Option(
+            help="Read --symbol's trades from this Parquet catalog, a day at a time (memory "
+            "does not grow with --from/--to); without files, --symbol alone reads the data "
+            "directory's catalog (`hedgehog data download`/`data import` fill it)",
+            show_default=False,
         ),
     ] = None,
     synthetic: Synthetic = None,
@@ -85,7 +97,7 @@ def backtest(
         str | None,
         typer.Option(
             "--from",
-            help=f"{HELP_FROM} (trade files or --from-db)",
+            help=f"{HELP_FROM} (trade files, the catalog or --from-db)",
             show_default=False,
         ),
     ] = None,
@@ -93,7 +105,7 @@ def backtest(
         str | None,
         typer.Option(
             "--to",
-            help=f"{HELP_TO} (trade files or --from-db)",
+            help=f"{HELP_TO} (trade files, the catalog or --from-db)",
             show_default=False,
         ),
     ] = None,
@@ -150,13 +162,31 @@ def backtest(
         start_ms, end_ms = time_range(first_day, last_day)  # bad ranges fail before loading
         if export is not None:
             _writable(export, "--export")
-        if from_db is not None:
+        data: Mapping[str, TradeTable] | TradeSource
+        if catalog is not None or (symbol and not files and not synthetic and from_db is None):
+            if files or synthetic or from_db is not None:
+                raise ConfigError(
+                    "give trade files, --synthetic, --from-db or --catalog: only one of them"
+                )
+            if not symbol:
+                raise ConfigError("--catalog reads the symbols named by --symbol S[,S2]")
+            from hedgehog.cli.backtest_catalog import catalog_source
+
+            source, stored = catalog_source(catalog, symbol, start_ms, end_ms)
+            if exchange_info is None and not (tick_size or step_size or min_notional):
+                filters = stored.filters(source.symbols)
+            else:
+                filters = _filters(
+                    source.symbols, exchange_info, tick_size, step_size, min_notional
+                )
+            data = source
+        elif from_db is not None:
             if files or synthetic:
                 raise ConfigError("give trade files, --synthetic or --from-db: only one of them")
             if symbol is not None:
                 raise ConfigError("--symbol picks from trade files; --from-db names its symbol")
-            tables = _recorded(from_db, first_day, last_day, start_ms, end_ms)
-            filters = _filters(list(tables), exchange_info, tick_size, step_size, min_notional)
+            data = _recorded(from_db, first_day, last_day, start_ms, end_ms)
+            filters = _filters(list(data), exchange_info, tick_size, step_size, min_notional)
         elif synthetic and (first_day is not None or last_day is not None):
             raise ConfigError(
                 "--from and --to choose the time range of trade files or of --from-db SYMBOL; "
@@ -177,11 +207,12 @@ def backtest(
                 as_json,
                 skipped,
             )
-            tables = _windowed(tables, start_ms, end_ms)
+            data = _windowed(tables, start_ms, end_ms)
         values = trading_values(
             chunks, budget, buy_down_interval, profit_interval, rebuy_interval, fee
         )
-        chosen, settings = strategy_settings(strategy, param, values, list(tables))
+        symbols = list(data) if isinstance(data, Mapping) else data.symbols
+        chosen, settings = strategy_settings(strategy, param, values, symbols)
         for s, st in settings.items():
             st.check_against(filters[s])
         targets = tuple(t.strip() for t in chaos_targets.split(",") if t.strip())
@@ -200,11 +231,12 @@ def backtest(
             chaos_seed=chaos_seed,
             chaos_targets=targets or ("trader",),
             every_tick=every_tick,
+            chart_bars=report is not None,  # the report's price bars, recorded as it runs
         )
-        result = _run(tables, config, show_progress=not as_json and err.is_terminal)
-        figures = _figures(result, tables, config, chosen, settings, skipped)
+        result = _run(data, config, show_progress=not as_json and err.is_terminal)
+        figures = _figures(result, config, chosen, settings, skipped)
         if report is not None:
-            page = _write_report(result, tables, config, report)
+            page = _write_report(result, None, config, report)
             err.print(f"report: {page}", soft_wrap=True)
         exports = _export(result, config, export) if export is not None else []
     except HedgehogError as exc:
@@ -219,7 +251,6 @@ def backtest(
 
 def _figures(
     result: BacktestResult,
-    tables: dict[str, TradeTable],
     config: BacktestConfig,
     chosen: Any,
     settings: dict[str, Any],
@@ -230,7 +261,7 @@ def _figures(
     synthetic or recorded trades)."""
     from hedgehog.backtest.metrics import compute
 
-    figures = compute(result, tables, config).as_json()
+    figures = compute(result, None, config).as_json()  # the run's price histories
     return {
         "symbols": figures["symbols"],
         "settings": {
@@ -434,10 +465,10 @@ def _filters(
 
 
 def _run(
-    tables: dict[str, TradeTable], config: BacktestConfig, show_progress: bool
+    data: Mapping[str, TradeTable] | TradeSource, config: BacktestConfig, show_progress: bool
 ) -> BacktestResult:
     if not show_progress:
-        return interrupt.run(run_backtest(tables, config))
+        return interrupt.run(run_backtest(data, config))
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     with Progress(
@@ -448,10 +479,12 @@ def _run(
         console=err,
         transient=True,
     ) as bar:
-        task = bar.add_task("run", total=sum(len(t) for t in tables.values()))
+        task = bar.add_task("run", total=None)
         return interrupt.run(
             run_backtest(
-                tables, config, progress=lambda done, total: bar.update(task, completed=done)
+                data,
+                config,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
         )
 
