@@ -23,11 +23,12 @@ from hedgehog.cli import app
 
 CMD = [sys.executable, "-m", "hedgehog"]
 # commands that print data, and how: an option --json, or JSON always (the control API's answers)
-WITH_JSON_OPTION = {"backtest", "sweep", "status", "settings show", "settings set"}
+WITH_JSON_OPTION = {"backtest", "sweep", "status", "settings show", "settings set",
+                    "data import", "data catalog"}  # fmt: skip
 ALWAYS_JSON = {"trade start", "trade stop", "trade shutdown", "stream start", "stream stop",
                "warehouse start", "warehouse stop", "kill"}  # fmt: skip
-NO_DATA = {"console", "dashboard", "data download", "demo", "run", "exchange serve",
-           "settings seed", "version"}  # fmt: skip
+NO_DATA = {"console", "dashboard", "data download", "data exchange-info", "demo", "run",
+           "exchange serve", "settings seed", "version"}  # fmt: skip
 
 
 def _commands() -> Iterator[tuple[str, Any]]:
