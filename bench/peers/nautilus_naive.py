@@ -231,6 +231,10 @@ class NaiveStrategy(Strategy):
         self.profit = Decimal(config.profit_interval)
         self.rebuy_factor = ONE - Decimal(config.rebuy_interval)
         self.fee = ONE + Decimal(config.fee)
+        self.fee_rate = Decimal(config.fee)
+        # realised PnL of the completed cycles, hedgehog's formula (backtest/ledger.py):
+        # sum of qty * (sell * (1 - fee) - buy * (1 + fee)), in Decimal
+        self.realised_pnl = Decimal(0)
         self.leaders: dict[InstrumentId, Leader] = {}
         self.by_order: dict = {}  # client order id -> (leader, trader)
         self.counts = dict.fromkeys(
@@ -314,6 +318,9 @@ class NaiveStrategy(Strategy):
         elif cid == trader.sell_id:
             counts["sells_filled"] += 1
             counts["cycles"] += 1
+            q, rate = order.filled_qty.as_decimal(), self.fee_rate
+            sold = order.price.as_decimal() * q * (ONE - rate)
+            self.realised_pnl += sold - trader.buy_price * q * (ONE + rate)
             leader.traders.remove(trader)
             leader.start_fresh()
 
