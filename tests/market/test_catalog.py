@@ -317,3 +317,25 @@ def test_ahead_keeps_order_and_stays_within_its_window() -> None:
             assert len(started) <= len(got) + 1 + 2  # this one, and at most 2 ahead of it
             got.append(x)
     assert got == [0, 10, 20, 30, 40, 50]
+
+
+def test_a_book_csv_of_two_symbols_imports_per_symbol(tmp_path: Path) -> None:
+    from tests.market.test_loaders import HEADER, book_text
+
+    xrp = table([1, 2, 3], [M2 - 1, M2, M2 + 1])
+    btc = table([7, 8], [M2 + 5, M2 + 6], symbol="BTCUSDT")
+    book = tmp_path / "recorded.csv"
+    book.write_text(
+        HEADER + "\n" + book_text(xrp).split("\n", 1)[1] + book_text(btc).split("\n", 1)[1]
+    )
+    cat = Catalog(tmp_path / "cat")
+    first = cat.import_files([book], symbol="XRPUSDT")
+    assert cat.symbols() == [SYMBOL] and first.by_symbol()[SYMBOL]["added"] == 2
+    again = cat.import_files([book])  # every symbol now: not the same import as XRPUSDT's alone
+    assert again.sources[0].status is SourceStatus.IMPORTED
+    assert again.by_symbol() == {
+        "BTCUSDT": {"added": 1, "merged": 0, "unchanged": 0, "rows": 2},
+        SYMBOL: {"added": 0, "merged": 0, "unchanged": 2, "rows": 0},
+    }
+    assert cat.read("BTCUSDT") == btc and cat.read(SYMBOL) == xrp
+    assert cat.import_files([book], symbol="BTCUSDT").sources[0].status is SourceStatus.ALREADY
