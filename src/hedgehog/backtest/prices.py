@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hedgehog.backtest.report_bars import chart_interval, table_bars
-from hedgehog.backtest.report_charts import FloatArray, IntArray
+from hedgehog.backtest.report_series import FloatArray, IntArray
 from hedgehog.market.bars import INTERVALS, Bar, merge_rows, parse_interval, resample
 from hedgehog.market.tables import SCALE, TradeTable
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hedgehog.backtest.report_charts import IntArray
+from hedgehog.backtest.report_series import IntArray
 from hedgehog.market.bars import INTERVALS, Bar, bars_from_table, parse_interval
 from hedgehog.market.tables import TradeTable
 

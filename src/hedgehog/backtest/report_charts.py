@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC
 
 import matplotlib as mpl
@@ -26,10 +25,14 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from hedgehog.backtest.report_series import (
+    CycleLanes,
+    FloatArray,
+    IntArray,
+    PnlPanel,
+    PriceChart,
+)
 from hedgehog.market.bars import Bar
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 DPI = 100
 WIDTH_IN = 12.0
@@ -135,23 +138,6 @@ def _legend_above(ax: Axes, ncols: int) -> None:
 
 
 # -- price -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PriceChart:
-    """A symbol's price bars (exact, from `bars_from_table`), our fills and open orders."""
-
-    symbol: str
-    base: str
-    quote: str
-    bars: Sequence[Bar]
-    buy_ms: IntArray
-    buy_price: FloatArray
-    sell_ms: IntArray
-    sell_price: FloatArray
-    end_ms: int  # the end of the data, where open orders are marked
-    open_buys: list[tuple[int, float]] = field(default_factory=list)  # (placed ms, price)
-    open_sells: list[tuple[int, float]] = field(default_factory=list)
-
-
 def price_figure(chart: PriceChart, span: tuple[int, int]) -> Figure:
     title = f"{chart.symbol}: price of 1 {chart.base} in {chart.quote}, and our orders"
     fig, (ax,) = _figure(title, [3.6], top=0.75, gap=0)
@@ -211,18 +197,6 @@ def _draw_bars(ax: Axes, bars: Sequence[Bar]) -> None:
 
 
 # -- profit and loss -----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PnlPanel:
-    """One quote asset's PnL: realised and equity on the time grid, realised exactly."""
-
-    quote: str
-    grid_ms: IntArray
-    realised: FloatArray
-    equity: FloatArray
-    step_ms: IntArray  # sell fill times of completed cycles, in order
-    step_realised: FloatArray  # realised PnL just after each of them
-
-
 def pnl_figure(panels: Sequence[PnlPanel], span: tuple[int, int]) -> Figure:
     n = max(1, len(panels))
     fig, axes = _figure("Profit and loss over time (after fees)", [3.2] * n, top=0.9, gap=1.1)
@@ -282,24 +256,6 @@ def pnl_figure(panels: Sequence[PnlPanel], span: tuple[int, int]) -> Figure:
 
 
 # -- trader cycles -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class CycleLanes:
-    """A symbol's cycles, one bar each, packed into lanes (traders alive at the same time).
-
-    Times are epoch ms; `filled_ms` is -1 when the buy never filled and `end_ms` is the sell's
-    fill (completed), the buy's cancellation, or the end of the data (still open).
-    """
-
-    symbol: str
-    lane: IntArray
-    start_ms: IntArray
-    filled_ms: IntArray
-    end_ms: IntArray
-    completed: npt.NDArray[np.bool_]
-    dead: npt.NDArray[np.bool_]
-    labels: list[str]
-
-
 def _boxes(x0: FloatArray, x1: FloatArray, lo: FloatArray, hi: FloatArray) -> FloatArray:
     """Rectangles [x0, x1] x [lo, hi] as an (n, 4, 2) array of corners."""
     return np.stack(

@@ -26,7 +26,7 @@ import numpy as np
 from hedgehog.backtest.ledger import LedgerSummary, cycle_key, summarise
 from hedgehog.backtest.prices import PriceHistory, as_histories, data_span
 from hedgehog.backtest.report_bars import MAX_BARS, chart_interval, interval_ends, intervals_spanned
-from hedgehog.backtest.report_charts import (
+from hedgehog.backtest.report_series import (
     CycleLanes,
     FloatArray,
     IntArray,
