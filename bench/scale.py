@@ -6,7 +6,7 @@ a fresh process, as a user would, and records its wall time, trades per second a
 
     python bench/scale.py                                   # 500 M trades over 365 days
     python bench/scale.py --trades 100_000_000 --days 30    # the 100 M-trade goal
-    python bench/scale.py --trades 2_000_000 --days 3 --json  # the CI's small form
+    python bench/scale.py --quick --json                    # the CI's small form (2 M, 3 days)
 
 The catalog is written under --dir (default: a temporary directory, removed after) and reused
 when it already holds the same data (`--dir` given twice), so the backtest can be re-timed.
@@ -92,7 +92,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dir", type=Path, help="the catalog's directory (kept)")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    parser.add_argument("--quick", action="store_true", help="2 M trades over 3 days (CI)")
     args = parser.parse_args()
+    if args.quick:
+        args.trades, args.days = 2_000_000, 3
     if not 1 <= args.symbols <= len(SYMBOLS) or args.days < 1 or args.trades < args.days:
         parser.error("need 1 <= --symbols <= 4, --days >= 1 and --trades >= --days")
     symbols = SYMBOLS[: args.symbols]

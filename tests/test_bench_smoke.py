@@ -74,3 +74,11 @@ def test_hot_paths_benchmark_runs() -> None:
     for key in goals:
         value = data[key]
         assert isinstance(value, float) and value > 0
+
+
+@pytest.mark.benchmark_smoke
+def test_scale_benchmark_runs() -> None:
+    """A catalog written a day at a time, then `hedgehog backtest --catalog` over it."""
+    data = run_bench("scale.py")
+    assert data["ticks"] == data["trades"] == 2_000_000 and data["days"] == 3
+    assert data["orders_placed"] > 0 and data["peak_rss_mb"] > 0
