@@ -339,3 +339,14 @@ def test_a_book_csv_of_two_symbols_imports_per_symbol(tmp_path: Path) -> None:
     }
     assert cat.read("BTCUSDT") == btc and cat.read(SYMBOL) == xrp
     assert cat.import_files([book], symbol="BTCUSDT").sources[0].status is SourceStatus.ALREADY
+
+
+def test_a_bad_file_stops_the_import_keeping_the_files_before_it(tmp_path: Path) -> None:
+    good = zips(tmp_path, [D1])[0]
+    junk = tmp_path / "src" / "XRPUSDT-trades-2024-03-02.csv"
+    junk.write_text("1,not a price,1,1,1709337600000,true,true\n")
+    cat = Catalog(tmp_path / "cat")
+    with pytest.raises(DataError, match=r"XRPUSDT-trades-2024-03-02\.csv"):
+        cat.import_files([good, junk])
+    assert cat.days(SYMBOL) == [D1] and cat.verify() == []
+    assert cat.import_files([good]).sources[0].status is SourceStatus.ALREADY

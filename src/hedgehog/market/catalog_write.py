@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -39,6 +40,8 @@ from hedgehog.market.tables import TradeTable
 if TYPE_CHECKING:
     from hedgehog.market.catalog import Catalog
 
+SAVE_EVERY_S = 2.0  # an import saves the manifest this often, and when it ends
+
 
 def write_table(cat: Catalog, table: TradeTable, source: str | None = None) -> list[DayChange]:
     """See `Catalog.write_table`."""
@@ -57,7 +60,9 @@ def import_files(
     progress: ImportProgress | None = None,
 ) -> ImportReport:
     """See `Catalog.import_files`. Files are hashed, then loaded a few ahead on threads
-    (inflating and parsing release the GIL) while the previous one is written."""
+    (inflating and parsing release the GIL) while the previous one is written. The manifest is
+    saved every `SAVE_EVERY_S` and at the end, also when a file fails: a day file written
+    after the last save is taken up again by the next import of its source."""
     want = normalize_symbol(symbol) if symbol else None
     files = expand(paths)
     report = ImportReport()
@@ -82,21 +87,29 @@ def import_files(
         def load(job: tuple[int, Path, str]) -> LoadResult:
             return load_trades([job[1]], want, skip_bad_rows)
 
-        for (i, path, sha), loaded in zip(todo, ahead(pool, load, todo, workers), strict=True):
-            rows = 0
-            for table in loaded.tables.values():
-                report.days += write_days(cat, manifest, table, Source(path.name, sha))
-                rows += len(table)
-            manifest.add_source(sha, want)
-            manifest.save(cat.manifest_path)
-            report.skipped_rows += loaded.skipped_rows
-            report.bad_rows += loaded.bad_rows[: max(0, MAX_DESCRIBED - len(report.bad_rows))]
-            results[i] = SourceResult(
-                path.name, sha, SourceStatus.IMPORTED, rows, loaded.skipped_rows
-            )
-            done += 1
-            if progress is not None:
-                progress(done, len(files), path.name)
+        saved = time.monotonic()
+        try:
+            jobs = zip(todo, ahead(pool, load, todo, workers), strict=True)
+            for (i, path, sha), loaded in jobs:
+                rows = 0
+                for table in loaded.tables.values():
+                    report.days += write_days(cat, manifest, table, Source(path.name, sha))
+                    rows += len(table)
+                manifest.add_source(sha, want)
+                if time.monotonic() - saved > SAVE_EVERY_S:
+                    manifest.save(cat.manifest_path)
+                    saved = time.monotonic()
+                report.skipped_rows += loaded.skipped_rows
+                report.bad_rows += loaded.bad_rows[: max(0, MAX_DESCRIBED - len(report.bad_rows))]
+                results[i] = SourceResult(
+                    path.name, sha, SourceStatus.IMPORTED, rows, loaded.skipped_rows
+                )
+                done += 1
+                if progress is not None:
+                    progress(done, len(files), path.name)
+        finally:  # what was written so far, also when a file fails or a signal stops it
+            if todo:
+                manifest.save(cat.manifest_path)
     report.sources = [results[i] for i in range(len(files))]
     return report
 
