@@ -120,3 +120,22 @@ def test_a_catalog_without_exchange_info_says_where_it_comes_from(tmp_path: Path
     assert hedgehog("data", "import", str(shared / DAY), data_dir=tmp_path).returncode == 0
     done = hedgehog("backtest", "--symbol", "XRPUSDT", data_dir=tmp_path)
     assert done.returncode != 0 and "hedgehog data exchange-info" in done.stderr
+
+
+def test_a_sweep_over_the_catalog_is_its_backtests(data_dir: Path) -> None:
+    span = ("--from", "2019-05-25T03:00")
+    done = hedgehog(
+        "sweep", "--symbol", "XRPUSDT", *span, "--grid", "profit_interval=0.001,0.002", "--json",
+        data_dir=data_dir,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    runs = json.loads(done.stdout)["runs"]
+    assert len(runs) == 2
+    for run in runs:
+        one = hedgehog(
+            "backtest", "--symbol", "XRPUSDT", *span,
+            "--profit-interval", run["params"]["profit_interval"], "--json",
+            data_dir=data_dir,
+        )  # fmt: skip
+        assert figures(one)["ledger_sha256"] == run["result"]["ledger_sha256"]
+        assert 0 < run["result"]["ticks"] < 70_130

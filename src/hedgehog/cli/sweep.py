@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -73,6 +74,7 @@ from hedgehog.cli.options import (
 from hedgehog.core.errors import ConfigError, DataError, HedgehogError
 from hedgehog.core.filters import parse_exchange_info
 from hedgehog.core.symbols import normalize_symbol
+from hedgehog.core.time_range import HELP_FROM, HELP_TO, time_range
 from hedgehog.market.loaders import _NAME_SYMBOL, _expand
 from hedgehog.market.synthetic import synthetic_exchange_info
 from hedgehog.runtime import interrupt
@@ -112,8 +114,27 @@ def sweep(
     symbol: Annotated[
         str | None,
         typer.Option(
-            help="Symbol of the trades (default: from the file names); keeps only that symbol"
+            help="Symbol of the trades (default: from the file names); keeps only that symbol. "
+            "Without files: the symbols (S1,S2) to read from the catalog"
         ),
+    ] = None,
+    catalog: Annotated[
+        Path | None,
+        typer.Option(
+            help="Read --symbol's trades from this Parquet catalog, streamed by every run; "
+            "without files, --symbol alone reads the data directory's catalog",
+            show_default=False,
+        ),
+    ] = None,
+    first: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help=f"{HELP_FROM} (trade files or the catalog)", show_default=False
+        ),
+    ] = None,
+    last: Annotated[
+        str | None,
+        typer.Option("--to", help=f"{HELP_TO} (trade files or the catalog)", show_default=False),
     ] = None,
     synthetic: Synthetic = None,
     trades: Trades = 100_000,
@@ -197,20 +218,32 @@ def sweep(
                 f"the grid makes {count:,} combinations (more than {MAX_COMBINATIONS:,}); "
                 "pass --yes to run them all"
             )
-        spec = _data_spec(
-            files or [],
-            symbol,
-            synthetic,
-            trades,
-            seed,
-            exchange_info,
-            tick_size,
-            step_size,
-            min_notional,
-            skip_bad_rows,
-            every_tick,
-            strategy,
-        )
+        start_ms, end_ms = time_range(first, last)
+        if synthetic and (first is not None or last is not None):
+            raise ConfigError("--from and --to cut trade files or the catalog, not --synthetic")
+        if catalog is not None or (symbol and not files and not synthetic):
+            if files or synthetic:
+                raise ConfigError("give trade files, --synthetic or --catalog: only one of them")
+            spec = _catalog_spec(
+                catalog, symbol, start_ms, end_ms, exchange_info, tick_size, step_size,
+                min_notional, every_tick, strategy,
+            )  # fmt: skip
+        else:
+            spec = _data_spec(
+                files or [],
+                symbol,
+                synthetic,
+                trades,
+                seed,
+                exchange_info,
+                tick_size,
+                step_size,
+                min_notional,
+                skip_bad_rows,
+                every_tick,
+                strategy,
+            )
+            spec = replace(spec, start_ms=start_ms, end_ms=end_ms)
         combos = plan(the_grid, fixed, order)
         check_plan(combos, spec.filter_map, shown=list(the_grid), strategy=chosen)
         n_workers = min(workers or cpu_count(), len(combos))
@@ -351,6 +384,40 @@ def _data_spec(
         files=tuple(str(p) for p in paths),
         symbol=symbols[0] if symbol is not None else None,
         skip_bad_rows=skip_bad_rows,
+        every_tick=every_tick,
+        strategy=strategy,
+    )
+
+
+def _catalog_spec(
+    catalog: Path | None,
+    symbol: str | None,
+    start_ms: int | None,
+    end_ms: int | None,
+    exchange_info: Path | None,
+    tick: str | None,
+    step: str | None,
+    min_notional: str | None,
+    every_tick: bool,
+    strategy: str,
+) -> DataSpec:
+    """Every run streams the catalog's trades of --symbol in the range (checked here once)."""
+    from hedgehog.cli.backtest_catalog import catalog_source
+
+    if not symbol:
+        raise ConfigError("--catalog reads the symbols named by --symbol S[,S2]")
+    source, stored = catalog_source(catalog, symbol, start_ms, end_ms)
+    symbols = source.symbols
+    if exchange_info is None and not (tick or step or min_notional):
+        filters = stored.filters(symbols)
+    else:
+        filters = _filters(symbols, exchange_info, tick, step, min_notional)
+    return DataSpec(
+        tuple(filters[s] for s in symbols),
+        catalog=str(stored.root.resolve()),
+        catalog_symbols=tuple(symbols),
+        start_ms=start_ms,
+        end_ms=end_ms,
         every_tick=every_tick,
         strategy=strategy,
     )
