@@ -15,7 +15,6 @@ from hedgehog.backtest.source import Chunk
 from hedgehog.core.errors import DataError
 from hedgehog.market.catalog import Catalog
 from hedgehog.market.catalog_manifest import DAY_MS, day_start_ms
-from hedgehog.market.tables import TradeTable
 
 
 class CatalogSource:
@@ -46,9 +45,7 @@ class CatalogSource:
         self.days = sorted(
             {d for s in self._symbols for d in manifest.partitions[s] if self._overlaps(d)}
         )
-        self._rows = {
-            (s, d): p.rows for s in self._symbols for d, p in manifest.partitions[s].items()
-        }
+        self._parts = {(s, d): p for s in self._symbols for d, p in manifest.partitions[s].items()}
 
     @property
     def symbols(self) -> list[str]:
@@ -71,7 +68,7 @@ class CatalogSource:
         total = 0
         for day in self.days:
             if self._whole(day):
-                total += sum(self._rows.get((s, day), 0) for s in self._symbols)
+                total += sum(p.rows for s in self._symbols if (p := self._parts.get((s, day))))
             else:
                 total += sum(len(t) for t in self._day(day).values())
         return total
@@ -82,9 +79,9 @@ class CatalogSource:
         hi = start + DAY_MS if self.end_ms is None else min(start + DAY_MS, self.end_ms)
         chunk: Chunk = {}
         for s in self._symbols:
-            if (s, day) in self._rows:
-                tables = list(self.catalog.scan(s, lo, hi))
-                chunk[s] = TradeTable.concat(tables) if tables else TradeTable.empty(s)
+            part = self._parts.get((s, day))
+            if part is not None:
+                chunk[s] = self.catalog.read_part(part, lo, hi)
         return chunk
 
     def chunks(self) -> Iterator[Chunk]:

@@ -131,16 +131,17 @@ class Catalog:
     ) -> Iterator[TradeTable]:
         if prefetch < 1 or len(parts) < 2:
             for part in parts:
-                if len(table := self._day(part, lo, hi)):
+                if len(table := self.read_part(part, lo, hi)):
                     yield table
             return
         with ThreadPoolExecutor(1, thread_name_prefix="catalog-scan") as pool:
-            for table in ahead(pool, lambda p: self._day(p, lo, hi), parts, prefetch):
+            for table in ahead(pool, lambda p: self.read_part(p, lo, hi), parts, prefetch):
                 if len(table):
                     yield table
 
-    def _day(self, part: Partition, lo: int, hi: int) -> TradeTable:
-        """The day file of `part`, checked against it, cut to [lo, hi)."""
+    def read_part(self, part: Partition, lo: int, hi: int) -> TradeTable:
+        """The day file of `part` (a manifest entry), checked against it, cut to [lo, hi):
+        for a reader that holds the manifest already (`scan` loads it on every call)."""
         path = self.partition_path(part.symbol, part.day)
         table = read_partition(path, part.symbol)
         n = len(table)
