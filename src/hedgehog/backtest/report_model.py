@@ -5,9 +5,11 @@ and, once it filled, its sell), the per-symbol summaries, and, when the data hol
 every chart's data (price bars, PnL over time, cycle lanes). `report_page` turns a model
 into HTML and `report_charts` draws its charts; both only read it.
 
-Prices are the bars the rest of hedgehog uses (`hedgehog.market.bars.bars_from_table`, exact
-Decimals, Binance's kline intervals), so the report shows the very candles a strategy on bars
-or the simulator's klines would: at `report_bars.chart_interval`, the smallest kline interval
+The trades are read through their price histories (`backtest.prices`: what a replay keeps of
+them, so a streamed backtest needs no tables). Prices are the bars the rest of hedgehog uses
+(`hedgehog.market.bars.bars_from_table`, exact Decimals, Binance's kline intervals, recorded
+as the replay goes), so the report shows the very candles a strategy on bars or the
+simulator's klines would: at `report_bars.chart_interval`, the smallest kline interval
 that gives at most MAX_BARS bars over the data's span, so a chart of a 10M-trade backtest is
 as light as that of a small one. PnL over time uses the ledger's formulas (`hedgehog.core.pnl`)
 on the same intervals: realised at each completed cycle's sell fill, unrealised for
