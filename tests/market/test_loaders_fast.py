@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import re
 import zipfile
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,7 +33,10 @@ def exact(text: str) -> int | None:
     return units if units <= INT64_MAX else None
 
 
-def units_of(texts: list[str], rule=csv_parse.decimal_units) -> list[int | None]:
+Rule = Callable[[pl.Expr], tuple[pl.Expr, pl.Expr]]
+
+
+def units_of(texts: list[str], rule: Rule = csv_parse.decimal_units) -> list[int | None]:
     """What a units rule gives for each text (None: refused)."""
     value, ok = rule(pl.col("t"))
     df = pl.DataFrame({"t": texts}, schema={"t": pl.String})
