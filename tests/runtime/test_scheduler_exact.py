@@ -214,7 +214,7 @@ async def test_the_backtest_stops_with_a_clear_error_when_a_callback_awaits_outs
 
     pubsub = PubSub(rt)
     await rt.start(Listener, pubsub, trade_topic("XRPUSDT"), name="listener")
-    replay = _Replay({}, ["XRPUSDT"], rt, pubsub, FakeEngine(), clock, [0], 0)  # type: ignore[arg-type]
+    replay = _Replay(["XRPUSDT"], rt, pubsub, FakeEngine(), clock, [0], 0, 0, None)  # type: ignore[arg-type]
     trade = TradeEvent("XRPUSDT", 1, Decimal("0.5"), Decimal("10"), 0, False, 0)
     with pytest.raises(NotQuiescent, match=r"listener.*awaits something outside"):
         await asyncio.wait_for(replay.deliver(0, trade), timeout=5)
