@@ -17,11 +17,11 @@ Then, `--rounds` times, the side that goes first alternating, each in a fresh pr
 - Nautilus: bench/peers/nautilus_catalog.py `run` with the venv's Python: a `BacktestNode`
   streaming the catalog through `BacktestDataConfig` with `chunk_size` (`--nautilus-mode
   oneshot`: the node loads everything first), running nautilus_naive.py's strategy.
-Each is timed end to end (process start to exit) with its peak RSS (`os.wait4`'s rusage of that
-child: what RUSAGE_CHILDREN gives for one child). The ledgers are checked every round: the
-order rows of both (side, price, qty, status, placed and last ms; hedgehog's from one untimed
-hedgehog_catalog.py --orders run whose ledger sha256 must equal every timed run's), orders
-placed and filled, realised PnL (hedgehog's formula) and final USDT.
+Each is timed end to end (process start to exit) with its peak RSS, both taken by a small
+wrapper process (`resource.getrusage(RUSAGE_CHILDREN)` after its one child exits). The ledgers
+are checked every round: the order rows of both (side, price, qty, status, placed and last ms;
+hedgehog's from one untimed hedgehog_catalog.py --orders run whose ledger sha256 must equal
+every timed run's), orders placed and filled, realised PnL (hedgehog's formula), final USDT.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -49,20 +48,32 @@ HH_SCRIPT = HERE / "hedgehog_catalog.py"
 Row = tuple[str, str, Decimal, Decimal, str, int, int]
 
 
+# Times one command and reads its peak RSS from a small process of its own: a child forked (or
+# vforked) from this big process would count this process's RSS before its exec in its own
+# ru_maxrss (Linux keeps the old mm's high-water mark across exec).
+MEASURE = """
+import resource, subprocess, sys, time
+started = time.perf_counter()
+code = subprocess.call(sys.argv[1:])
+wall = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+sys.stderr.write(f"\\n@measured {wall} {peak}\\n")
+sys.exit(code)
+"""
+
+
 def measure(cmd: list[str]) -> tuple[dict[str, Any], float, float]:
     """Run `cmd` in a fresh process: its last stdout line as JSON, wall seconds, peak RSS MB."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        code = subprocess.call([sys.executable, "-c", MEASURE, *cmd], stdout=out, stderr=err)
         out.seek(0)
         err.seek(0)
-        if proc.returncode:
-            raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err.read()[-4000:]}")
+        errors = err.read()
+        if code:
+            raise SystemExit(f"{' '.join(cmd)} failed ({code}):\n{errors[-4000:]}")
+        _, wall, peak_kib = errors.strip().splitlines()[-1].split()
         result: dict[str, Any] = json.loads(out.read().strip().splitlines()[-1])
-    return result, wall, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+    return result, float(wall), int(peak_kib) / 1024  # ru_maxrss is in KiB on Linux
 
 
 def cli_has_catalog() -> bool:
@@ -144,6 +155,11 @@ def main() -> None:
         help="time `hedgehog backtest --catalog` (cli), hedgehog_catalog.py (script), or the "
         "CLI when it has --catalog (auto)",
     )
+    parser.add_argument(
+        "--every-tick",
+        action="store_true",
+        help="also time hedgehog with --every-tick (every trade through its processes)",
+    )
     parser.add_argument("--json", action="store_true", help="print the raw results as JSON too")
     args = parser.parse_args()
     if not VENV_PYTHON.exists():
@@ -193,14 +209,16 @@ def compare(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     nt_cmd = [str(VENV_PYTHON), str(NT_SCRIPT), "run", str(nt_root), "--symbol", args.symbol]
     nt_cmd += ["--mode", args.nautilus_mode, "--chunk-size", str(args.chunk_size)]
     nt_cmd += ["--orders", str(nt_orders)]
+    cmds = {"hedgehog": hh_cmd, "nautilus": nt_cmd}
+    if args.every_tick:  # hedgehog with every trade through its processes, as Nautilus does
+        cmds = {"hedgehog": hh_cmd, "hedgehog_every_tick": [*hh_cmd, "--every-tick"], **cmds}
 
     rounds = []
     for r in range(args.rounds):
         first_nt = r % 2 == 1
         runs: dict[str, Any] = {}
-        for side in ("nautilus", "hedgehog") if first_nt else ("hedgehog", "nautilus"):
-            cmd = nt_cmd if side == "nautilus" else hh_cmd
-            out, wall, rss = measure(cmd)
+        for side in reversed(cmds) if first_nt else cmds:
+            out, wall, rss = measure(cmds[side])
             trades = out.get("ticks", out.get("trades"))
             runs[side] = {
                 "wall_s": round(wall, 3),
@@ -209,8 +227,12 @@ def compare(args: argparse.Namespace, root: Path) -> dict[str, Any]:
                 "out": out,
             }
         hh, nt = runs["hedgehog"]["out"], runs["nautilus"]["out"]
-        if hh["ledger_sha256"] != reference["ledger_sha256"] or hh["ticks"] != args.trades:
-            raise SystemExit("hedgehog: a timed run's ledger differs from the reference run")
+        for side in cmds:
+            out = runs[side]["out"]
+            if side != "nautilus" and (
+                out["ledger_sha256"] != reference["ledger_sha256"] or out["ticks"] != args.trades
+            ):
+                raise SystemExit(f"{side}: a timed run's ledger differs from the reference run")
         nt_rows = read_rows(nt_orders, nautilus=True)
         agree = {
             "orders_differing": ledger_diff(hh_rows, nt_rows),
@@ -228,6 +250,9 @@ def compare(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         ratio = runs["hedgehog"]["trades_per_s"] / runs["nautilus"]["trades_per_s"]
         rounds.append({"round": r + 1, "first": "nautilus" if first_nt else "hedgehog",
                        **runs, "ratio": ratio, "ledgers": agree})  # fmt: skip
+        if args.every_tick:
+            every = runs["hedgehog_every_tick"]["trades_per_s"]
+            rounds[-1]["ratio_every_tick"] = every / runs["nautilus"]["trades_per_s"]
         print(
             f"  round {r + 1}: hedgehog {runs['hedgehog']['wall_s']:.2f} s "
             f"{runs['hedgehog']['peak_rss_mb']:.0f} MB, nautilus {runs['nautilus']['wall_s']:.2f}"
@@ -298,6 +323,24 @@ def print_report(report: dict[str, Any]) -> None:
         statistics.median(r["nautilus"]["out"]["run_s"] for r in rounds),
         statistics.median(r["ratio"] for r in rounds),
     )
+    print(
+        "hedgehog replay s (its JSON's elapsed_s), per round: "
+        + ", ".join(f"{r['hedgehog']['out']['elapsed_s']:.2f}" for r in rounds)
+    )
+    if "hedgehog_every_tick" in rounds[0]:
+        print("hedgehog --every-tick (every trade through the processes), per round:")
+        for r in rounds:
+            e = r["hedgehog_every_tick"]
+            print(
+                f"  round {r['round']}: {e['wall_s']:.2f} s, {e['trades_per_s']:,} trades/s, "
+                f"{e['peak_rss_mb']:.0f} MB; / Nautilus {r['ratio_every_tick']:.2f}x"
+            )
+        print(
+            f"  median: {med('hedgehog_every_tick', 'wall_s'):.2f} s, "
+            f"{med('hedgehog_every_tick', 'trades_per_s'):,.0f} trades/s, "
+            f"{med('hedgehog_every_tick', 'peak_rss_mb'):.0f} MB; / Nautilus "
+            f"{statistics.median(r['ratio_every_tick'] for r in rounds):.2f}x"
+        )
     print()
     last = rounds[-1]["ledgers"]
     print("ledgers (hedgehog, nautilus), last round:")

@@ -28,11 +28,11 @@ from hedgehog.market.catalog import Catalog  # noqa: E402
 from hedgehog.naive.settings import TradingSettings  # noqa: E402
 
 
-def run(root: Path, symbol: str, orders: Path | None) -> dict[str, object]:
+def run(root: Path, symbol: str, orders: Path | None, every_tick: bool) -> dict[str, object]:
     catalog = Catalog(root)
     source = CatalogSource(catalog, [symbol])
     settings = {s: TradingSettings(s, chunks=5) for s in source.symbols}
-    config = BacktestConfig(settings, catalog.filters(source.symbols))
+    config = BacktestConfig(settings, catalog.filters(source.symbols), every_tick=every_tick)
     result = asyncio.run(run_backtest(source, config))
     wall = time.perf_counter() - T0
     s = result.summary
@@ -68,8 +68,9 @@ def main() -> None:
     parser.add_argument("catalog", type=Path)
     parser.add_argument("--symbol", required=True)
     parser.add_argument("--orders", type=Path, help="write the ledger's orders here (untimed)")
+    parser.add_argument("--every-tick", action="store_true", help="every trade through")
     args = parser.parse_args()
-    print(json.dumps(run(args.catalog, args.symbol, args.orders)))
+    print(json.dumps(run(args.catalog, args.symbol, args.orders, args.every_tick)))
 
 
 if __name__ == "__main__":
