@@ -109,11 +109,33 @@ def write(hh_root: Path, nt_root: Path, symbol: str) -> dict:
     }
 
 
-def run_config(nt_root: Path, symbol: str, chunk_size: int | None) -> BacktestRunConfig:
+def read(nt_root: Path, symbol: str, chunk_size: int) -> dict:
+    """Only the node's streaming read: the catalog's chunks turned into TradeTicks, no engine."""
+    from nautilus_trader.core.nautilus_pyo3 import DataBackendSession
+    from nautilus_trader.model.data import capsule_to_list
+
+    catalog = ParquetDataCatalog(str(nt_root))
+    session = catalog.backend_session(
+        data_cls=TradeTick,
+        identifiers=[f"{symbol}.{VENUE}"],
+        session=DataBackendSession(chunk_size=chunk_size),
+    )
+    started = time.perf_counter()
+    trades = 0
+    for chunk in session.to_query_result():
+        trades += len(capsule_to_list(chunk))
+    read_s = time.perf_counter() - started
+    return {"trades": trades, "chunk_size": chunk_size, "read_s": round(read_s, 3),
+            "total_s": round(time.perf_counter() - T0, 3)}  # fmt: skip
+
+
+def run_config(
+    nt_root: Path, symbol: str, chunk_size: int | None, idle: bool = False
+) -> BacktestRunConfig:
     iid = f"{symbol}.{VENUE}"
     here = "nautilus_naive"
     strategy = ImportableStrategyConfig(
-        strategy_path=f"{here}:NaiveStrategy",
+        strategy_path=f"{here}:{'IdleStrategy' if idle else 'NaiveStrategy'}",
         config_path=f"{here}:NaiveConfig",
         config={"instrument_ids": [iid]},
     )
@@ -150,8 +172,10 @@ def run_config(nt_root: Path, symbol: str, chunk_size: int | None) -> BacktestRu
     )
 
 
-def run(nt_root: Path, symbol: str, chunk_size: int | None, orders_out: Path | None) -> dict:
-    config = run_config(nt_root, symbol, chunk_size)
+def run(
+    nt_root: Path, symbol: str, chunk_size: int | None, orders_out: Path | None, idle: bool
+) -> dict:
+    config = run_config(nt_root, symbol, chunk_size, idle)
     node = BacktestNode(configs=[config])
     node.build()
     t_built = time.perf_counter()
@@ -162,7 +186,8 @@ def run(nt_root: Path, symbol: str, chunk_size: int | None, orders_out: Path | N
     counts = dict(strategy.counts)
     account = engine.cache.account_for_venue(VENUE)
     balances = {c.code: str(b.total.as_decimal()) for c, b in account.balances().items()}
-    trades = strategy.leaders[next(iter(strategy.leaders))].seq
+    trades = strategy.leaders[next(iter(strategy.leaders))].seq  # ticks the strategy saw
+    iterations = engine.iteration  # data the engine handled (the same count)
     if orders_out is not None:
         write_orders(engine, orders_out)
     return {
@@ -170,8 +195,10 @@ def run(nt_root: Path, symbol: str, chunk_size: int | None, orders_out: Path | N
         "version": nautilus_trader.__version__,
         "python": sys.version.split()[0],
         "mode": "stream" if chunk_size else "oneshot",
+        "strategy": "idle" if idle else "naive",
         "chunk_size": chunk_size,
         "trades": trades,
+        "engine_iterations": iterations,
         "import_s": round(T_IMPORTED - T0, 3),
         "build_s": round(t_built - T_IMPORTED, 3),
         "run_s": round(t_run - t_built, 3),
@@ -197,12 +224,19 @@ def main() -> None:
     r.add_argument("--mode", choices=("stream", "oneshot"), default="stream")
     r.add_argument("--chunk-size", type=int, default=100_000, help="ticks per streamed chunk")
     r.add_argument("--orders", type=Path, help="also write every order to this file (untimed)")
+    r.add_argument("--idle", action="store_true", help="a strategy that ignores the trades")
+    d = sub.add_parser("read", help="only the streaming read into TradeTicks (no engine)")
+    d.add_argument("nt_catalog", type=Path)
+    d.add_argument("--symbol", required=True)
+    d.add_argument("--chunk-size", type=int, default=100_000)
     args = parser.parse_args()
     if args.command == "write":
         out = write(args.hh_catalog, args.nt_catalog, args.symbol)
+    elif args.command == "read":
+        out = read(args.nt_catalog, args.symbol, args.chunk_size)
     else:
         chunk = args.chunk_size if args.mode == "stream" else None
-        out = run(args.nt_catalog, args.symbol, chunk, args.orders)
+        out = run(args.nt_catalog, args.symbol, chunk, args.orders, args.idle)
     print(json.dumps(out))
 
 
