@@ -18,10 +18,12 @@ from hedgehog.cli.console import err, fail, out, warn
 from hedgehog.cli.options import (
     Budget,
     BuyDown,
+    CatalogDir,
     Chunks,
     EveryTick,
     ExchangeInfo,
     Fee,
+    FromTime,
     MinNotional,
     Params,
     Profit,
@@ -32,7 +34,9 @@ from hedgehog.cli.options import (
     StrategyName,
     Synthetic,
     TickSize,
+    ToTime,
     Trades,
+    TradeSymbol,
     strategy_settings,
     trading_values,
 )
@@ -46,7 +50,7 @@ from hedgehog.core.filters import (
     split_symbol,
 )
 from hedgehog.core.symbols import normalize_symbol
-from hedgehog.core.time_range import HELP_FROM, HELP_TO, time_range
+from hedgehog.core.time_range import time_range
 from hedgehog.market.loaders import load_trades
 from hedgehog.market.synthetic import synthetic_exchange_info, synthetic_trades
 from hedgehog.market.tables import TradeTable
@@ -67,22 +71,8 @@ def backtest(
             show_default=False,
         ),
     ] = None,
-    symbol: Annotated[
-        str | None,
-        typer.Option(
-            help="Symbol of the trades (default: from the file names); keeps only that symbol. "
-            "Without files: the symbols (S1,S2) to read from the catalog"
-        ),
-    ] = None,
-    catalog: Annotated[
-        Path | None,
-        typer.Option(
-            help="Read --symbol's trades from this Parquet catalog, a day at a time (memory "
-            "does not grow with --from/--to); without files, --symbol alone reads the data "
-            "directory's catalog (`hedgehog data download`/`data import` fill it)",
-            show_default=False,
-        ),
-    ] = None,
+    symbol: TradeSymbol = None,
+    catalog: CatalogDir = None,
     synthetic: Synthetic = None,
     from_db: Annotated[
         str | None,
@@ -93,22 +83,8 @@ def backtest(
             show_default=False,
         ),
     ] = None,
-    first_day: Annotated[
-        str | None,
-        typer.Option(
-            "--from",
-            help=f"{HELP_FROM} (trade files, the catalog or --from-db)",
-            show_default=False,
-        ),
-    ] = None,
-    last_day: Annotated[
-        str | None,
-        typer.Option(
-            "--to",
-            help=f"{HELP_TO} (trade files, the catalog or --from-db)",
-            show_default=False,
-        ),
-    ] = None,
+    first_day: FromTime = None,
+    last_day: ToTime = None,
     trades: Trades = 100_000,
     seed: Seed = 1,
     strategy: StrategyName = "naive",

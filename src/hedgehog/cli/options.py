@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
+from hedgehog.core.time_range import HELP_FROM, HELP_TO
+
 StrategyName = Annotated[
     str,
     typer.Option(
@@ -31,6 +33,28 @@ BuyDown = Annotated[str | None, typer.Option(help="Buy this far below the price 
 Profit = Annotated[str | None, typer.Option(help="Sell this far above, after fees [0.001]")]
 Rebuy = Annotated[str | None, typer.Option(help="Add a trader this far below a buy [0.001]")]
 Fee = Annotated[str | None, typer.Option(help="Fee rate [0.001]")]
+
+
+TradeSymbol = Annotated[
+    str | None,
+    typer.Option(
+        "--symbol",
+        help="Symbol of the trades (default: from the file names); keeps only that symbol. "
+        "Without files: the symbols (S1,S2) to read from the catalog",
+    ),
+]
+CatalogDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--catalog",
+        help="Read --symbol's trades from this Parquet catalog, a day at a time (memory does "
+        "not grow with --from/--to); without files, --symbol alone reads the data directory's "
+        "catalog (`hedgehog data download`/`data import` fill it)",
+        show_default=False,
+    ),
+]
+FromTime = Annotated[str | None, typer.Option("--from", help=HELP_FROM, show_default=False)]
+ToTime = Annotated[str | None, typer.Option("--to", help=HELP_TO, show_default=False)]
 
 
 def strategy_settings(

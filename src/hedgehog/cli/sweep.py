@@ -55,10 +55,12 @@ from hedgehog.cli.console import err, fail, warn
 from hedgehog.cli.options import (
     Budget,
     BuyDown,
+    CatalogDir,
     Chunks,
     EveryTick,
     ExchangeInfo,
     Fee,
+    FromTime,
     MinNotional,
     Profit,
     Rebuy,
@@ -68,13 +70,15 @@ from hedgehog.cli.options import (
     StrategyName,
     Synthetic,
     TickSize,
+    ToTime,
     Trades,
+    TradeSymbol,
     trading_values,
 )
 from hedgehog.core.errors import ConfigError, DataError, HedgehogError
 from hedgehog.core.filters import parse_exchange_info
 from hedgehog.core.symbols import normalize_symbol
-from hedgehog.core.time_range import HELP_FROM, HELP_TO, time_range
+from hedgehog.core.time_range import time_range
 from hedgehog.market.loaders import _NAME_SYMBOL, _expand
 from hedgehog.market.synthetic import synthetic_exchange_info
 from hedgehog.runtime import interrupt
@@ -111,31 +115,10 @@ def sweep(
             show_default=False,
         ),
     ] = None,
-    symbol: Annotated[
-        str | None,
-        typer.Option(
-            help="Symbol of the trades (default: from the file names); keeps only that symbol. "
-            "Without files: the symbols (S1,S2) to read from the catalog"
-        ),
-    ] = None,
-    catalog: Annotated[
-        Path | None,
-        typer.Option(
-            help="Read --symbol's trades from this Parquet catalog, streamed by every run; "
-            "without files, --symbol alone reads the data directory's catalog",
-            show_default=False,
-        ),
-    ] = None,
-    first: Annotated[
-        str | None,
-        typer.Option(
-            "--from", help=f"{HELP_FROM} (trade files or the catalog)", show_default=False
-        ),
-    ] = None,
-    last: Annotated[
-        str | None,
-        typer.Option("--to", help=f"{HELP_TO} (trade files or the catalog)", show_default=False),
-    ] = None,
+    symbol: TradeSymbol = None,
+    catalog: CatalogDir = None,
+    first: FromTime = None,
+    last: ToTime = None,
     synthetic: Synthetic = None,
     trades: Trades = 100_000,
     seed: Seed = 1,
