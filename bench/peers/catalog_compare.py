@@ -91,7 +91,7 @@ def prepare(root: Path, trades: int, days: int, symbol: str, seed: int) -> dict[
     """The two catalogs under `root`, written unless they already hold these trades."""
     sys.path.insert(0, str(HERE.parent))
     from hedgehog.market.catalog import Catalog
-    from scale import write_catalog
+    from scale import write_catalog  # type: ignore[import-not-found]
 
     hh, nt = root / "hedgehog", root / "nautilus"
     marker = nt / "written.json"
@@ -219,7 +219,7 @@ def compare(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         runs: dict[str, Any] = {}
         for side in reversed(cmds) if first_nt else cmds:
             out, wall, rss = measure(cmds[side])
-            trades = out.get("ticks", out.get("trades"))
+            trades: int = out["ticks"] if "ticks" in out else out["trades"]
             runs[side] = {
                 "wall_s": round(wall, 3),
                 "trades_per_s": round(trades / wall),
@@ -234,7 +234,7 @@ def compare(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             ):
                 raise SystemExit(f"{side}: a timed run's ledger differs from the reference run")
         nt_rows = read_rows(nt_orders, nautilus=True)
-        agree = {
+        agree: dict[str, Any] = {
             "orders_differing": ledger_diff(hh_rows, nt_rows),
             "orders_placed": [reference["orders_placed"], nt["orders"]],
             "filled": [reference["fills"], nt["buys_filled"] + nt["sells_filled"]],
@@ -243,7 +243,7 @@ def compare(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             "final_usdt": [reference["quote_balance"], nt["final_balances"].get("USDT")],
             "trades_seen": [hh["ticks"], nt["trades"]],
         }
-        pairs = [v for k, v in agree.items() if k != "orders_differing"]
+        pairs: list[list[Any]] = [v for k, v in agree.items() if k != "orders_differing"]
         agree["same"] = agree["orders_differing"] == 0 and all(
             Decimal(str(a)) == Decimal(str(b)) for a, b in pairs
         )
@@ -300,7 +300,9 @@ def print_report(report: dict[str, Any]) -> None:
     print(head)
     print("-" * len(head))
 
-    def line(label: str, first: str, hh: dict, nt: dict, run_s: float, ratio: float) -> None:
+    Side = dict[str, Any]
+
+    def line(label: str, first: str, hh: Side, nt: Side, run_s: float, ratio: float) -> None:
         print(
             f"{label:>6}  {first:>8}  {hh['wall_s']:>9.2f}  {hh['trades_per_s']:>12,.0f}  "
             f"{hh['peak_rss_mb']:>9.0f}  {nt['wall_s']:>9.2f}  {nt['trades_per_s']:>11,.0f}  "
@@ -312,7 +314,7 @@ def print_report(report: dict[str, Any]) -> None:
              r["nautilus"]["out"]["run_s"], r["ratio"])  # fmt: skip
 
     def med(side: str, key: str) -> float:
-        return statistics.median(r[side][key] for r in rounds)
+        return float(statistics.median(r[side][key] for r in rounds))
 
     keys = ("wall_s", "trades_per_s", "peak_rss_mb")
     line(
