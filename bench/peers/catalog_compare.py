@@ -267,7 +267,10 @@ def compare(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         "symbol": args.symbol,
         "catalogs": catalogs,
         "hedgehog_command": " ".join(hh_cmd),
-        "hedgehog_via": "cli" if use_cli else "hedgehog_catalog.py (the CLI had no --catalog)",
+        "hedgehog_via": "cli"
+        if use_cli
+        else "hedgehog_catalog.py"
+        + (" (the CLI had no --catalog)" if args.hedgehog == "auto" else ""),
         "nautilus_command": " ".join(nt_cmd),
         "nautilus_trader": rounds[0]["nautilus"]["out"]["version"],
         "nautilus_python": rounds[0]["nautilus"]["out"]["python"],
