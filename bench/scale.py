@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -32,6 +31,11 @@ from hedgehog.market.tables import TradeTable, from_units
 DAY = 86_400_000
 FIRST_DAY = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 SYMBOLS = ["BTCUSDT", "ETHUSDT", "XRPUSDT", "BNBUSDT"]
+_PEAK = (
+    "import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+    "sys.exit(code)"
+)
 
 
 def write_catalog(root: Path, trades: int, days: int, symbols: list[str], seed: int) -> float:
@@ -66,11 +70,15 @@ def backtest(root: Path, symbols: list[str]) -> dict[str, object]:
     cmd = [sys.executable, "-m", "hedgehog", "backtest", "--catalog", str(root)]
     cmd += ["--symbol", ",".join(symbols), "--json"]
     started = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    # The peak is read by a small wrapper process: a child forked straight from this one
+    # (which wrote the catalog) would start its high-water mark at this process's size.
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK, *cmd], capture_output=True, text=True, check=False
+    )
     wall = time.perf_counter() - started
     if done.returncode:
         raise SystemExit(f"backtest failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    peak_kib = int(done.stderr.strip().splitlines()[-1])
     out = json.loads(done.stdout)
     return {
         "command": " ".join(cmd),
