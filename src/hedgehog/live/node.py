@@ -29,7 +29,7 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hedgehog.config import Settings
 from hedgehog.core.errors import (
@@ -41,6 +41,7 @@ from hedgehog.core.errors import (
 )
 from hedgehog.core.filters import SymbolFilters
 from hedgehog.core.symbols import normalize_symbol
+from hedgehog.core.types import trade_topic
 from hedgehog.exchange.base import Exchange
 from hedgehog.exchange.binance.rest import BinanceExchange
 from hedgehog.live.exchange_side import FEED as FEED
@@ -67,7 +68,11 @@ from hedgehog.streamer.api import Streamer
 from hedgehog.streamer.options import ConnectionOptions
 from hedgehog.warehouse import Warehouse
 
+if TYPE_CHECKING:
+    from hedgehog.live.nats_bridge import NatsBridge
+
 log = logging.getLogger("hedgehog.live")
+TRADES_FROM = ("exchange", "nats")  # where the traders' trades come from (see `create`)
 
 
 def run_prefix() -> str:
@@ -101,6 +106,8 @@ class LiveNode:
     root_exit: str | None = None  # why the root supervisor died, once it has (None: alive)
     stopping: bool = False
     watches: Watches = field(default_factory=Watches)  # what the feeds follow (live/watches.py)
+    nats: NatsBridge | None = None  # pub/sub over NATS (`pubsub_url`), else in-process only
+    trades_from: str = "exchange"
 
     @classmethod
     async def create(
@@ -116,11 +123,19 @@ class LiveNode:
         poll_interval: float = 10.0,
         db: Database | None = None,
         root_intensity: tuple[int, float] = (3, 5.0),
+        pubsub_url: str | None = None,
+        trades_from: str = "exchange",
     ) -> LiveNode:
         """Assemble (not start) a node. `filters` (from a saved exchangeInfo) spares the paper
         exchange a request for them; otherwise they are read from the REST API (no keys). With
         `db`, the store's lock is taken first: `StoreLocked` (one line naming the running node)
-        if another node holds it."""
+        if another node holds it. `pubsub_url` (nats://HOST:PORT[/PREFIX]) shares the trades
+        this node streams over NATS; `trades_from="nats"` takes its symbols' trades from there
+        instead of opening its own streams (`hedgehog.live.nats_bridge`)."""
+        if trades_from not in TRADES_FROM:
+            raise ConfigError(f"trades_from must be exchange or nats, not {trades_from!r}")
+        if trades_from == "nats" and pubsub_url is None:
+            raise ConfigError("trades from nats need --pubsub nats://HOST:PORT")
         lock = None
         if db is not None:
             lock = StoreLock(db, settings.data_dir)
@@ -138,6 +153,8 @@ class LiveNode:
                 db=db,
                 root_intensity=root_intensity,
             )
+            if pubsub_url is not None:
+                await node._connect_nats(pubsub_url, trades_from)
         except BaseException:
             if lock is not None:
                 lock.release()
@@ -225,6 +242,30 @@ class LiveNode:
         live.watches = watches
         return live
 
+    async def _connect_nats(self, url: str, trades_from: str) -> None:
+        """Connect the NATS bridge (closing the node's clients if it cannot) and make the
+        streamer forward its trades to it. Imported here: in-process nodes never load nats."""
+        from hedgehog.live.nats_bridge import NatsBridge
+
+        bridge = NatsBridge(url, self.pubsub, name=f"hedgehog-{self.settings.exchange}")
+        try:
+            await bridge.connect()
+        except BaseException:
+            for closer in self.closers:
+                await closer.close()
+            raise
+        self.streamer.ctx.pubsub = bridge.publishing(self.pubsub)
+        self.closers.append(bridge)  # closed after the tree, so the last trades go out
+        self.nats, self.trades_from = bridge, trades_from
+
+    async def follow_trades(self, symbol: str) -> None:
+        """Get the symbol's trades: from NATS (a streamer node publishes them) or its own
+        exchange stream."""
+        if self.nats is not None and self.trades_from == "nats":
+            await self.nats.follow(trade_topic(normalize_symbol(symbol)))
+        else:
+            await self.streamer.start_streaming(symbol)
+
     async def start(self) -> None:
         await self.node.start()
         root = self.node.root
@@ -310,7 +351,7 @@ class LiveNode:
         ):
             self.watches.note(name, ("watch", symbol), message)  # told again after a restart
             self.rt.cast(name, message)
-        await self.streamer.start_streaming(symbol)
+        await self.follow_trades(symbol)
         await self.naive.start_trading(symbol, trading, chosen)
 
     async def _check_stored_traders(self, symbol: str, spec: str) -> None:
@@ -348,7 +389,7 @@ class LiveNode:
             return
         settings_repo, streaming_repo = SettingsRepo(self.db), StreamingRepo(self.db)
         for symbol in await streaming_repo.symbols_with_status("on"):
-            await self.streamer.start_streaming(symbol)
+            await self.follow_trades(symbol)
         if self.warehouse is not None:
             await self.warehouse.boot()
         for status in ("on", "shutdown"):
@@ -377,8 +418,12 @@ class LiveNode:
         return symbol_state(self, symbol)
 
     def health(self) -> tuple[bool, str | None]:
-        """(True, None) while the root supervisor runs; (False, why) once it has died."""
-        return health(self)
+        """(True, None) while the root supervisor runs; (False, why) once it has died;
+        (True, "degraded: NATS disconnected") while its NATS connection is being restored."""
+        alive, why = health(self)
+        if alive and self.nats is not None and not self.nats.connected:
+            return True, "degraded: NATS disconnected"
+        return alive, why
 
     def observer(self) -> Observer | None:
         proc = self.rt.whereis("observer")
