@@ -119,3 +119,33 @@ EveryTick = Annotated[
         help="Send every trade through the processes (no skip-ahead): slower, same result"
     ),
 ]
+
+
+PubSubUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--pubsub",
+        help="Pub/sub between nodes (default: in-process only): nats://HOST:PORT shares the "
+        "trades this node streams with other nodes over NATS, topics keeping their names "
+        "(TRADE_EVENTS:XRPUSDT); nats://HOST:PORT/PREFIX keeps clusters on one server apart",
+        show_default=False,
+    ),
+]
+TradesFrom = Annotated[
+    str,
+    typer.Option(
+        "--trades-from",
+        help="Where the traders get each symbol's trades: exchange (this node's own stream) or "
+        "nats (published by a streamer node; needs --pubsub). Fills always come from this "
+        "node's own exchange connection",
+    ),
+]
+StreamSymbols = Annotated[
+    str | None,
+    typer.Option(
+        "--stream",
+        help="Symbols to stream without trading them, e.g. XRPUSDT,ETHUSDT: with --pubsub, a "
+        "streamer node publishing their trades to trading nodes (--trades-from nats)",
+        show_default=False,
+    ),
+]

@@ -22,8 +22,11 @@ from hedgehog.cli.options import (
     Fee,
     Params,
     Profit,
+    PubSubUrl,
     Rebuy,
     StrategyName,
+    StreamSymbols,
+    TradesFrom,
     strategy_settings,
     trading_values,
 )
@@ -145,12 +148,19 @@ def run(
         float | None, typer.Option(min=0, help="Stop after this many seconds")
     ] = None,
     view: Annotated[bool, typer.Option(help="Live view in the terminal")] = True,
+    pubsub: PubSubUrl = None,
+    trades_from: TradesFrom = "exchange",
+    stream: StreamSymbols = None,
 ) -> None:
     """Run the trading node: store, streamer, the book's tree running each symbol's strategy,
     the exchange (paper by default: live data, no keys, no real orders) and the control API.
     Symbols on in the database resume, each with its stored strategy. `--strategy` and
     `--param` (or naive's own options) choose and store the strategy of `--symbols`; without
-    them those symbols trade with what is stored (naive's defaults for a new one)."""
+    them those symbols trade with what is stored (naive's defaults for a new one).
+
+    Across machines (pub/sub over NATS): a streamer node `--pubsub nats://HOST:PORT --stream
+    XRPUSDT` publishes the trades; trading nodes `--pubsub nats://HOST:PORT --trades-from nats
+    --symbols XRPUSDT` trade on them without a stream of their own."""
     chosen = strategy if _given(context, "strategy") else None
     try:
         settings = _settings(
@@ -165,12 +175,43 @@ def run(
         )
         trading = _trading(symbols, chosen, param, values)
         filters = load_exchange_info(exchange_info) if exchange_info else None
+        sharing = _sharing(pubsub, trades_from, stream)
         db = Database.from_settings(settings)
-        interrupt.run(_run(settings, db, trading, filters, duration, view, control_port))
+        interrupt.run(_run(settings, db, trading, filters, duration, view, control_port, sharing))
     except NodeCrashed:
         raise typer.Exit(1) from None  # already logged, one line: the service manager restarts
     except (HedgehogError, ValueError) as exc:
         fail(exc)
+
+
+@dataclass(frozen=True)
+class Sharing:
+    """How the node shares trades with others: `--pubsub`, `--trades-from`, `--stream`."""
+
+    pubsub_url: str | None = None
+    trades_from: str = "exchange"
+    stream: list[str] = field(default_factory=list)
+
+    def node_options(self) -> dict[str, Any]:
+        if self.pubsub_url is None:
+            return {}
+        return {"pubsub_url": self.pubsub_url, "trades_from": self.trades_from}
+
+
+def _sharing(pubsub: str | None, trades_from: str, stream: str | None) -> Sharing:
+    """The options checked now (a bad URL or choice is one line, before anything starts)."""
+    if pubsub in (None, "", "local"):
+        pubsub = None
+    else:
+        from hedgehog.live.nats_wire import parse_pubsub_url  # pure: no nats import
+
+        parse_pubsub_url(pubsub)
+    if trades_from not in ("exchange", "nats"):
+        raise ConfigError(f"--trades-from must be exchange or nats, not {trades_from!r}")
+    if trades_from == "nats" and pubsub is None:
+        raise ConfigError("--trades-from nats needs --pubsub nats://HOST:PORT")
+    names = [normalize_symbol(s) for s in (stream or "").split(",") if s.strip()]
+    return Sharing(pubsub, trades_from, names)
 
 
 def _given(context: typer.Context, name: str) -> bool:
@@ -187,25 +228,42 @@ async def _run(
     duration: float | None,
     view: bool,
     control_port: int,
+    sharing: Sharing | None = None,
 ) -> None:
+    sharing = sharing or Sharing()
     async with running_node(
         settings,
         db=db,
         filters=filters,
         control_port=control_port,
-        symbols=trading.symbols,
+        symbols=[*trading.symbols, *sharing.stream],
         announce=announce,
+        node_options=sharing.node_options(),
     ) as node:
+        for symbol in sharing.stream:
+            await node.streamer.start_streaming(symbol)
         for symbol in trading.symbols:
             await node.start_trading(symbol, trading.settings.get(symbol), trading.strategy)
         on = [s for s, st in node.naive.ctx.status.items() if st != "off"]
         where = settings.urls()
         what = ", ".join(on) or "nothing yet (hedgehog trade start SYMBOL)"
+        source = where["stream_url"]
+        if node.nats is not None and node.trades_from == "nats":
+            source = f"trades from {node.nats.server}"
         err.print(
-            f"hedgehog: trading {what} on {settings.exchange} ({where['stream_url']}); "
+            f"hedgehog: trading {what} on {settings.exchange} ({source}); "
             f"database {db.display_url}",
             soft_wrap=True,
         )
+        if node.nats is not None:
+            streamed = ", ".join(node.streamer.streaming()) or "nothing"
+            followed = ", ".join(node.nats.following()) or "nothing"
+            err.print(
+                f"hedgehog: pub/sub over NATS at {node.nats.server} (subjects "
+                f"{node.nats.prefix}.*): publishing the trades of {streamed}; following "
+                f"{followed}",
+                soft_wrap=True,
+            )
         await _drive(node, duration, view, f"hedgehog — {settings.exchange}")
 
 

@@ -31,12 +31,15 @@ async def running_node(
     filters: Any = None,
     symbols: Sequence[str] = (),
     announce: Announce | None = None,
+    node_options: dict[str, Any] | None = None,
 ) -> AsyncIterator[LiveNode]:
     """A started node with its control API; everything stopped cleanly on the way out.
     `symbols` are checked against the exchange before the control API is announced: a
     symbol it does not list is one error line, never after a dashboard URL. `announce` is
-    told where the API listens (the CLI prints the dashboard's link)."""
-    node = await LiveNode.create(settings, filters=filters, db=db)  # takes the store's lock
+    told where the API listens (the CLI prints the dashboard's link). `node_options` go to
+    `LiveNode.create` (e.g. pubsub_url, trades_from)."""
+    # takes the store's lock
+    node = await LiveNode.create(settings, filters=filters, db=db, **(node_options or {}))
     runner = None
     data_dir = settings.data_dir
     try:
