@@ -55,6 +55,16 @@ def test_a_streamer_node_feeds_a_trading_node(served: str, tmp_path: Path) -> No
         while "pub/sub over NATS" not in lines[-1] and len(lines) < 6:
             lines.append(streamer.stderr.readline())
         assert "publishing the trades of XRPUSDT" in lines[-1], lines
+        status = subprocess.run(
+            [*CMD, "status", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+            env=env(tmp_path / "s"),
+        )
+        nats = json.loads(status.stdout)["nats"]  # the streamer node's connection, reported
+        assert nats["connected"] is True and nats["disconnects"] == 0
         trader = subprocess.run(
             [
                 *node(served, "--pubsub", url, "--trades-from", "nats"),

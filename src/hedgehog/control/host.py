@@ -54,7 +54,8 @@ async def running_node(
         token = write_token(data_dir)
         try:
             runner, url = await serve(
-                build_app(node, token, routes=extra_routes(node)), port=control_port
+                build_app(node, token, extra=_extra(node), routes=extra_routes(node)),
+                port=control_port,
             )
         except OSError as exc:
             raise ConfigError(
@@ -78,6 +79,11 @@ async def _check_listed(node: LiveNode, symbols: Sequence[str]) -> None:
             await node.exchange.symbol_filters(symbol)
         except UnknownSymbol:
             raise ConfigError(f"{symbol} is not traded on the exchange") from None
+
+
+def _extra(node: LiveNode) -> dict[str, Any]:
+    """Sections the status adds: "nats" (connection, counters) when pub/sub is over NATS."""
+    return {"nats": node.nats.status} if node.nats is not None else {}
 
 
 def extra_routes(node: LiveNode) -> list[Any]:
