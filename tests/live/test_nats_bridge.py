@@ -206,6 +206,7 @@ async def test_a_lost_server_is_reported_and_the_bridge_resumes(own_server: Any)
         assert (a.stats.disconnects, b.stats.disconnects) == (1, 1)
         for event in sent[100:150]:  # while away: buffered, or lost and then counted
             out.broadcast(TOPICS[0], event)
+        assert await b.follow(TOPICS[1])  # followed while away: subscribed on reconnection
 
         start()
         await eventually(lambda: a.connected and b.connected, what="both reconnect")
@@ -214,6 +215,9 @@ async def test_a_lost_server_is_reported_and_the_bridge_resumes(own_server: Any)
         for event in sent[150:]:
             out.broadcast(TOPICS[0], event)
         await eventually(lambda: got.by_topic[TOPICS[0]][-1] == sent[-1], what="resumed")
+        other = trades(2)[1]
+        out.broadcast(*other)
+        await eventually(lambda: got.by_topic[TOPICS[1]] == [other[1]])
         received = got.by_topic[TOPICS[0]]
         assert [e.trade_id for e in received] == sorted(e.trade_id for e in received)
         # nothing vanished silently: each trade arrived or is counted as lost

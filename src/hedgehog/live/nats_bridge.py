@@ -131,7 +131,7 @@ class NatsBridge:
                     reconnected_cb=self._on_reconnected,
                     drain_timeout=5,
                 ),
-                2 * self.connect_timeout + 1,
+                self.connect_timeout + 1,
             )
         except (TimeoutError, OSError, NatsError) as exc:
             with contextlib.suppress(Exception):
@@ -173,6 +173,9 @@ class NatsBridge:
                     await nc.publish(subject, data)
                 except NatsError as exc:  # its buffer is full while away, or it is closed
                     self._dropped(type(exc).__name__)
+                except Exception as exc:  # never let the sender die: later trades would pile up
+                    log.exception("NATS: publishing on %s failed", subject)
+                    self._dropped(repr(exc))
                 else:
                     stats.published += 1
             self._idle.set()
@@ -191,7 +194,13 @@ class NatsBridge:
         self._subs[topic] = await self._nc.subscribe(
             topic_subject(self.prefix, topic), cb=self._receiver(topic)
         )
-        await self.sync()  # the server has it before we return
+        if not self.connected:  # nats-py subscribes again on reconnection
+            log.warning("NATS: following %s once reconnected", topic)
+            return True
+        try:
+            await self.sync()  # the server has it before we return
+        except (NatsError, TimeoutError) as exc:
+            log.warning("NATS: following %s once reconnected (%r)", topic, exc)
         return True
 
     async def sync(self) -> None:
