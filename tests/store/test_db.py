@@ -40,11 +40,11 @@ async def test_migrations_create_every_table_and_are_idempotent(db: Database) ->
     def tables(session: Session) -> set[str]:
         return set(inspect(session.connection()).get_table_names())
 
-    assert await db.revision() == "0004"
+    assert await db.revision() == "0005"
     assert await db.run(tables) >= TABLES | {"alembic_version"}
     await db.migrate()  # a second run changes nothing
     await db.migrate()
-    assert await db.revision() == "0004"
+    assert await db.revision() == "0005"
     assert await db.run(tables) >= TABLES
 
 
@@ -92,7 +92,7 @@ async def test_postgresql_by_url(pg_schema_url: str) -> None:
     async with Database(pg_schema_url, None) as db:
         assert db.dialect == "postgresql"
         await db.migrate()
-        assert await db.revision() == "0004"
+        assert await db.revision() == "0005"
 
 
 async def test_unreachable_postgresql_is_a_clear_error_without_the_password() -> None:

@@ -276,7 +276,7 @@ async def test_migration_0004_adds_the_risk_tables_keeps_the_rest_and_goes_down(
         tables = await db.call(lambda: set(inspect(db.engine).get_table_names()))
         assert not {"risk_books", "risk_realised"} & tables
 
-        await db.migrate()
+        await db.migrate("0004")
         assert await db.revision() == "0004"
         row = await SettingsRepo(db).get(S)
         assert (row.settings.chunks, row.status) == (2, "on")

@@ -8,6 +8,9 @@
 - `StaleVersion`: optimistic concurrency. A trader state was changed by another writer (a
   second node on the same database) since this store last read or wrote it. Nobody handles
   it: the trader crashes rather than overwrite a state it has not seen.
+- `FencedError` (a `StoreUnavailable`): cluster mode, a write by a node whose symbol lease
+  is gone or has a newer epoch. The trader treats it as a store it cannot write: it places
+  nothing and waits, while its node stops the symbol (`hedgehog.store.leases`).
 """
 
 from __future__ import annotations
@@ -29,3 +32,10 @@ class CorruptRow(StoreError, ConfigError):
 
 class StaleVersion(StoreError):
     """A save based on an outdated version of a trader state (another writer got there first)."""
+
+
+class FencedError(StoreError, StoreUnavailable):
+    """A write refused because the writer no longer holds the symbol's lease at its epoch
+    (cluster mode: another node took the symbol over, or the lease expired). Like an
+    unreachable store, nothing is written and so no order is placed: a trader pauses, and its
+    node stops the symbol's traders (`hedgehog.cluster`)."""

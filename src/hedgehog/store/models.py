@@ -238,3 +238,47 @@ class RiskRealisedRow(Base):
     trader_id: Mapped[str] = mapped_column(String(NAME), primary_key=True)
     pnl: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ClusterNodeRow(Base):
+    """A node of a cluster (issue 15): when it started and last said it was alive (the
+    database's clock). Nodes whose heartbeat is within the lease ttl count as live."""
+
+    __tablename__ = "cluster_nodes"
+
+    cluster: Mapped[str] = mapped_column(String(NAME), primary_key=True)
+    node: Mapped[str] = mapped_column(String(NAME), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    info: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class SymbolLeaseRow(Base):
+    """Who trades a symbol of a cluster: the holding node, its fencing epoch (only grows)
+    and when its lease expires (the database's clock). See `hedgehog.store.leases`."""
+
+    __tablename__ = "symbol_leases"
+
+    cluster: Mapped[str] = mapped_column(String(NAME), primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(SYMBOL), primary_key=True)
+    node: Mapped[str | None] = mapped_column(String(NAME), nullable=True)
+    epoch: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    renewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LeaseEventRow(Base):
+    """The failover log: a lease acquired, taken over once expired, released, rebalanced."""
+
+    __tablename__ = "lease_events"
+    __table_args__ = (Index(None, "cluster", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cluster: Mapped[str] = mapped_column(String(NAME))
+    symbol: Mapped[str] = mapped_column(String(SYMBOL))
+    from_node: Mapped[str | None] = mapped_column(String(NAME), nullable=True)
+    to_node: Mapped[str | None] = mapped_column(String(NAME), nullable=True)
+    epoch: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(20))
