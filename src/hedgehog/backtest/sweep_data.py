@@ -122,6 +122,15 @@ def load_data(spec: DataSpec) -> LoadedData:
     return found
 
 
+def preload(spec: DataSpec, loaded: LoadedData) -> None:
+    """Keep `loaded` as this process's data of `spec` (built elsewhere: a Ray worker gets
+    the driver's tables from the object store instead of loading the files again)."""
+    with _cache_lock:
+        if _cache.get(spec.source) is not loaded:
+            _cache.clear()
+            _cache[spec.source] = loaded
+
+
 def _build(spec: DataSpec) -> LoadedData:
     if spec.synthetic:
         tables = {
@@ -152,4 +161,12 @@ def _build(spec: DataSpec) -> LoadedData:
     return loaded
 
 
-__all__ = ["DataSpec", "LoadedData", "SweepDataError", "SweepError", "load_data", "sweep_input"]
+__all__ = [
+    "DataSpec",
+    "LoadedData",
+    "SweepDataError",
+    "SweepError",
+    "load_data",
+    "preload",
+    "sweep_input",
+]
