@@ -50,15 +50,17 @@ async def expire(db: Database, symbol: str = S) -> None:
 async def test_acquire_free_refuse_held_take_expired(pg: Database) -> None:
     assert await pg.run(partial(L.acquire, cluster=C, symbol=S, node="a", ttl=30)) == 1
     assert await pg.run(partial(L.acquire, cluster=C, symbol=S, node="b", ttl=30)) is None
-    assert await pg.run(partial(L.acquire, cluster=C, symbol=S, node="a", ttl=30)) is None
+    # its own holder may take it again (after a self-fence): a new epoch fences its past
+    assert await pg.run(partial(L.acquire, cluster=C, symbol=S, node="a", ttl=30)) == 2
     await expire(pg)
-    assert await pg.run(partial(L.acquire, cluster=C, symbol=S, node="b", ttl=30)) == 2
+    assert await pg.run(partial(L.acquire, cluster=C, symbol=S, node="b", ttl=30)) == 3
     held = await pg.run(partial(L.holders, cluster=C))
-    assert [(h.symbol, h.node, h.epoch, h.expired) for h in held] == [(S, "b", 2, False)]
+    assert [(h.symbol, h.node, h.epoch, h.expired) for h in held] == [(S, "b", 3, False)]
     log = await pg.run(partial(L.events, cluster=C))
     assert [(e["from_node"], e["to_node"], e["epoch"], e["reason"]) for e in log] == [
         (None, "a", 1, "acquired"),
-        ("a", "b", 2, "expired-takeover"),
+        ("a", "a", 2, "reacquired"),
+        ("a", "b", 3, "expired-takeover"),
     ]
 
 
@@ -75,6 +77,8 @@ async def test_renew_and_release_only_at_own_epoch(pg: Database) -> None:
     assert [h.node for h in await pg.run(partial(L.holders, cluster=C))] == ["b"]
     assert await pg.run(partial(L.release, fence=Fence(C, S, "b", 2)))
     assert await pg.run(partial(L.acquire, cluster=C, symbol=S, node="a", ttl=30)) == 3
+    log = await pg.run(partial(L.events, cluster=C))
+    assert [e["reason"] for e in log][-2:] == ["released", "acquired"]
 
 
 async def test_concurrent_acquirers_leave_one_holder(pg_schema_url: str) -> None:  # noqa: F811

@@ -68,6 +68,10 @@ class NaiveContext:
     on_order_intent: Callable[[TradeEvent, OrderRef], None] | None = None
     """Called by a trader when a trade makes it decide to place an order, before the order is
     recorded and sent (instrumentation: `bench/live.py` measures trade-to-order latency)."""
+    may_send: Callable[[str], bool] | None = None
+    """Asked by a trader right before it sends an order of a symbol (its intent already
+    stored): False holds the order back. A cluster node answers from its local lease deadline
+    (`hedgehog.cluster`), so a node paused past its lease sends nothing it stored before."""
 
     async def set_status(self, symbol: str, status: str) -> None:
         """Record a symbol's status (on, off, shutdown), durably when `on_status` is set."""

@@ -263,6 +263,11 @@ class Trader(Process):
         """Place an order whose intent is stored: LIMIT at its price, or MARKET (`market`).
         An unknown outcome is resolved later by its client order id (`_recover`)."""
         s = self.state
+        may_send = self.ctx.may_send
+        if may_send is not None and not may_send(s.symbol):  # a cluster node's lease ran out
+            log.warning("%s: %s held back: its lease is not held", s.symbol, order.client_order_id)
+            self.rt.send_after(self, RECOVER, self.ctx.retry_seconds)
+            return
         try:
             if market:
                 placed = await self._exchange.place_market_order(

@@ -4,7 +4,7 @@ Each symbol of a cluster is traded by at most one node: the holder of its row in
 `symbol_leases`, until `expires_at`. Every time is the database's clock
 (`clock_timestamp()`), never a node's. The fencing `epoch` only grows: each acquisition of a
 free, released or expired lease increments it, in one statement
-(`INSERT ... ON CONFLICT DO UPDATE ... WHERE free or expired RETURNING epoch`): PostgreSQL
+(`INSERT ... ON CONFLICT DO UPDATE ... WHERE free, expired or ours RETURNING epoch`): PostgreSQL
 locks the row and re-checks the condition on its newest version, so of many concurrent
 acquirers exactly one wins.
 
@@ -78,7 +78,7 @@ _ACQUIRE = text(
         ON CONFLICT (cluster, symbol) DO UPDATE
             SET node = EXCLUDED.node, epoch = l.epoch + 1, expires_at = EXCLUDED.expires_at,
                 acquired_at = EXCLUDED.acquired_at, renewed_at = EXCLUDED.renewed_at
-            WHERE l.node IS NULL OR l.expires_at <= {NOW}
+            WHERE l.node IS NULL OR l.expires_at <= {NOW} OR l.node = EXCLUDED.node
         RETURNING epoch
     )
     SELECT won.epoch, old.node, old.expired FROM won LEFT JOIN old ON true
@@ -87,13 +87,18 @@ _ACQUIRE = text(
 
 
 def acquire(session: Session, cluster: str, symbol: str, node: str, ttl: float) -> int | None:
-    """Take the lease if free, released or expired: its new epoch; None if another node's
-    (or this node's own, unexpired: renew it instead) lease still runs."""
+    """Take the lease if free, released, expired or already ours (a node that self-fenced
+    takes its own lease back: the new epoch fences its older writes): the new epoch; None
+    while another node's lease runs."""
     row = session.execute(_ACQUIRE, {"c": cluster, "s": symbol, "n": node, "ttl": ttl}).first()
     if row is None:
         return None
     epoch, before, expired = row
-    reason = "expired-takeover" if before is not None and expired else "acquired"
+    reason = "acquired"
+    if before is not None and expired:
+        reason = "expired-takeover"
+    elif before == node:
+        reason = "reacquired"  # its own lease, after it stopped trading it (self-fenced)
     log_event(session, cluster, symbol, before, node, epoch, reason)
     return int(epoch)
 

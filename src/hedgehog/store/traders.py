@@ -24,6 +24,12 @@ when they changed since last written (`risk_books`). A halt or new limits withou
 stored after them are written on their own (`risk_changed`, from the book's hook). `load`
 gives the book back what was kept (`SymbolRisk.restore`) in the transaction that reads the
 states. Without it (backtests, tools) nothing of this happens.
+
+In a cluster (`fence_for` set by `hedgehog.cluster`) every write of a symbol (a state with
+its orders, a removal, the risk book) first checks, in its own transaction, that this node
+still holds the symbol's lease at its epoch (`hedgehog.store.leases.check_fence`): otherwise
+`FencedError` (a `StoreUnavailable`) and nothing is written, so no intent and no order. On a
+single node `fence_for` is None: no check, no cost.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from hedgehog.naive.strategy import TraderState
 from hedgehog.store import risk as risk_rows
 from hedgehog.store.db import Database
 from hedgehog.store.errors import CorruptRow, StaleVersion
+from hedgehog.store.leases import Fence, check_fence
 from hedgehog.store.models import TraderCounterRow, TraderStateRow, utcnow
 from hedgehog.store.orders import close_dropped, ref_values, write_order
 from hedgehog.store.serde import dump, load, spec_of, strategy_spec
@@ -66,6 +73,7 @@ class SqlTraderStore:
         self.risk_for: Callable[[str], SymbolRisk | None] | None = None  # symbol -> its book
         self._risk_written: dict[str, dict[str, Any] | None] = {}  # worker thread only
         self._risk_tasks: set[asyncio.Task[None]] = set()
+        self.fence_for: Callable[[str], Fence] | None = None  # cluster: symbol -> its fence
 
     def keep_risk(self, books: dict[str, SymbolRisk]) -> None:
         """Keep the durable part of these risk books (a live node's `ctx.risk`, a
@@ -81,7 +89,13 @@ class SqlTraderStore:
         if risk is not None:
             realised = cycle_realised(state, risk.fee) if state.phase == "done" else None
             extra = (realised, risk.durable())
-        await self.db.call(self._save, state, self.document(state), extra)
+        fence = self._fence(state.symbol)
+        await self.db.call(self._save, state, self.document(state), extra, fence)
+
+    def _fence(self, symbol: str) -> Fence | None:
+        """The fence writes of `symbol` must pass (None: no cluster); `FencedError` when
+        this node does not hold the symbol at all."""
+        return None if self.fence_for is None else self.fence_for(symbol)
 
     def document(self, state: Any) -> dict[str, Any]:
         """The JSON document stored for `state`: its strategy's `dump_state`, and the
@@ -103,7 +117,7 @@ class SqlTraderStore:
         return await self.db.run(read)
 
     async def remove(self, symbol: str, trader_id: str) -> None:
-        await self.db.call(self._remove, symbol, trader_id)
+        await self.db.call(self._remove, symbol, trader_id, self._fence(symbol))
 
     async def load(self, symbol: str) -> list[TraderState]:
         """The symbol's live traders in first-start order (by trader number); with the risk
@@ -118,7 +132,7 @@ class SqlTraderStore:
             else:
                 risk.restore(realised, book["limits"], book["halted"])
             if risk.durable() != book:  # other limits now (or never written): say so
-                await self.db.call(self._put_risk, symbol, risk.durable())
+                await self.db.call(self._put_risk, symbol, risk.durable(), self._fence(symbol))
         return states
 
     def risk_changed(self, symbol: str, risk: SymbolRisk | None) -> None:
@@ -137,7 +151,7 @@ class SqlTraderStore:
 
     async def _write_risk(self, symbol: str, durable: dict[str, Any] | None) -> None:
         try:
-            await self.db.call(self._put_risk, symbol, durable)
+            await self.db.call(self._put_risk, symbol, durable, self._fence(symbol))
         except (StoreUnavailable, RuntimeError) as exc:  # RuntimeError: the database closed
             log.warning("%s: cannot record its risk book yet (%s)", symbol, exc)
 
@@ -149,10 +163,18 @@ class SqlTraderStore:
         return self._versions.get((symbol, trader_id))
 
     # -- in the worker thread --------------------------------------------------------------
-    def _save(self, state: TraderState, document: dict[str, Any], extra: RiskWrite | None) -> None:
+    def _save(
+        self,
+        state: TraderState,
+        document: dict[str, Any],
+        extra: RiskWrite | None,
+        fence: Fence | None = None,
+    ) -> None:
         key = (state.symbol, state.trader_id)
         expected = self._versions.get(key)
         with self.db.transaction() as session:
+            if fence is not None:
+                check_fence(session, fence)  # before the intent: a fenced node writes nothing
             if expected is None:
                 _insert_state(session, state, document)
                 dropped: set[str] = set()
@@ -197,18 +219,24 @@ class SqlTraderStore:
         if book is not None:
             self._risk_written[state.symbol] = book
 
-    def _put_risk(self, symbol: str, durable: dict[str, Any] | None) -> None:
+    def _put_risk(
+        self, symbol: str, durable: dict[str, Any] | None, fence: Fence | None = None
+    ) -> None:
         if symbol in self._risk_written and self._risk_written[symbol] == durable:
             return  # written already (with a trader's state, or forgotten already)
         with self.db.transaction() as session:
+            if fence is not None:
+                check_fence(session, fence)
             if durable is None:
                 risk_rows.forget(session, symbol)
             else:
                 risk_rows.write_book(session, symbol, durable)
         self._risk_written[symbol] = durable
 
-    def _remove(self, symbol: str, trader_id: str) -> None:
+    def _remove(self, symbol: str, trader_id: str, fence: Fence | None = None) -> None:
         with self.db.transaction() as session:
+            if fence is not None:
+                check_fence(session, fence)
             session.execute(
                 delete(TraderStateRow).where(
                     TraderStateRow.symbol == symbol, TraderStateRow.trader_id == trader_id
