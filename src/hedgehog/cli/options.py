@@ -149,3 +149,28 @@ StreamSymbols = Annotated[
         show_default=False,
     ),
 ]
+
+
+ClusterName = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="Join this cluster of nodes: symbols on in the shared PostgreSQL store are traded "
+        "each by one node under a lease (HEDGEHOG_DATABASE_URL=postgresql://... required)",
+        show_default=False,
+    ),
+]
+NodeName = Annotated[
+    str | None,
+    typer.Option(
+        "--node-name", help="This node's name in the cluster [host-pid]", show_default=False
+    ),
+]
+LeaseTtl = Annotated[
+    float,
+    typer.Option(
+        "--lease-ttl",
+        min=1.0,
+        help="Seconds a symbol's lease lasts unless renewed (renewed every third of it)",
+    ),
+]

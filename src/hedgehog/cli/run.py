@@ -19,7 +19,10 @@ from hedgehog.cli.options import (
     Budget,
     BuyDown,
     Chunks,
+    ClusterName,
     Fee,
+    LeaseTtl,
+    NodeName,
     Params,
     Profit,
     PubSubUrl,
@@ -30,6 +33,7 @@ from hedgehog.cli.options import (
     strategy_settings,
     trading_values,
 )
+from hedgehog.cli.run_cluster import ClusterOptions, cluster_options, coordinating, declare
 from hedgehog.config import Settings
 from hedgehog.control.host import running_node
 from hedgehog.core.errors import ConfigError, HedgehogError
@@ -151,6 +155,9 @@ def run(
     pubsub: PubSubUrl = None,
     trades_from: TradesFrom = "exchange",
     stream: StreamSymbols = None,
+    cluster: ClusterName = None,
+    node_name: NodeName = None,
+    lease_ttl: LeaseTtl = 10.0,
 ) -> None:
     """Run the trading node: store, streamer, the book's tree running each symbol's strategy,
     the exchange (paper by default: live data, no keys, no real orders) and the control API.
@@ -160,7 +167,11 @@ def run(
 
     Across machines (pub/sub over NATS): a streamer node `--pubsub nats://HOST:PORT --stream
     XRPUSDT` publishes the trades; trading nodes `--pubsub nats://HOST:PORT --trades-from nats
-    --symbols XRPUSDT` trade on them without a stream of their own."""
+    --symbols XRPUSDT` trade on them without a stream of their own.
+
+    A cluster (`--cluster NAME`, PostgreSQL): each symbol on in the shared store is traded by
+    one node at a time under a lease; a node that dies or loses the database has its symbols
+    taken over by the others, which recover their traders and reconcile their orders."""
     chosen = strategy if _given(context, "strategy") else None
     try:
         settings = _settings(
@@ -177,7 +188,10 @@ def run(
         filters = load_exchange_info(exchange_info) if exchange_info else None
         sharing = _sharing(pubsub, trades_from, stream)
         db = Database.from_settings(settings)
-        interrupt.run(_run(settings, db, trading, filters, duration, view, control_port, sharing))
+        clustered = cluster_options(cluster, node_name, lease_ttl, settings, db)
+        interrupt.run(
+            _run(settings, db, trading, filters, duration, view, control_port, sharing, clustered)
+        )
     except NodeCrashed:
         raise typer.Exit(1) from None  # already logged, one line: the service manager restarts
     except (HedgehogError, ValueError) as exc:
@@ -229,8 +243,14 @@ async def _run(
     view: bool,
     control_port: int,
     sharing: Sharing | None = None,
+    clustered: ClusterOptions | None = None,
 ) -> None:
     sharing = sharing or Sharing()
+    if clustered is not None:
+        await _run_clustered(
+            settings, db, trading, filters, duration, view, control_port, sharing, clustered
+        )
+        return
     async with running_node(
         settings,
         db=db,
@@ -265,6 +285,39 @@ async def _run(
                 soft_wrap=True,
             )
         await _drive(node, duration, view, f"hedgehog — {settings.exchange}")
+
+
+async def _run_clustered(
+    settings: Settings,
+    db: Database,
+    trading: Trading,
+    filters: Any,
+    duration: float | None,
+    view: bool,
+    control_port: int,
+    sharing: Sharing,
+    clustered: ClusterOptions,
+) -> None:
+    """A node of a cluster: its symbols come and go with their leases."""
+    async with running_node(
+        settings,
+        db=db,
+        filters=filters,
+        control_port=control_port,
+        symbols=[*trading.symbols, *sharing.stream],
+        announce=announce,
+        node_options={**sharing.node_options(), "clustered": True},
+    ) as node:
+        for symbol in sharing.stream:
+            await node.streamer.start_streaming(symbol)
+        await declare(node, db, trading)
+        async with coordinating(node, db, clustered):
+            err.print(
+                f"hedgehog: node {clustered.node} of cluster {clustered.name} on "
+                f"{settings.exchange}; leases of {clustered.ttl:g} s; database {db.display_url}",
+                soft_wrap=True,
+            )
+            await _drive(node, duration, view, f"hedgehog — cluster {clustered.name}")
 
 
 def demo(

@@ -108,6 +108,7 @@ class LiveNode:
     watches: Watches = field(default_factory=Watches)  # what the feeds follow (live/watches.py)
     nats: NatsBridge | None = None  # pub/sub over NATS (`pubsub_url`), else in-process only
     trades_from: str = "exchange"
+    clustered: bool = False  # a cluster's node: symbols start under leases (hedgehog.cluster)
 
     @classmethod
     async def create(
@@ -125,19 +126,22 @@ class LiveNode:
         root_intensity: tuple[int, float] = (3, 5.0),
         pubsub_url: str | None = None,
         trades_from: str = "exchange",
+        clustered: bool = False,
     ) -> LiveNode:
         """Assemble (not start) a node. `filters` (from a saved exchangeInfo) spares the paper
         exchange a request for them; otherwise they are read from the REST API (no keys). With
         `db`, the store's lock is taken first: `StoreLocked` (one line naming the running node)
         if another node holds it. `pubsub_url` (nats://HOST:PORT[/PREFIX]) shares the trades
         this node streams over NATS; `trades_from="nats"` takes its symbols' trades from there
-        instead of opening its own streams (`hedgehog.live.nats_bridge`)."""
+        instead of opening its own streams (`hedgehog.live.nats_bridge`). `clustered`: a node
+        of a cluster, sharing its store with the others: no store lock (symbol leases instead,
+        `hedgehog.cluster`), and `boot` starts no symbol (the leases do)."""
         if trades_from not in TRADES_FROM:
             raise ConfigError(f"trades_from must be exchange or nats, not {trades_from!r}")
         if trades_from == "nats" and pubsub_url is None:
             raise ConfigError("trades from nats need --pubsub nats://HOST:PORT")
         lock = None
-        if db is not None:
+        if db is not None and not clustered:
             lock = StoreLock(db, settings.data_dir)
             lock.acquire()
         try:
@@ -160,6 +164,7 @@ class LiveNode:
                 lock.release()
             raise
         node.store_lock = lock
+        node.clustered = clustered
         return node
 
     @classmethod
@@ -392,6 +397,8 @@ class LiveNode:
             await self.follow_trades(symbol)
         if self.warehouse is not None:
             await self.warehouse.boot()
+        if self.clustered:
+            return  # its symbols start as their leases are taken (hedgehog.cluster)
         for status in ("on", "shutdown"):
             for symbol in await settings_repo.symbols_with_status(status):
                 try:
