@@ -107,3 +107,34 @@ def test_a_failed_combination_is_an_outcome_not_a_failed_sweep(cluster: str) -> 
     assert [o.ok for o in outcomes] == [True, False]
     assert outcomes[1].error == "AAAUSDT: chunks must be at least 1 (got 0)"
     assert outcomes[1].detail is not None and "Traceback" in outcomes[1].detail
+
+
+def _sweep(*args: str) -> tuple[int, str]:
+    import typer
+    from typer.testing import CliRunner
+
+    from hedgehog.cli.sweep import sweep
+
+    app = typer.Typer()
+    app.command()(sweep)
+    app.command()(lambda: None)  # two commands: `sweep` is named on the command line
+    grid = ("--grid", "chunks=3,5", "--budget", "100")
+    data = ("--synthetic", "AAAUSDT", "--trades", "3000", "--json")
+    result = CliRunner().invoke(app, ["sweep", *grid, *data, *args])
+    return result.exit_code, result.stdout
+
+
+def test_the_command_on_ray_prints_the_local_ranking(cluster: str) -> None:
+    import json
+
+    def rows(out: str) -> list[Any]:
+        doc = json.loads(out)
+        return [(r["params"], r["metrics"], r["result"]["ledger_sha256"]) for r in doc["runs"]]
+
+    code, local = _sweep("--workers", "2")
+    assert code == 0, local
+    code, remote = _sweep("--ray", cluster)
+    assert code == 0, remote
+    assert rows(remote) == rows(local)
+    code, _ = _sweep("--ray", cluster, "--workers", "2")
+    assert code == 2

@@ -57,7 +57,11 @@ def connect(address: str) -> None:
     if ray.is_initialized():
         return
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    kwargs: dict[str, Any] = {"log_to_driver": False, "include_dashboard": False}
+    kwargs: dict[str, Any] = {
+        "log_to_driver": False,
+        "include_dashboard": False,
+        "_node_ip_address": "127.0.0.1",
+    }
     if address != "local":
         kwargs = {"address": address, "log_to_driver": False}
     try:

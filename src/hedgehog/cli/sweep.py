@@ -34,6 +34,7 @@ from hedgehog.backtest.sweep import (
     MAX_COMBINATIONS,
     SORT_KEYS,
     DataSpec,
+    ExecutorFactory,
     Outcome,
     Params,
     SweepError,
@@ -138,7 +139,22 @@ def sweep(
     every_tick: EveryTick = False,
     workers: Annotated[
         int | None,
-        typer.Option(help="Worker processes (default: all cores)", show_default=False),
+        typer.Option(
+            help="Worker processes (default: all cores; not with --ray)", show_default=False
+        ),
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Run the combinations as Ray tasks (pip install 'hedgehog-bot[ray]'): auto "
+            "(the cluster running here), local (start one in this process) or HOST:PORT. The "
+            "trades are put once in Ray's object store (a --catalog is read by each task: it "
+            "must be at the same path on every node); the cluster's CPUs set how many run at "
+            "once, so --workers is refused. Same results as the local pool",
+            show_default=False,
+        ),
     ] = None,
     rank_by: Annotated[
         str,
@@ -188,6 +204,8 @@ def sweep(
             raise ConfigError("--top must be at least 1")
         if workers is not None and workers < 1:
             raise ConfigError("--workers must be at least 1")
+        if ray is not None and workers is not None:
+            raise ConfigError("--workers is the local pool's; with --ray the cluster's CPUs decide")
         chosen = load_strategy(strategy)
         the_grid, fixed, order = settings_grid(
             chosen.name,
@@ -229,10 +247,17 @@ def sweep(
             spec = replace(spec, start_ms=start_ms, end_ms=end_ms)
         combos = plan(the_grid, fixed, order)
         check_plan(combos, spec.filter_map, shown=list(the_grid), strategy=chosen)
-        n_workers = min(workers or cpu_count(), len(combos))
         if report is not None:
             _writable(report)
-        outcomes = _run(combos, spec, n_workers, show_progress=not as_json and err.is_terminal)
+        factory = process_pool(min(workers or cpu_count(), len(combos)))
+        if ray is not None:
+            from hedgehog.backtest.sweep_ray import cluster_cpus, connect, ray_pool
+
+            connect(ray)
+            factory, n_workers = ray_pool(ray), cluster_cpus()
+        else:
+            n_workers = min(workers or cpu_count(), len(combos))
+        outcomes = _run(combos, spec, factory, show_progress=not as_json and err.is_terminal)
         ranked = rank(outcomes, metric.name)
         page = None
         if report is not None and ranked:
@@ -406,9 +431,11 @@ def _catalog_spec(
     )
 
 
-def _run(combos: list[Params], spec: DataSpec, workers: int, show_progress: bool) -> list[Outcome]:
+def _run(
+    combos: list[Params], spec: DataSpec, factory: ExecutorFactory, show_progress: bool
+) -> list[Outcome]:
     if not show_progress:
-        return run_sweep(combos, spec, process_pool(workers))
+        return run_sweep(combos, spec, factory)
     with Progress(
         TextColumn("sweep"),
         BarColumn(),
@@ -427,4 +454,4 @@ def _run(combos: list[Params], spec: DataSpec, workers: int, show_progress: bool
             failures += not outcome.ok
             bar.update(task, advance=1, failed=f"{failures} failed" if failures else "")
 
-        return run_sweep(combos, spec, process_pool(workers), progress=progress)
+        return run_sweep(combos, spec, factory, progress=progress)
