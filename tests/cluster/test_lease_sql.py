@@ -119,6 +119,17 @@ async def test_a_stale_fence_writes_nothing(pg: Database) -> None:
         await pg.run(lambda s: L.check_fence(s, Fence(C, S, "a", 2)))
 
 
+async def test_a_fence_needs_the_epoch_and_an_unexpired_lease(pg: Database) -> None:
+    await pg.run(partial(L.acquire, cluster=C, symbol=S, node="a", ttl=30))
+    assert await pg.run(partial(L.acquire, cluster=C, symbol=S, node="a", ttl=30)) == 2
+    with pytest.raises(FencedError):  # the same node's older epoch (before its self-fence)
+        await pg.run(lambda s: L.check_fence(s, Fence(C, S, "a", 1)))
+    await pg.run(lambda s: L.check_fence(s, Fence(C, S, "a", 2)))
+    await expire(pg)  # nobody took it over, but it has expired
+    with pytest.raises(FencedError):
+        await pg.run(lambda s: L.check_fence(s, Fence(C, S, "a", 2)))
+
+
 async def test_sqlite_is_refused_for_a_cluster(tmp_path: Path) -> None:
     db = Database(None, tmp_path)
     try:
