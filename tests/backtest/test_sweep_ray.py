@@ -138,3 +138,12 @@ def test_the_command_on_ray_prints_the_local_ranking(cluster: str) -> None:
     assert rows(remote) == rows(local)
     code, _ = _sweep("--ray", cluster, "--workers", "2")
     assert code == 2
+
+
+def test_without_ray_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hedgehog.backtest.sweep_ray import ray_pool
+    from hedgehog.core.errors import ConfigError
+
+    monkeypatch.setitem(__import__("sys").modules, "ray", None)  # import ray: ImportError
+    with pytest.raises(ConfigError, match=r"pip install 'hedgehog-bot\[ray\]'"):
+        ray_pool("auto")(DataSpec(FILTERS, synthetic=NAMES))
