@@ -19,7 +19,7 @@ from typing import Any
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # keep 127.0.0.1
 
-from hedgehog.backtest.sweep import (  # noqa: E402
+from hedgehog.backtest.sweep import (
     DataSpec,
     ExecutorFactory,
     parse_grid,
@@ -27,8 +27,8 @@ from hedgehog.backtest.sweep import (  # noqa: E402
     process_pool,
     run_sweep,
 )
-from hedgehog.core.filters import parse_exchange_info  # noqa: E402
-from hedgehog.market.synthetic import synthetic_exchange_info  # noqa: E402
+from hedgehog.core.filters import parse_exchange_info
+from hedgehog.market.synthetic import synthetic_exchange_info
 
 NAMES = ("AAAUSDT", "BBBUSDT")
 
