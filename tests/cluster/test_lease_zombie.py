@@ -236,3 +236,34 @@ async def test_a_joining_node_gets_half_the_symbols(pg_schema_url: str) -> None:
 
 async def _noop(symbol: str) -> None:
     return None
+
+
+@pytest.mark.parametrize("guarded", [True, False], ids=["guarded", "mutant-without-may-send"])
+async def test_an_intent_stored_before_the_deadline_is_not_sent_after_it(
+    pg_schema_url: str,  # noqa: F811
+    guarded: bool,
+) -> None:
+    """A's trader restarts with a PENDING buy it stored under its lease (the order never
+    sent); its local deadline has passed (the watchdog has not run yet): the recovery, which
+    sends a PENDING intent the exchange does not know, holds it back (`may_send`)."""
+    from tests.store.conftest import trader
+    from tests.store.test_traders import _with_buy
+
+    async with two_nodes(pg_schema_url, [S]) as (a, _b):
+        a.trading.start_trading = _noop  # type: ignore[method-assign]
+        await a.co.tick()
+        await a.store.save(_with_buy(trader(1)))  # the intent, under epoch 1
+        sent: list[str] = []
+
+        async def place(*args: object, **kwargs: object) -> None:
+            sent.append(str(args[-1]))
+            raise AssertionError("sent")
+
+        a.h.exchange.place_limit_order = place  # type: ignore[method-assign]
+        a.clock.now += a.co.ttl  # past the local deadline; the watchdog has not run
+        if not guarded:
+            a.h.ctx.may_send = None
+        await a.h.naive.start_trading(S, xrp_settings(chunks=1))
+        await a.h.rt.quiesce()
+        assert (sent != []) is not guarded
+        a.h.rt.errors.clear()
