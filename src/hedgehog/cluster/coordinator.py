@@ -102,6 +102,11 @@ class Coordinator:
                 except (StoreUnavailable, RuntimeError) as exc:
                     log.warning("cluster %s: cannot reach the database (%s)", self.cluster, exc)
                 await asyncio.sleep(self.ttl / 3)
+        except Exception:
+            log.exception("cluster %s: the coordinator failed; its symbols stop", self.cluster)
+            for symbol in list(self.held):
+                await self._drop(symbol, "the coordinator failed")
+            raise
         finally:
             watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
