@@ -232,6 +232,10 @@ async def test_a_joining_node_gets_half_the_symbols(pg_schema_url: str) -> None:
         assert set(a.co.held) | set(b.co.held) == set(symbols)
         held = await a.db.run(partial(L.holders, cluster=C))
         assert sorted((h.node, h.epoch) for h in held) == [("a", 1), ("b", 2)]
+        (mine,) = a.co.held
+        a.symbols.remove(mine)  # switched off in the store: given up, not another one
+        await a.co.tick()
+        assert a.co.held == {} and len(b.co.held) == 1
 
 
 async def _noop(symbol: str) -> None:

@@ -147,6 +147,8 @@ class Coordinator:
         wanted = sorted(await self.symbols())
         live = [n for n, alive in await self._nodes() if alive] or [self.node]
         share = math.ceil(len(wanted) / max(1, len(live)))
+        for symbol in sorted(set(self.held) - set(wanted)):
+            await self.give_up(symbol, "released")  # no longer on in the store
         extra = len(self.held) - share
         for symbol in sorted(self.held, reverse=True)[: max(0, extra)]:
             await self.give_up(symbol, "rebalanced")
