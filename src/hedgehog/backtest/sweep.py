@@ -35,36 +35,13 @@ piece is a module, and every public name stays importable from here:
 - the ranking (`sweep_rank`): `rank(outcomes, by)`, best first by one metric (net PnL by
   default; each metric with its direction, undefined values last, ties in plan order).
 
-Running on Ray later (Ray is not a dependency) needs only another executor factory; the plan,
-`run_one` and the ranking stay as they are. Two ways:
-
-1. A `concurrent.futures`-compatible wrapper: Ray's `ObjectRef.future()` is a
-   `concurrent.futures.Future`, so::
-
-       class RayExecutor(concurrent.futures.Executor):
-           def __init__(self, data_spec: DataSpec) -> None:
-               self._run = ray.remote(num_cpus=1)(run_one)
-               self._spec = ray.put(data_spec)  # shipped to the cluster once
-
-           def submit(self, fn, /, *args, **kwargs):
-               assert fn is run_one
-               return self._run.remote(self._spec, *args[1:]).future()
-
-           def shutdown(self, wait=True, *, cancel_futures=False):
-               ...  # ray.cancel() the refs still running when cancel_futures
-
-       run_sweep(combos, spec, RayExecutor)
-
-   Ray reuses its worker processes, so `load_data`'s per-process cache makes each worker
-   load the trades once, like the local pool (`ray.remote(...).options(...)` or an actor
-   per node could pin that further).
-2. `ray.util.multiprocessing.Pool(initializer=warm_worker, initargs=(spec,))`: a
-   multiprocessing-style pool; wrap its `apply_async(run_one, (spec, params))` in an Executor
-   whose `submit` resolves a `Future` from the async result's callbacks.
-
-Either way the data must be reachable from every node: `DataSpec.files` are absolute paths
-(a shared filesystem, or copy them), while a synthetic market is regenerated anywhere from its
-seed. Results are plain dicts of str/int/float, cheap to send back.
+Ray (`sweep_ray`, the optional extra `hedgehog-bot[ray]`, `hedgehog sweep --ray ADDRESS`) is
+another executor factory: `ray_pool(address)` makes a `concurrent.futures.Executor` whose
+`submit` runs `run_one` as a Ray task. The plan, `run_one` and the ranking stay as they are.
+The driver loads the trades once and `ray.put`s them (each task reads the numpy columns
+zero-copy from the object store and seeds its process's cache with them: `preload`); a catalog
+is streamed by each task (same path on every node). Results are plain dicts of str/int/float,
+cheap to send back.
 """
 
 from __future__ import annotations
