@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import tempfile
 import time
 from typing import Any
 
@@ -73,6 +75,9 @@ def main() -> None:
     out: dict[str, Any] = {"trades_per_symbol": args.trades, "symbols": len(NAMES)}
     out["local_pool_2"] = _rate(combos, spec, process_pool(2))
     out["overhead_local_1"] = _rate(tiny, tiny_spec, process_pool(1))
+    temp = tempfile.mkdtemp(prefix="hh-ray-")  # Ray's sessions, sockets and address file
+    os.makedirs(os.path.join(temp, "ray"))
+    os.environ["RAY_TMPDIR"] = temp
     head = {"num_cpus": 1, "include_dashboard": False, "node_ip_address": "127.0.0.1"}
     cluster = Cluster(initialize_head=True, head_node_args=head)
     try:
@@ -85,6 +90,7 @@ def main() -> None:
     finally:
         ray.shutdown()
         cluster.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
     print(json.dumps(out, indent=1))
 
 

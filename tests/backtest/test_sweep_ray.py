@@ -5,6 +5,8 @@ very outcomes of the local process pool: same rows, same ledgers, same metrics, 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,13 +39,17 @@ TIMES = ("elapsed_s", "ticks_per_s")
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A head and one worker node (one CPU each) on 127.0.0.1; the driver connected."""
+def cluster() -> Iterator[str]:
+    """A head and one worker node (one CPU each) on 127.0.0.1; the driver connected. Ray's
+    files (sessions, sockets, the address file) go to a short temp dir of its own."""
     from ray.cluster_utils import Cluster
 
-    temp = str(tmp_path_factory.mktemp("ray"))
+    temp = tempfile.mkdtemp(prefix="hh-ray-")
+    os.makedirs(os.path.join(temp, "ray"))
+    before = os.environ.get("RAY_TMPDIR")
+    os.environ["RAY_TMPDIR"] = temp
     head = {"num_cpus": 1, "include_dashboard": False, "node_ip_address": "127.0.0.1"}
-    nodes = Cluster(initialize_head=True, head_node_args={**head, "temp_dir": temp})
+    nodes = Cluster(initialize_head=True, head_node_args=head)
     try:
         nodes.add_node(num_cpus=1, node_ip_address="127.0.0.1")
         ray.init(address=nodes.address, log_to_driver=False)
@@ -51,6 +57,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         ray.shutdown()
         nodes.shutdown()
+        if before is None:
+            os.environ.pop("RAY_TMPDIR", None)
+        else:
+            os.environ["RAY_TMPDIR"] = before
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def _plan() -> list[Any]:
@@ -147,3 +158,18 @@ def test_without_ray_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPa
     monkeypatch.setitem(__import__("sys").modules, "ray", None)  # import ray: ImportError
     with pytest.raises(ConfigError, match=r"pip install 'hedgehog-bot\[ray\]'"):
         ray_pool("auto")(DataSpec(FILTERS, synthetic=NAMES))
+
+
+def test_ctrl_c_cancels_the_tasks_and_the_cluster_goes_on(cluster: str) -> None:
+    from hedgehog.backtest.sweep_ray import ray_pool
+
+    spec = DataSpec(FILTERS, synthetic=NAMES, trades=20_000, seed=3)
+    combos = plan(parse_grid(["chunks=2,3,4,5,6,7,8,9"]), FIXED)
+
+    def interrupt(outcome: Outcome) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(combos, spec, ray_pool(cluster), progress=interrupt)
+    after = run_sweep(combos[:2], spec, ray_pool(cluster))
+    assert [o.ok for o in after] == [True, True]
