@@ -46,9 +46,6 @@ class PriceHistory:
     interval: str = "1s"
     bars: list[Bar] | None = None  # None: not recorded
 
-    def __len__(self) -> int:
-        return self.trades
-
     def price_at(self, at: IntArray) -> FloatArray:
         """The last trade price at or before each time of `at`, each the end of a minute or
         longer interval, or the last trade's time (with 1s bars: of a second); the first

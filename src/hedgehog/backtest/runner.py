@@ -180,7 +180,9 @@ async def run_backtest(
     if progress is not None:
         progress(ticks, max(total, ticks))
     prices = recorder.finish()
-    last_prices = {s: from_units(h.last_price) for s, h in prices.items() if h.last_price}
+    last_prices = {
+        s: from_units(h.last_price) for s, h in prices.items() if h.last_price is not None
+    }
     await rt.quiesce(strict=True)
     elapsed = time.perf_counter() - started
     ledger = engine.ledger()
